@@ -1,0 +1,245 @@
+/**
+ * One run: one generation of an answer, owned by the service rather than by any request. It calls
+ * the model with the session's history and tools, appends every UI-stream chunk to the run's event
+ * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
+ * the usage of every upstream call in one transaction, then closes the log.
+ */
+import { stepCountIs, streamText, type LanguageModelUsage, type ToolSet, type UIMessageChunk } from 'ai';
+import type { Logger } from 'pino';
+import { describeUpstreamError } from '../llm/describe-upstream-error.js';
+import type { LanguageModels } from '../llm/language-models.js';
+import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
+import type { RunEventLog } from '../streams/run-event-log.js';
+import { AnswerBuilder } from './answer-builder.js';
+import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
+import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
+
+export const SYSTEM_PROMPT = `You are the copilot of an AI agent platform. You help people find, understand and use agents from the platform's agent store.
+- To find agents, call find_agent with a short query in the user's words; then recommend the best matches by name, saying briefly why each fits.
+- Use get_agent_details for one agent's details, add_agent_to_library only when the user asks to add an agent, and find_library_agent to search the agents they already have.
+- Be concise and concrete. Use Markdown for lists and emphasis. Never invent agents that a tool did not return.`;
+
+export type RunDeps = {
+  runs: RunsRepository;
+  eventLog: RunEventLog;
+  models: LanguageModels;
+  contextWindow: ContextWindowPolicy;
+  log: Logger;
+  owner: string;
+  leaseMs: number;
+  maxRetries: number;
+  maxToolSteps: number;
+  onUsage?: (usage: NewUsage[], userId: string) => void;
+  onEnded?: (outcome: RunOutcome, runId: string) => void;
+};
+
+export type RunInput = {
+  runId: string;
+  sessionId: string;
+  userId: string;
+  messageId: string;
+  history: ChatMessage[];
+  tools: ToolSet;
+  summary?: StoredSummary;
+  saveSummary: (summary: StoredSummary) => Promise<void>;
+  /** Aborted when the caller wants the run stopped (a stop request, or the library's signal). */
+  stopSignal: AbortSignal;
+};
+
+/** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
+export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOutcome> {
+  const { runId, sessionId, userId } = input;
+  const log = deps.log.child({ runId, sessionId, userId });
+  const answer = new AnswerBuilder(input.messageId);
+  const usage: NewUsage[] = [];
+  const abort = new AbortController();
+  let stopRequested = false;
+  let leaseLost = false;
+  let failure: string | undefined;
+  let promptEstimate = 0;
+
+  const stop = () => {
+    stopRequested = true;
+    abort.abort(new Error('stopped'));
+  };
+  if (input.stopSignal.aborted) stop();
+  input.stopSignal.addEventListener('abort', stop, { once: true });
+  const unsubscribeStop = deps.eventLog.onStop(runId, stop);
+
+  const lease = setInterval(() => {
+    deps.runs
+      .renew(runId, deps.owner, deps.leaseMs, answer.message())
+      .then((held) => {
+        if (!held) {
+          leaseLost = true;
+          abort.abort(new Error('lease lost'));
+        }
+      })
+      .catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'run lease renewal failed'));
+  }, Math.max(200, Math.floor(deps.leaseMs / 3)));
+  lease.unref();
+
+  // Appends are issued in order without waiting for each one (the log keeps call order); the run
+  // waits for all of them before it declares the log complete.
+  let pendingAppends: Promise<void> = Promise.resolve();
+  const emit = (chunk: UIMessageChunk) => {
+    answer.apply(chunk);
+    const appended = deps.eventLog.append(runId, chunk);
+    pendingAppends = pendingAppends.then(
+      () => appended,
+      () => appended,
+    );
+    pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
+  };
+
+  let finishChunk: UIMessageChunk | undefined;
+  let brokenStep = false;
+  let sawError = false;
+
+  try {
+    const modelMessages = await fitToContextWindow(deps.contextWindow, {
+      history: input.history,
+      tools: input.tools,
+      summary: input.summary,
+      saveSummary: input.saveSummary,
+      onUsage: (entry) => usage.push(entry),
+      signal: abort.signal,
+    });
+    promptEstimate = Math.ceil((JSON.stringify(modelMessages).length + SYSTEM_PROMPT.length) / 4);
+
+    const result = streamText({
+      model: deps.models.chat,
+      system: SYSTEM_PROMPT,
+      messages: modelMessages,
+      tools: input.tools,
+      stopWhen: stepCountIs(deps.maxToolSteps),
+      maxRetries: deps.maxRetries,
+      abortSignal: abort.signal,
+      onStepFinish: (step) => {
+        usage.push(toUsage(step.usage, step.response.modelId || deps.models.chatModelId, promptEstimate));
+        // An upstream stream that simply ends (a connection reset after the first byte) yields a step
+        // with no finish reason of its own: that answer is truncated, and must be reported as such.
+        if (step.finishReason === 'other' && step.rawFinishReason === undefined) brokenStep = true;
+      },
+    });
+
+    const stream = result.toUIMessageStream({
+      generateMessageId: () => input.messageId,
+      sendReasoning: true,
+      onError: (error) => {
+        sawError = true;
+        const described = describeUpstreamError(error);
+        failure = described.kind;
+        log.warn({ err: errorSummary(error), kind: described.kind }, 'run failed upstream');
+        return described.message;
+      },
+      messageMetadata: ({ part }) =>
+        part.type === 'finish' ? { sessionId, usage: totalsOf(usage) } : part.type === 'start' ? { sessionId } : undefined,
+    });
+
+    for await (const chunk of stream) {
+      if (chunk.type === 'finish') {
+        finishChunk = chunk;
+        continue;
+      }
+      if (chunk.type === 'abort') continue;
+      emit(chunk);
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) {
+      sawError = true;
+      const described = describeUpstreamError(error);
+      failure = described.kind;
+      log.warn({ err: errorSummary(error), kind: described.kind }, 'run failed');
+      emit({ type: 'error', errorText: described.message });
+    }
+  } finally {
+    clearInterval(lease);
+    input.stopSignal.removeEventListener('abort', stop);
+    unsubscribeStop();
+  }
+
+  if (!stopRequested && !sawError && brokenStep) {
+    sawError = true;
+    failure = 'broken';
+    emit({ type: 'error', errorText: 'The connection to the model provider ended before the answer was complete. Please try again.' });
+  }
+
+  // A call cut short reports no usage; estimate it so that budgets still count it.
+  if (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || sawError))) {
+    const completion = Math.ceil(answer.unaccountedChars / 4);
+    usage.push({
+      kind: 'chat',
+      model: deps.models.chatModelId,
+      promptTokens: promptEstimate,
+      completionTokens: completion,
+      totalTokens: promptEstimate + completion,
+      estimated: true,
+    });
+  }
+
+  const outcome: RunOutcome = stopRequested || leaseLost ? (leaseLost ? 'interrupted' : 'stopped') : sawError ? 'failed' : 'finished';
+  const reason = stopRequested ? 'stop requested' : leaseLost ? 'lease lost' : sawError ? (failure ?? 'error') : undefined;
+
+  let stored = false;
+  try {
+    stored = await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message: answer.message(), usage });
+  } catch (error) {
+    log.error({ err: errorSummary(error) }, 'storing the answer failed');
+    if (outcome === 'finished') emit({ type: 'error', errorText: 'The answer was generated but could not be saved. Please try again.' });
+  }
+
+  // The closing event goes out only after the answer is stored, so a client that sees it and reloads
+  // finds the answer in the history.
+  if (outcome === 'stopped' || outcome === 'interrupted') {
+    emit({ type: 'abort' });
+  } else {
+    emit(
+      finishChunk && outcome === 'finished'
+        ? finishChunk
+        : { type: 'finish', messageMetadata: { sessionId, usage: totalsOf(usage) } },
+    );
+  }
+  await pendingAppends.catch(() => {});
+  await deps.eventLog.end(runId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
+
+  if (stored) deps.onUsage?.(usage, userId);
+  deps.onEnded?.(outcome, runId);
+  log.info({ outcome, reason, steps: usage.length }, 'run ended');
+  return outcome;
+}
+
+export function totalsOf(usage: NewUsage[]): TokenUsage {
+  const chat = usage.filter((entry) => entry.kind === 'chat');
+  const totals: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  let cost: number | undefined;
+  for (const entry of chat) {
+    totals.promptTokens += entry.promptTokens;
+    totals.completionTokens += entry.completionTokens;
+    totals.totalTokens += entry.totalTokens;
+    if (entry.costUsd !== undefined) cost = (cost ?? 0) + entry.costUsd;
+  }
+  return cost === undefined ? totals : { ...totals, costUsd: cost };
+}
+
+export function toUsage(usage: LanguageModelUsage, model: string, promptEstimate: number, kind: NewUsage['kind'] = 'chat'): NewUsage {
+  const reported = usage.inputTokens !== undefined || usage.outputTokens !== undefined;
+  const promptTokens = usage.inputTokens ?? promptEstimate;
+  const completionTokens = usage.outputTokens ?? 0;
+  return {
+    kind,
+    model,
+    promptTokens,
+    completionTokens,
+    totalTokens: usage.totalTokens ?? promptTokens + completionTokens,
+    ...(reported ? {} : { estimated: true }),
+  };
+}
+
+/** What may be logged of an error: its kind and status, never its message body or a stack. */
+export function errorSummary(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const status = (error as { statusCode?: number }).statusCode;
+  const code = (error as { code?: string }).code;
+  return { type: error.name, ...(status ? { status } : {}), ...(code ? { code } : {}) };
+}

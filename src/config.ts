@@ -1,0 +1,206 @@
+/**
+ * Every setting of autochat, parsed once from the environment (or from library options) with zod.
+ * Nothing else in the code base reads `process.env`.
+ */
+import { z } from 'zod';
+
+const integer = (fallback: number, min = 0) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min))
+    .optional()
+    .transform((value) => value ?? fallback);
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const encryptionKey = optionalText.refine(
+  (value) => value === undefined || Buffer.from(value, 'base64').length === 32,
+  'expected 32 bytes encoded as base64 (e.g. `openssl rand -base64 32`)',
+);
+
+const mcpServers = optionalText.transform((value, ctx) => {
+  if (value === undefined) return {};
+  const parsed = mcpServersSchema.safeParse(safeJson(value));
+  if (!parsed.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected JSON: {"name": "stdio command line" | "https://… URL" | {"command", "args"?, "env"?} | {"url"}}',
+    });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+export const mcpServerSchema = z.union([
+  z.string().min(1),
+  z.object({ command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }),
+  z.object({ url: z.url(), headers: z.record(z.string(), z.string()).optional() }),
+]);
+const mcpServersSchema = z.record(z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/), mcpServerSchema);
+
+export const DEFAULT_CHAT_MODEL = 'openai/gpt-4o-mini';
+export const DEFAULT_TITLE_MODEL = 'openai/gpt-4o-mini';
+export const DEFAULT_LLM_BASE_URL = 'https://openrouter.ai/api/v1';
+
+/** The environment variables of CONTRACT §2 and a few extras, each with its default. */
+export const envSchema = z.object({
+  PORT: integer(3000, 0).pipe(z.number().max(65535)),
+  HOST: optionalText.transform((value) => value ?? '127.0.0.1'),
+  DATABASE_URL: optionalText.refine(
+    (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+    'expected a postgres:// or postgresql:// URL',
+  ),
+  DATA_DIR: optionalText.transform((value) => value ?? './.autochat'),
+  REDIS_URL: optionalText.refine(
+    (value) => value === undefined || /^rediss?:\/\//.test(value),
+    'expected a redis:// or rediss:// URL',
+  ),
+  OPEN_ROUTER_API_KEY: optionalText,
+  OPENROUTER_API_KEY: optionalText,
+  LLM_BASE_URL: optionalText.transform((value) => value ?? DEFAULT_LLM_BASE_URL).pipe(z.url()),
+  CHAT_MODEL: optionalText.transform((value) => value ?? DEFAULT_CHAT_MODEL),
+  TITLE_MODEL: optionalText.transform((value) => value ?? DEFAULT_TITLE_MODEL),
+  /** Tokens the chat model accepts; older turns are condensed before a call would exceed it. */
+  CONTEXT_WINDOW_TOKENS: integer(128000, 1000),
+  AUTH_JWT_SECRET: optionalText,
+  DAILY_TOKEN_LIMIT: integer(2_500_000),
+  WEEKLY_TOKEN_LIMIT: integer(12_500_000),
+  ENCRYPTION_KEY: encryptionKey,
+  /** Earlier encryption keys, comma-separated, still accepted for reading during a rotation. */
+  ENCRYPTION_KEYS_PREVIOUS: optionalText,
+  LLM_TIMEOUT_MS: integer(60_000, 1),
+  LLM_MAX_RETRIES: integer(2),
+  MAX_TOOL_STEPS: integer(5, 1),
+  RATE_LIMIT_PER_MINUTE: integer(120),
+  MAX_MESSAGE_CHARS: integer(32_000, 1),
+  RUN_LEASE_MS: integer(15_000, 500),
+  TLS_CERT_FILE: optionalText,
+  TLS_KEY_FILE: optionalText,
+  CORS_ORIGINS: optionalText.transform((value) =>
+    value === undefined ? [] : value.split(',').map((origin) => origin.trim()).filter(Boolean),
+  ),
+  MCP_SERVERS: mcpServers,
+  LOG_LEVEL: optionalText
+    .transform((value) => value ?? 'info')
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  redisUrl?: string;
+  llm: {
+    apiKey?: string;
+    baseUrl: string;
+    chatModel: string;
+    titleModel: string;
+    contextWindowTokens: number;
+    timeoutMs: number;
+    maxRetries: number;
+    maxToolSteps: number;
+  };
+  authJwtSecret?: string;
+  limits: {
+    dailyTokens: number;
+    weeklyTokens: number;
+    requestsPerMinute: number;
+    maxMessageChars: number;
+  };
+  runLeaseMs: number;
+  encryptionKey?: string;
+  previousEncryptionKeys: string[];
+  tls?: { certFile: string; keyFile: string };
+  corsOrigins: string[];
+  mcpServers: Record<string, z.infer<typeof mcpServerSchema>>;
+  logLevel: z.infer<typeof envSchema.shape.LOG_LEVEL>;
+};
+
+/** Raised when a setting has a value autochat cannot use; names the variable and what it expects. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Parses settings from `env` (default `process.env`); `overrides` win over the environment. */
+export type ConfigOverrides = Omit<Partial<Config>, 'llm' | 'limits'> & {
+  llm?: Partial<Config['llm']>;
+  limits?: Partial<Config['limits']>;
+};
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: ConfigOverrides = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(['TLS_CERT_FILE and TLS_KEY_FILE: set both, or neither']);
+  }
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    llm: {
+      apiKey: e.OPEN_ROUTER_API_KEY ?? e.OPENROUTER_API_KEY,
+      baseUrl: e.LLM_BASE_URL,
+      chatModel: e.CHAT_MODEL,
+      titleModel: e.TITLE_MODEL,
+      contextWindowTokens: e.CONTEXT_WINDOW_TOKENS,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      maxRetries: e.LLM_MAX_RETRIES,
+      maxToolSteps: e.MAX_TOOL_STEPS,
+    },
+    authJwtSecret: e.AUTH_JWT_SECRET,
+    limits: {
+      dailyTokens: e.DAILY_TOKEN_LIMIT,
+      weeklyTokens: e.WEEKLY_TOKEN_LIMIT,
+      requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      maxMessageChars: e.MAX_MESSAGE_CHARS,
+    },
+    runLeaseMs: e.RUN_LEASE_MS,
+    encryptionKey: e.ENCRYPTION_KEY,
+    previousEncryptionKeys: (e.ENCRYPTION_KEYS_PREVIOUS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
+    corsOrigins: e.CORS_ORIGINS,
+    mcpServers: e.MCP_SERVERS,
+    logLevel: e.LOG_LEVEL,
+  };
+  return mergeConfig(config, overrides);
+}
+
+function mergeConfig(base: Config, overrides: ConfigOverrides): Config {
+  return {
+    ...base,
+    ...overrides,
+    llm: { ...base.llm, ...overrides.llm },
+    limits: { ...base.limits, ...overrides.limits },
+  };
+}
+
+/** True for addresses only this machine can reach, where single-user local mode is safe. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The one error type of autochat. Each carries a stable code from CONTRACT §4; the HTTP status and
+ * the JSON shape are derived from it in one place.
+ */
+
+export const errorStatus = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  run_in_progress: 409,
+  payload_too_large: 413,
+  usage_limit_exceeded: 429,
+  rate_limited: 429,
+  upstream_unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+const marker = Symbol.for('autochat.error');
+
+export class ChatError extends Error {
+  override readonly name = 'ChatError';
+  readonly [marker] = true;
+  /** Seconds a client should wait before trying again (429, 503). */
+  readonly retryAfterSeconds?: number;
+  /** Status override for codes that have two (502 vs 503). */
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { retryAfterSeconds?: number; status?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.status = options.status ?? errorStatus[code];
+  }
+
+  static isInstance(error: unknown): error is ChatError {
+    return typeof error === 'object' && error !== null && marker in error;
+  }
+
+  get retryable(): boolean {
+    return this.code === 'rate_limited' || this.code === 'upstream_unavailable' || this.code === 'run_in_progress';
+  }
+}
+
+export const notFound = (what = 'Chat session') => new ChatError('not_found', `${what} not found.`);

@@ -1,0 +1,82 @@
+/**
+ * The HTTP application: middleware (request id and access log, security headers, CORS, body limit,
+ * auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { ChatError } from '../errors.js';
+import type { AppEnv, AppServices } from './app-context.js';
+import { authenticate } from './middleware/auth.js';
+import { toErrorResponse } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+import { openApiDocument } from './openapi.js';
+import { libraryRoutes } from './routes/library.js';
+import { meRoutes } from './routes/me.js';
+import { infoRoute, operationsRoutes } from './routes/operations.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { storeRoutes } from './routes/store.js';
+import { streamRoutes } from './routes/stream.js';
+import { usageRoutes } from './routes/usage.js';
+import { webRoutes } from './routes/web.js';
+
+export type AppOptions = { tls?: boolean; mcp?: Hono<AppEnv> };
+
+export function createApp(services: AppServices, options: AppOptions = {}) {
+  const { config } = services.chat;
+  const app = new Hono<AppEnv>();
+  // Bodies are JSON of one message at most; the envelope allows for the useChat body's history.
+  const maxBodyBytes = Math.max(64 * 1024, config.limits.maxMessageChars * 8 + 16 * 1024);
+
+  app.use(requestContext(services));
+  app.use(async (c, next) => {
+    await next();
+    c.header('x-content-type-options', 'nosniff');
+    c.header('referrer-policy', 'no-referrer');
+    c.header('x-frame-options', 'DENY');
+    if (options.tls) c.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      '/api/*',
+      cors({
+        origin: config.corsOrigins,
+        allowHeaders: ['authorization', 'content-type', 'x-request-id'],
+        exposeHeaders: ['x-request-id', 'x-run-id', 'retry-after', 'x-vercel-ai-ui-message-stream'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new ChatError('payload_too_large', `The request body is larger than ${Math.round(maxBodyBytes / 1024)} KiB.`);
+      },
+    }),
+  );
+
+  app.route('/', operationsRoutes);
+  app.get('/openapi.json', (c) => c.json(openApiDocument(services.version)));
+  app.route('/api/info', infoRoute);
+
+  const api = new Hono<AppEnv>();
+  api.use(authenticate(config.authJwtSecret));
+  api.route('/chat/sessions', sessionRoutes);
+  api.route('/chat/sessions', streamRoutes);
+  api.route('/usage', usageRoutes);
+  api.route('/store', storeRoutes);
+  api.route('/library', libraryRoutes);
+  api.route('/me', meRoutes);
+  app.route('/api', api);
+  if (options.mcp) {
+    app.use('/mcp', authenticate(config.authJwtSecret));
+    app.route('/mcp', options.mcp);
+  }
+  app.route('/', webRoutes());
+
+  app.notFound((c) => toErrorResponse(c, new ChatError('not_found', `No route ${c.req.method} ${c.req.path}.`)));
+  app.onError((error, c) => toErrorResponse(c, error));
+  return app;
+}

@@ -1,0 +1,66 @@
+/** Serves the built web UI (dist/web): the single page at `/`, its hashed assets under `/assets/`. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-context.js';
+
+const CANDIDATES = [new URL('../web/', import.meta.url), new URL('../../../dist/web/', import.meta.url)].map((url) => fileURLToPath(url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+export const WEB_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+export function webRoutes(root = CANDIDATES.find((dir) => existsSync(join(dir, 'index.html')))) {
+  const app = new Hono<AppEnv>();
+  const cache = new Map<string, Buffer>();
+  const read = async (path: string) => {
+    let data = cache.get(path);
+    if (!data) {
+      data = await readFile(path);
+      cache.set(path, data);
+    }
+    return data;
+  };
+  const page = async () => {
+    if (!root) {
+      return new Response('The web UI is not built. Run `npm run build`, then reload.', {
+        status: 503,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      });
+    }
+    return new Response(new Uint8Array(await read(join(root, 'index.html'))), {
+      headers: { 'content-type': TYPES['.html']!, 'cache-control': 'no-cache', 'content-security-policy': WEB_CSP },
+    });
+  };
+  app.get('/', page);
+  app.get('/s/*', page);
+  app.get('/assets/*', async (c) => {
+    if (!root) return c.notFound();
+    const relative = normalize(decodeURIComponent(c.req.path)).replace(/^(\.\.[/\\])+/, '');
+    const path = join(root, relative);
+    if (!path.startsWith(join(root, 'assets')) || !existsSync(path)) return c.notFound();
+    return c.body(new Uint8Array(await read(path)), 200, {
+      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
+  });
+  app.get('/favicon.ico', async (c) => {
+    const path = root && join(root, 'favicon.svg');
+    if (!path || !existsSync(path)) return c.body(null, 204);
+    return c.body(new Uint8Array(await read(path)), 200, { 'content-type': TYPES['.svg']! });
+  });
+  return app;
+}

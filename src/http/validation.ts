@@ -1,0 +1,38 @@
+/** Reads and validates request input, turning every problem into a 400 a person can act on. */
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ChatError } from '../errors.js';
+
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? ` (${issue.path.join('.')})` : '';
+  throw new ChatError('invalid_request', `Invalid ${what}${where}: ${issue?.message ?? 'not valid'}.`);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON body; an empty body counts as `{}` only when `allowEmpty`. */
+export async function readJson(c: Context, allowEmpty = false): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length === 0) {
+    if (allowEmpty) return {};
+    throw new ChatError('invalid_request', 'The request body is empty; send JSON.');
+  }
+  if (type && !/^application\/(.+\+)?json\b/i.test(type) && !/^text\/plain\b/i.test(type)) {
+    throw new ChatError('invalid_request', 'The request body must be JSON (content-type: application/json).');
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new ChatError('invalid_request', 'The request body is not valid UTF-8 text.');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ChatError('invalid_request', 'The request body is not valid JSON.');
+  }
+}

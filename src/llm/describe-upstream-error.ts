@@ -1,0 +1,44 @@
+/**
+ * Turns whatever went wrong with the upstream model into a sentence fit to show a person: what
+ * happened and whether trying again may help. Never a stack, a key, a URL or a provider's raw body.
+ */
+import { APICallError, JSONParseError, RetryError, TypeValidationError } from 'ai';
+import { UpstreamTimeoutError } from './silence-timeout-fetch.js';
+
+export type UpstreamFailure = { message: string; kind: 'timeout' | 'rate_limited' | 'auth' | 'unavailable' | 'bad_request' | 'broken' | 'unknown' };
+
+export function describeUpstreamError(error: unknown): UpstreamFailure {
+  if (RetryError.isInstance(error)) return describeUpstreamError(error.lastError);
+  if (error instanceof UpstreamTimeoutError || (error instanceof Error && error.cause instanceof UpstreamTimeoutError)) {
+    const timeout = error instanceof UpstreamTimeoutError ? error : (error.cause as UpstreamTimeoutError);
+    return { kind: 'timeout', message: `The model stopped responding (no data for ${Math.round(timeout.timeoutMs / 1000)} s), so the answer was cut short. Please try again.` };
+  }
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode ?? 0;
+    if (status === 401 || status === 403) {
+      return { kind: 'auth', message: 'The model provider refused the configured API key. An operator needs to check OPEN_ROUTER_API_KEY.' };
+    }
+    if (status === 429) return { kind: 'rate_limited', message: 'The model provider is rate limiting requests right now. Please try again in a minute.' };
+    if (status === 402) return { kind: 'auth', message: 'The model provider account has run out of credit.' };
+    if (status >= 500 || status === 0) return { kind: 'unavailable', message: 'The model provider is unavailable right now. Please try again shortly.' };
+    if (status === 400 || status === 404 || status === 413 || status === 422) {
+      return { kind: 'bad_request', message: 'The model provider could not process this request (for example an unknown model or a conversation that is too long).' };
+    }
+  }
+  if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) {
+    return { kind: 'broken', message: 'The model provider sent a malformed response, so the answer was cut short. Please try again.' };
+  }
+  if (isConnectionLoss(error)) {
+    return { kind: 'broken', message: 'The connection to the model provider was lost in the middle of the answer. Please try again.' };
+  }
+  return { kind: 'unknown', message: 'The answer could not be completed because of an unexpected error. Please try again.' };
+}
+
+function isConnectionLoss(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    const code = (current as { code?: string }).code;
+    if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT', 'ENOTFOUND'].includes(code)) return true;
+    if (/terminated|socket hang up|other side closed|fetch failed|network/i.test(current.message)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,39 @@
+/**
+ * Picks the models: the OpenAI-compatible upstream (OpenRouter by default) when a key is set, the
+ * offline demo model otherwise.
+ */
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { LanguageModel } from 'ai';
+import type { Config } from '../config.js';
+import { createDemoModel, DEMO_MODEL_ID } from './demo-model.js';
+import { createSilenceTimeoutFetch } from './silence-timeout-fetch.js';
+
+export type LanguageModels = {
+  chat: LanguageModel;
+  title: LanguageModel;
+  chatModelId: string;
+  titleModelId: string;
+  demo: boolean;
+};
+
+export function createLanguageModels(config: Config, options: { fetch?: typeof fetch; demoDelayMs?: number } = {}): LanguageModels {
+  if (!config.llm.apiKey) {
+    const demo = createDemoModel({ delayMs: options.demoDelayMs });
+    return { chat: demo, title: demo, chatModelId: DEMO_MODEL_ID, titleModelId: DEMO_MODEL_ID, demo: true };
+  }
+  const provider = createOpenAICompatible({
+    name: 'upstream',
+    baseURL: config.llm.baseUrl,
+    apiKey: config.llm.apiKey,
+    includeUsage: true,
+    fetch: createSilenceTimeoutFetch(config.llm.timeoutMs, options.fetch),
+    headers: { 'X-Title': 'autochat' },
+  });
+  return {
+    chat: provider.chatModel(config.llm.chatModel),
+    title: provider.chatModel(config.llm.titleModel),
+    chatModelId: config.llm.chatModel,
+    titleModelId: config.llm.titleModel,
+    demo: false,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Opens the database: embedded PGlite under DATA_DIR by default, a PostgreSQL server when a URL is
+ * given. Both get the same migrations and are used through the same drizzle query builder.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { sql, type SQL } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import { schema } from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type Database = {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Runs raw SQL and returns its rows. */
+  rows<T>(query: SQL): Promise<T[]>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+  /** Counts statements sent, for tests that check how much work an operation does. */
+  statementCount(): number;
+};
+
+export type DatabaseOptions = { databaseUrl?: string; dataDir: string; poolSize?: number };
+
+const MIGRATION_LOCK = 7_301_992_001;
+/** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
+const TRIGRAM_THRESHOLD = 0.3;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  let statements = 0;
+  const logger = { logQuery: () => void statements++ };
+  let db: Db;
+  let kind: Database['kind'];
+  let closeClient: () => Promise<void>;
+
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      options: `-c pg_trgm.word_similarity_threshold=${TRIGRAM_THRESHOLD} -c pg_trgm.similarity_threshold=${TRIGRAM_THRESHOLD}`,
+    });
+    // An idle client that loses its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    db = drizzlePostgres({ client: pool, schema, logger }) as unknown as Db;
+    kind = 'postgres';
+    closeClient = () => pool.end();
+  } else {
+    const dataDir = options.dataDir === 'memory://' ? undefined : `${options.dataDir.replace(/\/$/, '')}/pgdata`;
+    if (dataDir) await mkdir(dataDir, { recursive: true });
+    const client = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+    db = drizzlePglite({ client, schema, logger }) as unknown as Db;
+    kind = 'pglite';
+    closeClient = () => client.close();
+    await client.exec(`set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD};
+      set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`);
+  }
+
+  const rows = async <T>(query: SQL): Promise<T[]> => {
+    const result = (await db.execute(query)) as unknown as { rows: T[] };
+    return result.rows;
+  };
+
+  try {
+    await migrate(db);
+  } catch (error) {
+    await closeClient();
+    throw error;
+  }
+
+  return {
+    db,
+    kind,
+    rows,
+    async ping() {
+      try {
+        await db.execute(sql`select 1`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: closeClient,
+    statementCount: () => statements,
+  };
+}
+
+/** Applies pending migrations under an advisory lock, so instances starting together do not race. */
+async function migrate(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx.execute(sql`create table if not exists autochat_migrations (
+      id text primary key, applied_at timestamptz not null default now())`);
+    const applied = (await tx.execute(sql`select id from autochat_migrations`)) as unknown as { rows: { id: string }[] };
+    const done = new Set(applied.rows.map((row) => row.id));
+    for (const migration of migrations) {
+      if (done.has(migration.id)) continue;
+      // Prepared statements take one command each, so a migration runs statement by statement.
+      for (const statement of migration.sql.split(/;\s*\n/).map((text) => text.trim()).filter(Boolean)) {
+        await tx.execute(sql.raw(statement));
+      }
+      await tx.execute(sql`insert into autochat_migrations (id) values (${migration.id})`);
+    }
+  });
+}

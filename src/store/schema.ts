@@ -1,0 +1,99 @@
+/** drizzle table definitions; the SQL that creates them lives in ./migrations. */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  customType,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const chatSessions = pgTable('chat_sessions', {
+  id: uuid('id').primaryKey(),
+  userId: text('user_id').notNull(),
+  title: text('title'),
+  status: text('status', { enum: ['idle', 'running'] }).notNull().default('idle'),
+  activeRunId: uuid('active_run_id'),
+  lastRunStatus: text('last_run_status'),
+  summary: text('summary'),
+  summaryThroughSeq: integer('summary_through_seq'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+export const chatMessages = pgTable('chat_messages', {
+  id: text('id').primaryKey(),
+  sessionId: uuid('session_id').notNull(),
+  seq: integer('seq').notNull(),
+  role: text('role', { enum: ['user', 'assistant', 'system'] }).notNull(),
+  /** JSON of the UIMessage parts, or their ciphertext when ENCRYPTION_KEY is set. */
+  parts: text('parts').notNull(),
+  runId: uuid('run_id'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+export const runStatuses = ['running', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const chatRuns = pgTable('chat_runs', {
+  id: uuid('id').primaryKey(),
+  sessionId: uuid('session_id').notNull(),
+  userId: text('user_id').notNull(),
+  status: text('status', { enum: runStatuses }).notNull().default('running'),
+  reason: text('reason'),
+  owner: text('owner').notNull(),
+  leaseExpiresAt: timestamptz('lease_expires_at').notNull(),
+  /** The partial answer so far (encoded like message parts), for recovery after a crash. */
+  checkpoint: text('checkpoint'),
+  startedAt: timestamptz('started_at').notNull().defaultNow(),
+  endedAt: timestamptz('ended_at'),
+});
+
+export const usageEvents = pgTable('usage_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  userId: text('user_id').notNull(),
+  sessionId: uuid('session_id'),
+  runId: uuid('run_id'),
+  kind: text('kind', { enum: ['chat', 'title', 'summary'] }).notNull().default('chat'),
+  model: text('model').notNull(),
+  promptTokens: integer('prompt_tokens').notNull(),
+  completionTokens: integer('completion_tokens').notNull(),
+  totalTokens: integer('total_tokens').notNull(),
+  costUsd: numeric('cost_usd', { precision: 14, scale: 8 }),
+  estimated: boolean('estimated').notNull().default(false),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+export const agents = pgTable('agents', {
+  slug: text('slug').primaryKey(),
+  name: text('name').notNull(),
+  subHeading: text('sub_heading').notNull(),
+  description: text('description').notNull(),
+  creator: text('creator').notNull(),
+  categories: text('categories').array().notNull().default(sql`'{}'`),
+  runs: integer('runs').notNull().default(0),
+  rating: numeric('rating', { precision: 2, scale: 1 }).notNull().default('0'),
+  searchText: text('search_text').notNull(),
+  searchVector: tsvector('search_vector').notNull(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+export const libraryAgents = pgTable(
+  'library_agents',
+  {
+    userId: text('user_id').notNull(),
+    slug: text('slug').notNull(),
+    addedAt: timestamptz('added_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.slug] })],
+);
+
+export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents };

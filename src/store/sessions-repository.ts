@@ -1,0 +1,214 @@
+/**
+ * Sessions and their append-only message history. Appending is one INSERT whose sequence number is
+ * computed by the database from the (session_id, seq) index, so its cost does not grow with history.
+ */
+import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
+import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
+import type { ContentCipher } from './content-cipher.js';
+import type { Db } from './database.js';
+import { chatMessages, chatRuns, chatSessions, libraryAgents, usageEvents } from './schema.js';
+import type { NewUsage } from './runs-repository.js';
+
+type SessionRow = typeof chatSessions.$inferSelect;
+
+export type SessionCursor = { updatedAt: string; id: string };
+
+export class SessionsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: ContentCipher,
+  ) {}
+
+  async create(id: string, userId: string, title: string | null = null): Promise<ChatSessionSummary> {
+    const [row] = await this.db
+      .insert(chatSessions)
+      .values({ id, userId, title: title === null ? null : this.cipher.seal(title) })
+      .returning();
+    return this.toSummary(row!);
+  }
+
+  async findRow(id: string): Promise<SessionRow | undefined> {
+    const [row] = await this.db.select().from(chatSessions).where(eq(chatSessions.id, id));
+    return row;
+  }
+
+  async summary(id: string): Promise<ChatSessionSummary | undefined> {
+    const row = await this.findRow(id);
+    return row && this.toSummary(row);
+  }
+
+  /** The session with its whole history and usage. */
+  async load(id: string): Promise<ChatSession | undefined> {
+    const row = await this.findRow(id);
+    if (!row) return undefined;
+    const [messages, usage] = await Promise.all([this.messages(id), this.usage(id)]);
+    return { ...this.toSummary(row), messages, usage };
+  }
+
+  async messages(sessionId: string): Promise<ChatMessage[]> {
+    const rows = await this.db
+      .select({ id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, createdAt: chatMessages.createdAt })
+      .from(chatMessages)
+      .where(eq(chatMessages.sessionId, sessionId))
+      .orderBy(asc(chatMessages.seq));
+    return rows.map((row) => ({
+      id: row.id,
+      role: row.role,
+      parts: JSON.parse(this.cipher.open(row.parts)) as ChatMessage['parts'],
+      metadata: { createdAt: row.createdAt.toISOString() },
+    }));
+  }
+
+  async usage(sessionId: string): Promise<UsageEntry[]> {
+    const rows = await this.db
+      .select()
+      .from(usageEvents)
+      .where(eq(usageEvents.sessionId, sessionId))
+      .orderBy(asc(usageEvents.id));
+    return rows.map(toUsageEntry);
+  }
+
+  async messageIds(sessionId: string): Promise<Set<string>> {
+    const rows = await this.db
+      .select({ id: chatMessages.id })
+      .from(chatMessages)
+      .where(eq(chatMessages.sessionId, sessionId));
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** The caller's sessions, most recently active first, `limit` at a time. */
+  async list(userId: string, limit: number, cursor?: SessionCursor) {
+    const after = cursor
+      ? or(
+          lt(chatSessions.updatedAt, new Date(cursor.updatedAt)),
+          and(eq(chatSessions.updatedAt, new Date(cursor.updatedAt)), lt(chatSessions.id, cursor.id)),
+        )
+      : undefined;
+    const rows = await this.db
+      .select()
+      .from(chatSessions)
+      .where(and(eq(chatSessions.userId, userId), after))
+      .orderBy(desc(chatSessions.updatedAt), desc(chatSessions.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor: SessionCursor | null =
+      rows.length > limit && last ? { updatedAt: last.updatedAt.toISOString(), id: last.id } : null;
+    return { sessions: page.map((row) => this.toSummary(row)), nextCursor };
+  }
+
+  /**
+   * Appends one message in a single statement: the next sequence number comes from the index, and the
+   * session's `updated_at` moves in the same statement. Returns false when the id is already stored
+   * (a retried request), so a message is never saved twice.
+   */
+  async append(db: Db, sessionId: string, message: ChatMessage, runId?: string): Promise<boolean> {
+    const parts = this.cipher.seal(JSON.stringify(message.parts));
+    const result = await db.execute(sql`
+      with inserted as (
+        insert into chat_messages (id, session_id, seq, role, parts, run_id)
+        values (
+          ${message.id}, ${sessionId},
+          (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
+          ${message.role}, ${parts}, ${runId ?? null}
+        )
+        on conflict (id) do nothing
+        returning session_id
+      )
+      update chat_sessions set updated_at = now()
+      where id = (select session_id from inserted)
+      returning id`);
+    return (result as unknown as { rows: unknown[] }).rows.length === 1;
+  }
+
+  async setTitle(id: string, title: string): Promise<void> {
+    await this.db.update(chatSessions).set({ title: this.cipher.seal(title) }).where(eq(chatSessions.id, id));
+  }
+
+  /** Sets the title only if none was set meanwhile (a person's own title wins over a generated one). */
+  async setTitleIfEmpty(id: string, title: string): Promise<void> {
+    await this.db
+      .update(chatSessions)
+      .set({ title: this.cipher.seal(title) })
+      .where(and(eq(chatSessions.id, id), sql`${chatSessions.title} is null`));
+  }
+
+  async setSummary(id: string, summary: string, throughSeq: number): Promise<void> {
+    await this.db
+      .update(chatSessions)
+      .set({ summary: this.cipher.seal(summary), summaryThroughSeq: throughSeq })
+      .where(eq(chatSessions.id, id));
+  }
+
+  readSummary(row: SessionRow): { text: string; throughSeq: number } | undefined {
+    if (row.summary === null || row.summaryThroughSeq === null) return undefined;
+    return { text: this.cipher.open(row.summary), throughSeq: row.summaryThroughSeq };
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const rows = await this.db.delete(chatSessions).where(eq(chatSessions.id, id)).returning({ id: chatSessions.id });
+    return rows.length > 0;
+  }
+
+  async addUsage(userId: string, sessionId: string | null, usage: NewUsage[], db: Db = this.db): Promise<void> {
+    if (usage.length === 0) return;
+    await db.insert(usageEvents).values(
+      usage.map((entry) => ({
+        userId,
+        sessionId,
+        kind: entry.kind,
+        model: entry.model,
+        promptTokens: entry.promptTokens,
+        completionTokens: entry.completionTokens,
+        totalTokens: entry.totalTokens,
+        costUsd: entry.costUsd === undefined ? null : entry.costUsd.toFixed(8),
+        estimated: entry.estimated ?? false,
+      })),
+    );
+  }
+
+  async usageOfUser(userId: string): Promise<(UsageEntry & { sessionId: string | null })[]> {
+    const rows = await this.db.select().from(usageEvents).where(eq(usageEvents.userId, userId)).orderBy(asc(usageEvents.id));
+    return rows.map((row) => ({ ...toUsageEntry(row), sessionId: row.sessionId }));
+  }
+
+  async runIdsOfUser(userId: string): Promise<string[]> {
+    const rows = await this.db.select({ id: chatRuns.id }).from(chatRuns).where(eq(chatRuns.userId, userId));
+    return rows.map((row) => row.id);
+  }
+
+  /** Deletes every row of a user: sessions (and with them messages and runs), usage, library. */
+  async eraseUser(userId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.delete(usageEvents).where(eq(usageEvents.userId, userId));
+      await tx.delete(libraryAgents).where(eq(libraryAgents.userId, userId));
+      await tx.delete(chatRuns).where(eq(chatRuns.userId, userId));
+      await tx.delete(chatSessions).where(eq(chatSessions.userId, userId));
+    });
+  }
+
+  toSummary(row: SessionRow): ChatSessionSummary {
+    return {
+      sessionId: row.id,
+      userId: row.userId,
+      title: row.title === null ? null : this.cipher.open(row.title),
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+      status: row.status,
+      lastRunStatus: (row.lastRunStatus as RunOutcome | null) ?? null,
+    };
+  }
+}
+
+export function toUsageEntry(row: typeof usageEvents.$inferSelect): UsageEntry {
+  return {
+    promptTokens: row.promptTokens,
+    completionTokens: row.completionTokens,
+    totalTokens: row.totalTokens,
+    model: row.model,
+    ...(row.costUsd === null ? {} : { costUsd: Number(row.costUsd) }),
+    createdAt: row.createdAt.toISOString(),
+    kind: row.kind,
+    ...(row.estimated ? { estimated: true } : {}),
+  };
+}

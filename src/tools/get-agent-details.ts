@@ -1,0 +1,16 @@
+/** `get_agent_details`: the full catalog entry of one agent. */
+import { tool } from 'ai';
+import { z } from 'zod';
+import type { ToolContext } from './tool-context.js';
+
+export const getAgentDetailsInput = z.object({ slug: z.string().min(1).max(100).describe('The agent slug, as returned by find_agent.') });
+
+export const getAgentDetails = (context: ToolContext) =>
+  tool({
+    description: 'Get the full details of one agent in the store by its slug.',
+    inputSchema: getAgentDetailsInput,
+    execute: async ({ slug }) => {
+      const agent = await context.agents.get(slug);
+      return agent ?? { error: `No agent with slug "${slug}" exists in the store.`, slug };
+    },
+  });
