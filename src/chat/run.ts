@@ -115,6 +115,8 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       stopWhen: stepCountIs(deps.maxToolSteps),
       maxRetries: deps.maxRetries,
       abortSignal: abort.signal,
+      // Errors are reported through the UI stream's onError below; the default would print them.
+      onError: () => {},
       onStepFinish: (step) => {
         usage.push(toUsage(step.usage, step.response.modelId || deps.models.chatModelId, promptEstimate));
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step

@@ -9,7 +9,7 @@ import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createChatService, type ChatServiceOptions } from '../chat/chat-service.js';
+import { configOf, createChatService, type ChatServiceOptions } from '../chat/chat-service.js';
 import { isLoopbackHost } from '../config.js';
 import { version } from '../version.js';
 import type { AppEnv } from './app-context.js';
@@ -31,14 +31,14 @@ export type ServerOptions = ChatServiceOptions & {
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const { mcp, ...serviceOptions } = options;
-  const chat = await createChatService(serviceOptions);
-  const { config, log } = chat;
-  if (!config.authJwtSecret && !isLoopbackHost(config.host)) {
-    await chat.close();
+  const settings = configOf(serviceOptions);
+  if (!settings.authJwtSecret && !isLoopbackHost(settings.host)) {
     throw new Error(
-      `Refusing to listen on ${config.host} without AUTH_JWT_SECRET: single-user local mode is only allowed on a loopback address. Set AUTH_JWT_SECRET, or HOST=127.0.0.1.`,
+      `Refusing to listen on ${settings.host} without AUTH_JWT_SECRET: single-user local mode is only allowed on a loopback address. Set AUTH_JWT_SECRET, or HOST=127.0.0.1.`,
     );
   }
+  const chat = await createChatService(serviceOptions);
+  const { config, log } = chat;
   const metrics = createMetrics();
   chat.hooks.runStarted = () => metrics.activeRuns.inc();
   chat.hooks.runEnded = (outcome) => {

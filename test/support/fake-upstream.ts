@@ -135,8 +135,26 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
     record.finished = true;
     return;
   }
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const id = `chatcmpl-${Math.random().toString(36).slice(2, 10)}`;
+  if (body.stream !== true) {
+    // A non-streaming call (titles, summaries): the whole script as one completion.
+    const text = script.steps.map((step) => ('text' in step ? step.text : '')).join('');
+    const usage = script.usage ?? { prompt_tokens: 10, completion_tokens: 10 };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: script.finishReason ?? 'stop' }],
+        usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+      }),
+    );
+    record.finished = true;
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const created = Math.floor(Date.now() / 1000);
   const send = (delta: unknown, finishReason: string | null = null) =>
     res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`);

@@ -1,0 +1,171 @@
+// A live conversation for one session: history, streaming answer, tool calls, errors, stop and resume.
+import { useChat } from '@ai-sdk/react';
+import { DefaultChatTransport } from 'ai';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { describeChatError } from '../api-error.js';
+import type { ChatMessage, SessionDetail } from '../api-types.js';
+import { authHeaders } from '../auth-token.js';
+import { getSession, observedFetch, stopRun, streamPath } from '../server-api.js';
+import { Composer } from './composer.js';
+import { ErrorBanner } from './error-banner.js';
+import { MessageItem, TypingDots, messageText } from './message-item.js';
+import { Welcome } from './welcome.js';
+
+interface ChatViewProps {
+  session: SessionDetail;
+  /** A message typed before the session existed; sent once, right after mounting. */
+  initialText?: string;
+  onInitialTextSent: () => void;
+  onAnswerFinished: () => void;
+}
+
+function lastUserText(messages: ChatMessage[]): string {
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    const message = messages[index];
+    if (message?.role === 'user') return messageText(message);
+  }
+  return '';
+}
+
+function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
+  const api = streamPath(sessionId);
+  return new DefaultChatTransport<ChatMessage>({
+    api,
+    headers: () => authHeaders(),
+    fetch: observedFetch,
+    // The server keeps the history; it only needs the new text.
+    prepareSendMessagesRequest: ({ messages }) => ({ body: { message: lastUserText(messages) } }),
+    prepareReconnectToStreamRequest: () => ({ api }),
+  });
+}
+
+export function ChatView({ session, initialText, onInitialTextSent, onAnswerFinished }: ChatViewProps) {
+  const { sessionId } = session;
+  // While a run is active the stored history may already hold its partial answer; the resumed
+  // stream replays that answer from its first event, so start without it to avoid showing it twice.
+  const dropPartial = session.status === 'running' && session.messages.at(-1)?.role === 'assistant';
+  // Only the first render matters: useChat owns the messages from then on.
+  const [initialMessages] = useState(() => (dropPartial ? session.messages.slice(0, -1) : session.messages));
+  const transport = useMemo(() => createTransport(sessionId), [sessionId]);
+  const streamDelivered = useRef(false);
+  const lastAction = useRef<'send' | 'resume'>('send');
+  const [stoppedIds, setStoppedIds] = useState<ReadonlySet<string>>(() => new Set());
+
+  const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError } =
+    useChat<ChatMessage>({
+      id: sessionId,
+      messages: initialMessages,
+      transport,
+      onFinish: ({ message, isAbort }) => {
+        streamDelivered.current = true;
+        if (isAbort && message.role === 'assistant') setStoppedIds((ids) => new Set(ids).add(message.id));
+        onAnswerFinished();
+      },
+    });
+
+  const busy = status === 'submitted' || status === 'streaming';
+
+  // Reattach to a run that is still going (after a reload, or from another tab). The server
+  // answers 204 when nothing is running, so this is cheap when the status is unknown.
+  const resumeStarted = useRef(false);
+  useEffect(() => {
+    if (resumeStarted.current || initialText || session.status === 'idle') return;
+    resumeStarted.current = true;
+    lastAction.current = 'resume';
+    void resumeStream().then(async () => {
+      if (!dropPartial || streamDelivered.current) return;
+      // The run ended between loading the session and reconnecting: show what was saved.
+      try {
+        const fresh = await getSession(sessionId);
+        setMessages(fresh.messages);
+      } catch {
+        setMessages(session.messages);
+      }
+    });
+  }, [dropPartial, initialText, resumeStream, session.messages, session.status, sessionId, setMessages]);
+
+  const initialSent = useRef(false);
+  useEffect(() => {
+    if (!initialText || initialSent.current) return;
+    initialSent.current = true;
+    onInitialTextSent();
+    void sendMessage({ text: initialText });
+  }, [initialText, onInitialTextSent, sendMessage]);
+
+  const send = useCallback(
+    (text: string) => {
+      stickToBottom.current = true;
+      lastAction.current = 'send';
+      clearError();
+      void sendMessage({ text });
+    },
+    [clearError, sendMessage],
+  );
+
+  const onStop = useCallback(() => {
+    // Aborting the fetch only detaches this tab; the stop route really ends the model call.
+    void stopRun(sessionId).catch(() => undefined);
+    void stop();
+  }, [sessionId, stop]);
+
+  const retry = useCallback(() => {
+    clearError();
+    if (lastAction.current === 'resume' || messages.length === 0) void resumeStream();
+    else void regenerate();
+  }, [clearError, messages.length, regenerate, resumeStream]);
+
+  useEffect(() => {
+    if (!busy) return;
+    const onKey = (event: KeyboardEvent): void => {
+      if (event.key === 'Escape' && !event.defaultPrevented) onStop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [busy, onStop]);
+
+  // Follow the answer as it streams, unless the reader has scrolled up.
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const onScroll = (): void => {
+    const box = scrollRef.current;
+    if (box) stickToBottom.current = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  };
+  useLayoutEffect(() => {
+    const box = scrollRef.current;
+    if (box && stickToBottom.current) box.scrollTop = box.scrollHeight;
+  }, [messages, status, error]);
+
+  const lastMessage = messages.at(-1);
+  const waitingForFirstToken = status === 'submitted' && lastMessage?.role !== 'assistant';
+  const chatError = error ? describeChatError(error) : null;
+
+  return (
+    <div className="chat">
+      <div className="chat__scroll" ref={scrollRef} onScroll={onScroll}>
+        <div className="chat__log" aria-live="polite" aria-relevant="additions">
+          {messages.length === 0 && !busy && !chatError ? <Welcome onPick={send} /> : null}
+          {messages.map((message, index) => (
+            <MessageItem
+              key={message.id}
+              message={message}
+              streaming={busy && index === messages.length - 1 && message.role === 'assistant'}
+              stopped={stoppedIds.has(message.id)}
+            />
+          ))}
+          {waitingForFirstToken ? (
+            <div className="message message--assistant" data-testid="message-pending">
+              <div className="message__avatar" aria-hidden="true">
+                ✦
+              </div>
+              <div className="message__content">
+                <TypingDots />
+              </div>
+            </div>
+          ) : null}
+          {chatError ? <ErrorBanner error={chatError} onRetry={retry} /> : null}
+        </div>
+      </div>
+      <Composer busy={busy} onSend={send} onStop={onStop} />
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+// One message of the conversation: the user's text, or the assistant's Markdown and tool calls.
+import { isToolUIPart } from 'ai';
+import type { ChatMessage } from '../api-types.js';
+import { formatTokens } from '../number-format.js';
+import { MarkdownText } from './markdown-text.js';
+import { ToolPart } from './tool-part.js';
+
+interface MessageItemProps {
+  message: ChatMessage;
+  /** True for the assistant message that is still streaming. */
+  streaming: boolean;
+  /** True when the user stopped this answer part-way. */
+  stopped?: boolean;
+}
+
+export function messageText(message: ChatMessage): string {
+  return message.parts
+    .map((part) => (part.type === 'text' ? part.text : ''))
+    .join('')
+    .trim();
+}
+
+function UserMessage({ message }: { message: ChatMessage }) {
+  return (
+    <div className="message message--user" data-testid="message-user">
+      <div className="message__bubble">{messageText(message)}</div>
+    </div>
+  );
+}
+
+function AssistantMessage({ message, streaming, stopped = false }: MessageItemProps) {
+  const usage = message.metadata?.usage;
+  const lastPart = message.parts[message.parts.length - 1];
+  const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
+  return (
+    <div
+      className={`message message--assistant${streaming ? ' message--streaming' : ''}`}
+      data-testid="message-assistant"
+      aria-busy={streaming}
+    >
+      <div className="message__avatar" aria-hidden="true">
+        ✦
+      </div>
+      <div className="message__content">
+        {message.parts.map((part, index) => {
+          const key = `${message.id}-${index}`;
+          if (part.type === 'text') {
+            return part.text ? <MarkdownText key={key} text={part.text} /> : null;
+          }
+          if (part.type === 'reasoning') {
+            return part.text.trim() ? (
+              <details key={key} className="reasoning">
+                <summary>Reasoning</summary>
+                <p>{part.text}</p>
+              </details>
+            ) : null;
+          }
+          if (isToolUIPart(part)) {
+            return <ToolPart key={key} part={part} live={streaming} />;
+          }
+          return null;
+        })}
+        {streaming && (!hasVisible || lastPart?.type === 'step-start') ? <TypingDots /> : null}
+        {!streaming && (usage || stopped) ? (
+          <div className="message__meta">
+            {stopped ? <span className="message__stopped">Stopped</span> : null}
+            {usage ? (
+              <span
+                title={`${formatTokens(usage.promptTokens)} prompt + ${formatTokens(usage.completionTokens)} completion tokens`}
+              >
+                {formatTokens(usage.totalTokens)} tokens
+              </span>
+            ) : null}
+          </div>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function TypingDots() {
+  return (
+    <span className="typing" role="status" aria-label="Assistant is thinking">
+      <span />
+      <span />
+      <span />
+    </span>
+  );
+}
+
+export function MessageItem({ message, streaming, stopped }: MessageItemProps) {
+  if (message.role === 'user') return <UserMessage message={message} />;
+  if (message.role === 'assistant') return <AssistantMessage message={message} streaming={streaming} stopped={stopped} />;
+  return null;
+}
