@@ -4,10 +4,11 @@
  * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
  * the usage of every upstream call in one transaction, then closes the log.
  */
-import { stepCountIs, streamText, type LanguageModelUsage, type ToolSet, type UIMessageChunk } from 'ai';
+import { InvalidToolInputError, NoSuchToolError, stepCountIs, streamText, type LanguageModelUsage, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import type { LanguageModels } from '../llm/language-models.js';
+import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
@@ -129,6 +130,11 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       generateMessageId: () => input.messageId,
       sendReasoning: true,
       onError: (error) => {
+        // A failed tool, or a malformed tool call from the model, is reported on that tool; the
+        // model sees it and the answer goes on, so the run has not failed.
+        if (ToolFailure.isInstance(error) || NoSuchToolError.isInstance(error) || InvalidToolInputError.isInstance(error)) {
+          return error.message.slice(0, 500);
+        }
         sawError = true;
         const described = describeUpstreamError(error);
         failure = described.kind;

@@ -2,7 +2,7 @@
  * Turns whatever went wrong with the upstream model into a sentence fit to show a person: what
  * happened and whether trying again may help. Never a stack, a key, a URL or a provider's raw body.
  */
-import { APICallError, JSONParseError, RetryError, TypeValidationError } from 'ai';
+import { APICallError, InvalidResponseDataError, JSONParseError, RetryError, TypeValidationError } from 'ai';
 import { UpstreamTimeoutError } from './silence-timeout-fetch.js';
 
 export type UpstreamFailure = { message: string; kind: 'timeout' | 'rate_limited' | 'auth' | 'unavailable' | 'bad_request' | 'broken' | 'unknown' };
@@ -25,8 +25,8 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
       return { kind: 'bad_request', message: 'The model provider could not process this request (for example an unknown model or a conversation that is too long).' };
     }
   }
-  if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) {
-    return { kind: 'broken', message: 'The model provider sent a malformed response, so the answer was cut short. Please try again.' };
+  if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error) || InvalidResponseDataError.isInstance(error)) {
+    return { kind: 'broken', message: 'The model provider sent an incomplete or malformed response, so the answer was cut short. Please try again.' };
   }
   if (isConnectionLoss(error)) {
     return { kind: 'broken', message: 'The connection to the model provider was lost in the middle of the answer. Please try again.' };

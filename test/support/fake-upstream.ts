@@ -34,7 +34,7 @@ export type RecordedRequest = {
 export type FakeUpstream = {
   url: string;
   requests: RecordedRequest[];
-  /** Queues scripts for the next requests, in order. */
+  /** Queues scripts for the next streamed requests, in order. */
   enqueue(...scripts: Script[]): void;
   /** What requests get when the queue is empty. */
   setDefault(script: Script | ((request: RecordedRequest) => Script)): void;
@@ -62,7 +62,7 @@ export function toolAwareScript(request: RecordedRequest): Script {
   const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
   const quoted = text.match(/'([^']+)'/)?.[1];
   if (/find|agent/i.test(text) && request.body.tools?.length) return callTool('find_agent', { query: quoted ?? text });
-  if (!request.body.tools?.length) return say('Greeting and small talk');
+  if (request.body.stream !== true) return say('Greeting and small talk');
   return say('Hello! I am doing well, thank you for asking. How can I help you today?');
 }
 
@@ -91,7 +91,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         for (const waiter of earlyCloseWaiters.splice(0)) waiter(record);
       }
     });
-    const script = queue.shift() ?? (typeof fallback === 'function' ? fallback(record) : fallback);
+    // Queued scripts are for streamed chat calls; background calls (titles, summaries) are not
+    // streamed and get the default, so they never take a script a test queued for the chat.
+    const queued = body.stream === true ? queue.shift() : undefined;
+    const script = queued ?? (typeof fallback === 'function' ? fallback(record) : fallback);
     await play(script, body, res, record);
   });
   server.on('connection', (socket) => {
