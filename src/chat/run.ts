@@ -129,16 +129,17 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     const stream = result.toUIMessageStream({
       generateMessageId: () => input.messageId,
       sendReasoning: true,
+      // Maps every error to text fit for a person. Whether the run failed is decided by the chunk
+      // it lands in: an `error` chunk fails the run; a failed or malformed tool call is reported on
+      // that tool (`tool-input-error` / `tool-output-error`), the model sees it and goes on.
       onError: (error) => {
-        // A failed tool, or a malformed tool call from the model, is reported on that tool; the
-        // model sees it and the answer goes on, so the run has not failed.
+        if (typeof error === 'string') return error.slice(0, 500);
         if (ToolFailure.isInstance(error) || NoSuchToolError.isInstance(error) || InvalidToolInputError.isInstance(error)) {
           return error.message.slice(0, 500);
         }
-        sawError = true;
         const described = describeUpstreamError(error);
         failure = described.kind;
-        log.warn({ err: errorSummary(error), kind: described.kind }, 'run failed upstream');
+        log.warn({ err: errorSummary(error), kind: described.kind }, 'upstream error');
         return described.message;
       },
       messageMetadata: ({ part }) =>
@@ -151,6 +152,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
         continue;
       }
       if (chunk.type === 'abort') continue;
+      if (chunk.type === 'error') sawError = true;
       emit(chunk);
     }
   } catch (error) {
