@@ -10,6 +10,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
 import { createLogger, type Logger } from '../logger.js';
+import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
@@ -52,9 +53,15 @@ export const LOCAL_USER = 'local';
 
 export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
+/** The settings a set of service options selects: explicit options over the environment. */
+export function configOf(options: ChatServiceOptions): Config {
+  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, ...overrides } = options;
+  return loadConfig(env ?? process.env, overrides);
+}
+
 export async function createChatService(options: ChatServiceOptions = {}) {
-  const { env, logger, fetch: upstreamFetch, extraTools, seedCatalog = true, demoDelayMs, ...overrides } = options;
-  const config: Config = loadConfig(env ?? process.env, overrides);
+  const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs } = options;
+  const config: Config = configOf(options);
   const log = logger ?? createLogger(config.logLevel);
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -74,6 +81,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await database.close();
     throw new Error(`Could not connect to Redis at REDIS_URL: ${(error as Error).message}`);
   }
+  // After the connections that can fail, so a failed start leaves no MCP server process behind.
+  const mcp = !givenTools && Object.keys(config.mcpServers).length > 0 ? await loadMcpTools(config.mcpServers, log) : undefined;
+  const extraTools = givenTools ?? mcp?.tools;
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
   const sessions = new SessionsRepository(database.db, cipher);
@@ -139,9 +149,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    */
   async function startRun(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
     if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
+    // Every stream request counts against the rate limit, whatever becomes of it.
+    await rateLimiter.take(input.userId);
     const text = validateMessage(message);
     const session = await ownedSession(sessionId, input.userId);
-    await rateLimiter.take(input.userId);
     await budget.check(input.userId);
 
     const runId = randomUUID();
@@ -156,10 +167,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage });
     } catch (error) {
       await eventLog.forget([runId]);
-      if (ChatError.isInstance(error)) throw error;
-      if ((error as { code?: string }).code === '23505' || /duplicate key/.test(String((error as Error).message))) {
-        throw new ChatError('invalid_request', 'A message with this id was already sent in this chat.');
-      }
       throw error;
     }
 
@@ -462,6 +469,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
       await eventLog.close();
       redis?.disconnect();
+      await mcp?.close();
       await database.close();
     },
   };

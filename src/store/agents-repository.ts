@@ -84,7 +84,7 @@ export class AgentsRepository {
     if (!text) return this.popular(size, onlySlugs);
     const words = text.match(/[\p{L}\p{N}]+/gu) ?? [];
     const prefixQuery = words.map((word) => `${word}:*`).join(' | ');
-    const scope = onlySlugs ? inArray(agents.slug, onlySlugs) : undefined;
+    const scope = onlySlugs ? sql`a.slug in (${sql.join(onlySlugs.map((slug) => sql`${slug}`), sql`, `)})` : undefined;
     const rows = await this.db.execute(sql`
       with q as (select ${text}::text as text, to_tsquery('english', ${prefixQuery || 'a'}) as ts),
       candidates as (

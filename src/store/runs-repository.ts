@@ -56,7 +56,12 @@ export class RunsRepository {
         owner: input.owner,
         leaseExpiresAt: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
       });
-      await this.sessions.append(tx as unknown as Db, input.sessionId, input.userMessage, input.runId);
+      const appended = await this.sessions.append(tx as unknown as Db, input.sessionId, input.userMessage, input.runId);
+      // A message id that is already stored is a retry — allowed only for this session's last
+      // message, when it is an unanswered user message; then it is answered, not stored again.
+      if (!appended && !(await this.sessions.isUnansweredLast(tx as unknown as Db, input.sessionId, input.userMessage.id))) {
+        throw new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
+      }
       return true;
     });
     if (started) return;

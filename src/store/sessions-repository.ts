@@ -121,6 +121,17 @@ export class SessionsRepository {
     return (result as unknown as { rows: unknown[] }).rows.length === 1;
   }
 
+  /** True when `messageId` is the session's last message and is from the user (awaiting an answer). */
+  async isUnansweredLast(db: Db, sessionId: string, messageId: string): Promise<boolean> {
+    const [last] = await db
+      .select({ id: chatMessages.id, role: chatMessages.role })
+      .from(chatMessages)
+      .where(eq(chatMessages.sessionId, sessionId))
+      .orderBy(desc(chatMessages.seq))
+      .limit(1);
+    return last?.id === messageId && last.role === 'user';
+  }
+
   async setTitle(id: string, title: string): Promise<void> {
     await this.db.update(chatSessions).set({ title: this.cipher.seal(title) }).where(eq(chatSessions.id, id));
   }

@@ -102,6 +102,22 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
+  it('retries an unanswered message by its id without storing it twice; refuses an id used elsewhere', async () => {
+    const sessionId = await newSession();
+    upstream.enqueue({ status: 500 });
+    const failed = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-1' }));
+    expect(typesOf(failed.chunks)).toContain('error');
+    const retried = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-1' }));
+    expect(typesOf(retried.chunks)).not.toContain('error');
+    const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
+    expect(session.messages.map((message: { id: string; role: string }) => `${message.role}:${message.id}`)).toEqual(['user:retry-me-1', expect.stringMatching(/^assistant:/)]);
+    // Once answered, or in another session, the id cannot be used again.
+    const again = await send(sessionId, { message: GREETING, messageId: 'retry-me-1' });
+    expect(again.status).toBe(400);
+    const elsewhere = await send(await newSession(), { message: GREETING, messageId: 'retry-me-1' });
+    expect(elsewhere.status).toBe(400);
+  });
+
   it('answers 409 run_in_progress to a second stream on a busy session', async () => {
     const sessionId = await newSession();
     upstream.enqueue(say('slow '.repeat(30), 20));

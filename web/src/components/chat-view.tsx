@@ -19,12 +19,16 @@ interface ChatViewProps {
   onAnswerFinished: () => void;
 }
 
-function lastUserText(messages: ChatMessage[]): string {
+/**
+ * The body for the last user message: its text and its id. Sending the id makes a retry of an
+ * unanswered message answer the stored one instead of storing it twice.
+ */
+function lastUserBody(messages: ChatMessage[]): { message: string; messageId?: string } {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
     const message = messages[index];
-    if (message?.role === 'user') return messageText(message);
+    if (message?.role === 'user') return { message: messageText(message), messageId: message.id || undefined };
   }
-  return '';
+  return { message: '' };
 }
 
 function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
@@ -34,7 +38,7 @@ function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
     headers: () => authHeaders(),
     fetch: observedFetch,
     // The server keeps the history; it only needs the new text.
-    prepareSendMessagesRequest: ({ messages }) => ({ body: { message: lastUserText(messages) } }),
+    prepareSendMessagesRequest: ({ messages }) => ({ body: lastUserBody(messages) }),
     prepareReconnectToStreamRequest: () => ({ api }),
   });
 }

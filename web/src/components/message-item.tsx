@@ -32,6 +32,9 @@ function AssistantMessage({ message, streaming, stopped = false }: MessageItemPr
   const usage = message.metadata?.usage;
   const lastPart = message.parts[message.parts.length - 1];
   const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
+  // An answer that failed before its first word has nothing to show; the error banner says why.
+  const hasReasoning = message.parts.some((part) => part.type === 'reasoning' && part.text.trim() !== '');
+  if (!streaming && !hasVisible && !hasReasoning && !usage && !stopped) return null;
   return (
     <div
       className={`message message--assistant${streaming ? ' message--streaming' : ''}`}
