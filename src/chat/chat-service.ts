@@ -24,6 +24,7 @@ import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
 import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
@@ -170,6 +171,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       throw error;
     }
 
+    log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running' }, 'run started');
     const history = await sessions.messages(sessionId);
     const controller = new AbortController();
     const userId = input.userId;
@@ -257,15 +259,14 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     for (const run of await runs.expired()) {
       if (active.has(run.runId)) continue;
       const message = (await rebuildFromLog(run.runId)) ?? (await runs.checkpoint(run.runId));
-      const closed = await runs.end(run.runId, run.sessionId, run.userId, {
-        status: 'interrupted',
-        reason: 'owner stopped responding',
-        message,
-        usage: [],
-      });
-      if (!closed) continue;
+      try {
+        await runs.end(run.runId, run.sessionId, run.userId, { status: 'interrupted', reason: 'owner stopped responding', message, usage: [] });
+      } catch (error) {
+        if (RunStateError.isInstance(error)) continue; // another instance closed it first
+        throw error;
+      }
       recovered++;
-      log.warn({ runId: run.runId, sessionId: run.sessionId }, 'run interrupted: its owner stopped responding');
+      log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason: 'owner stopped responding' }, 'run interrupted');
       if (await eventLog.exists(run.runId)) {
         await eventLog.append(run.runId, {
           type: 'error',

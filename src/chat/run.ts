@@ -12,6 +12,7 @@ import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { RunStateError } from './run-state.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
 import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
 
@@ -193,10 +194,15 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
 
   let stored = false;
   try {
-    stored = await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message: answer.message(), usage });
+    await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message: answer.message(), usage });
+    stored = true;
   } catch (error) {
-    log.error({ err: errorSummary(error) }, 'storing the answer failed');
-    if (outcome === 'finished') emit({ type: 'error', errorText: 'The answer was generated but could not be saved. Please try again.' });
+    if (RunStateError.isInstance(error)) {
+      log.warn({ from: error.from, to: error.to }, 'run had already ended elsewhere; its answer was stored there');
+    } else {
+      log.error({ err: errorSummary(error) }, 'storing the answer failed');
+      if (outcome === 'finished') emit({ type: 'error', errorText: 'The answer was generated but could not be saved. Please try again.' });
+    }
   }
 
   // The closing event goes out only after the answer is stored, so a client that sees it and reloads
@@ -215,7 +221,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
 
   if (stored) deps.onUsage?.(usage, userId);
   deps.onEnded?.(outcome, runId);
-  log.info({ outcome, reason, steps: usage.length }, 'run ended');
+  log.info({ from: 'running', to: outcome, reason, upstreamCalls: usage.length }, 'run ended');
   return outcome;
 }
 

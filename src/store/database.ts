@@ -10,7 +10,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { migrations } from './migrations/index.js';
+import { migrations, statementsOf } from './migrations/index.js';
 import { schema } from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -101,7 +101,7 @@ async function migrate(db: Db): Promise<void> {
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
       // Prepared statements take one command each, so a migration runs statement by statement.
-      for (const statement of migration.sql.split(/;\s*\n/).map((text) => text.trim()).filter(Boolean)) {
+      for (const statement of statementsOf(migration.sql)) {
         await tx.execute(sql.raw(statement));
       }
       await tx.execute(sql`insert into autochat_migrations (id) values (${migration.id})`);

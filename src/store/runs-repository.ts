@@ -6,6 +6,7 @@
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
+import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
 import type { ContentCipher } from './content-cipher.js';
 import type { Db } from './database.js';
@@ -87,11 +88,11 @@ export class RunsRepository {
 
   /**
    * running → an outcome, storing the answer (partial or whole) and the usage rows in the same
-   * transaction. Returns false, storing nothing, if the run had already ended (e.g. declared
-   * interrupted by another instance after a lost lease).
+   * transaction. Throws `RunStateError`, storing nothing, if the run is not running (it already
+   * ended — e.g. another instance declared it interrupted after a lost lease).
    */
-  async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+  async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
+    const ended = await this.db.transaction(async (tx) => {
       const ended = await tx
         .update(chatRuns)
         .set({ status: end.status, reason: end.reason ?? null, endedAt: sql`now()`, checkpoint: null })
@@ -108,6 +109,10 @@ export class RunsRepository {
         .where(and(eq(chatSessions.id, sessionId), eq(chatSessions.activeRunId, runId)));
       return true;
     });
+    if (!ended) {
+      const current = await this.status(runId);
+      throw new RunStateError(runId, current?.status ?? 'missing', end.status);
+    }
   }
 
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */

@@ -18,7 +18,6 @@ export const streamRoutes = new Hono<AppEnv>()
     const { chat, metrics } = c.get('services');
     const started = performance.now();
     const run = await chat.startRun(id, text, { userId: c.get('userId'), messageId });
-    c.get('log').info({ sessionId: id, runId: run.runId }, 'run started');
     metrics.activeStreams.inc();
     return sseResponse((signal) => chat.readRun(run.runId, signal), {
       headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },

@@ -1,6 +1,27 @@
 /** Ordered schema migrations; each runs once, in a transaction, on PGlite and PostgreSQL alike. */
 import { initial } from './0001-initial.js';
+import { runTransitions } from './0003-run-transitions.js';
 
 export type Migration = { id: string; sql: string };
 
-export const migrations: Migration[] = [{ id: '0001-initial', sql: initial }];
+export const migrations: Migration[] = [
+  { id: '0001-initial', sql: initial },
+  { id: '0003-run-transitions', sql: runTransitions },
+];
+
+/** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
+export function statementsOf(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    current += `${line}\n`;
+    inBody = (line.match(/\$\$/g)?.length ?? 0) % 2 === 1 ? !inBody : inBody;
+    if (!inBody && line.trimEnd().endsWith(';')) {
+      statements.push(current.trim().replace(/;$/, ''));
+      current = '';
+    }
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
+}

@@ -1,0 +1,13 @@
+import { startUpstream, startBaseline, startAutochat } from './support/services.js';
+import { createSession, sendTurn, directTurn, baselineTurn } from './support/autochat-api.js';
+const up = await startUpstream();
+console.log('upstream', up.url);
+console.log('direct', await directTurn(up.url, 'hello'));
+const base = await startBaseline(up.url);
+console.log('baseline', await baselineTurn(base.url, 'hello'));
+const ac = await startAutochat(up.url, { database: 'pglite', eventLog: 'memory' });
+const s = await createSession(ac.server.url);
+console.log('autochat', await sendTurn(ac.server.url, s, 'hello'));
+console.log('autochat2', await sendTurn(ac.server.url, s, 'hello again'));
+console.log('rss', await ac.server.rssKiB());
+await ac.close(); await base.stop(); await up.stop();

@@ -1,0 +1,18 @@
+/**
+ * autochat as a bench server process: configured entirely from the environment, exactly like
+ * `autochat serve`; reports its URL to the bench over IPC. SIGTERM closes it gracefully (which also
+ * lets `--cpu-prof` write its profile).
+ */
+import { startServer } from '../../src/http/server.js';
+import { announce } from '../support/processes.js';
+
+const server = await startServer();
+announce(server.url);
+const stop = () => {
+  server.close(2000).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

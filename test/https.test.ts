@@ -1,0 +1,105 @@
+/**
+ * HTTPS: with TLS files configured, the server speaks TLS only (HTTP/1.1 and HTTP/2), streams a chat
+ * over it with HSTS, and refuses plain HTTP on the same port. The certificate is made by the test.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/http/server.js';
+import { startTestServer } from './support/test-service.js';
+import { parseSseText, textOf, typesOf } from './support/ui-stream.js';
+
+let openssl = true;
+try {
+  execFileSync('openssl', ['version']);
+} catch {
+  openssl = false;
+  console.warn('openssl is not installed: the HTTPS tests are skipped (CI installs it).');
+}
+
+type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
+
+function httpsCall(url: string, ca: Buffer, method: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, { method, ca, headers: body ? { 'content-type': 'application/json' } : {} }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+describe.runIf(openssl)('HTTPS', () => {
+  let dir: string;
+  let server: RunningServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'autochat-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    ca = await readFile(join(dir, 'cert.pem'));
+    server = await startTestServer({ dataDir: 'memory://', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS with HSTS and streams a chat over HTTP/1.1', async () => {
+    expect(server.url).toMatch(/^https:\/\//);
+    const created = await httpsCall(`${server.url}/api/chat/sessions`, ca, 'POST');
+    expect(created.status).toBe(201);
+    expect(created.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    const sessionId = JSON.parse(created.body).sessionId;
+    const streamed = await httpsCall(`${server.url}/api/chat/sessions/${sessionId}/stream`, ca, 'POST', JSON.stringify({ message: 'Hello' }));
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers['content-type']).toBe('text/event-stream');
+    const stream = await parseSseText(streamed.body);
+    expect(stream.invalid).toEqual([]);
+    expect(typesOf(stream.chunks).at(-1)).toBe('finish');
+    expect(textOf(stream.chunks)).toMatch(/demo/i);
+  });
+
+  it('streams over HTTP/2', async () => {
+    const client = http2Connect(server.url, { ca });
+    try {
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = client.request({ ':method': 'GET', ':path': '/healthz' });
+        let body = '';
+        let status = 0;
+        request.on('response', (headers) => (status = Number(headers[':status'])));
+        request.setEncoding('utf8');
+        request.on('data', (chunk: string) => (body += chunk));
+        request.on('end', () => resolve({ status, body }));
+        request.on('error', reject);
+        request.end();
+      });
+      expect(reply.status).toBe(200);
+      expect(JSON.parse(reply.body)).toEqual({ status: 'ok' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses plain HTTP on the TLS port', async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const request = httpRequest(server.url.replace('https:', 'http:') + '/healthz', (response) => resolve(`status ${response.statusCode}`));
+      request.on('error', (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+      request.setTimeout(5000, () => request.destroy(new Error('timeout')));
+      request.end();
+    });
+    expect(outcome).toMatch(/^error /);
+  });
+});
