@@ -51,13 +51,15 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(text.length).toBeGreaterThan(0);
     const start = chunks[0] as Extract<UIMessageChunk, { type: 'start' }>;
     expect(start.messageId).toBeTruthy();
-    const finish = chunks.at(-1) as Extract<UIMessageChunk, { type: 'finish' }>;
+    const finish = chunks.at(-1) as Extract<UIMessageChunk, { type: 'finish' }> & { messageMetadata?: { usage: unknown } };
     expect(finish.messageMetadata).toMatchObject({ sessionId: session.sessionId, usage: { totalTokens: expect.any(Number) } });
 
     const stored = await chat.getChatSession(session.sessionId, 'alice');
     expect(stored!.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
     expect(stored!.messages[1]!.id).toBe(start.messageId);
     expect(stored!.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text }));
+    // The answer keeps its token usage, so a reloaded client can still show it.
+    expect(stored!.messages[1]!.metadata).toMatchObject({ sessionId: session.sessionId, usage: finish.messageMetadata!.usage, createdAt: expect.any(String) });
     expect(stored!.usage.length).toBeGreaterThan(0);
     expect(stored!.usage[0]).toMatchObject({ model: 'test/chat', promptTokens: 20, totalTokens: expect.any(Number) });
   });

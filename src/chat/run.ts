@@ -194,7 +194,8 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
 
   let stored = false;
   try {
-    await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message: answer.message(), usage });
+    const message = { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage) } };
+    await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message, usage });
     stored = true;
   } catch (error) {
     if (RunStateError.isInstance(error)) {

@@ -36,6 +36,8 @@ export const chatMessages = pgTable('chat_messages', {
   role: text('role', { enum: ['user', 'assistant', 'system'] }).notNull(),
   /** JSON of the UIMessage parts, or their ciphertext when ENCRYPTION_KEY is set. */
   parts: text('parts').notNull(),
+  /** JSON of the message metadata (e.g. usage), sealed like the parts; null when there is none. */
+  metadata: text('metadata'),
   runId: uuid('run_id'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });

@@ -47,7 +47,7 @@ export class SessionsRepository {
 
   async messages(sessionId: string): Promise<ChatMessage[]> {
     const rows = await this.db
-      .select({ id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, createdAt: chatMessages.createdAt })
+      .select({ id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, metadata: chatMessages.metadata, createdAt: chatMessages.createdAt })
       .from(chatMessages)
       .where(eq(chatMessages.sessionId, sessionId))
       .orderBy(asc(chatMessages.seq));
@@ -55,7 +55,10 @@ export class SessionsRepository {
       id: row.id,
       role: row.role,
       parts: JSON.parse(this.cipher.open(row.parts)) as ChatMessage['parts'],
-      metadata: { createdAt: row.createdAt.toISOString() },
+      metadata: {
+        ...(row.metadata === null ? {} : (JSON.parse(this.cipher.open(row.metadata)) as ChatMessage['metadata'])),
+        createdAt: row.createdAt.toISOString(),
+      },
     }));
   }
 
@@ -104,13 +107,15 @@ export class SessionsRepository {
    */
   async append(db: Db, sessionId: string, message: ChatMessage, runId?: string): Promise<boolean> {
     const parts = this.cipher.seal(JSON.stringify(message.parts));
+    const { createdAt: _createdAt, ...kept } = message.metadata ?? {};
+    const metadata = Object.keys(kept).length > 0 ? this.cipher.seal(JSON.stringify(kept)) : null;
     const result = await db.execute(sql`
       with inserted as (
-        insert into chat_messages (id, session_id, seq, role, parts, run_id)
+        insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
         values (
           ${message.id}, ${sessionId},
           (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-          ${message.role}, ${parts}, ${runId ?? null}
+          ${message.role}, ${parts}, ${metadata}, ${runId ?? null}
         )
         on conflict (id) do nothing
         returning session_id

@@ -1,12 +1,14 @@
 /** Ordered schema migrations; each runs once, in a transaction, on PGlite and PostgreSQL alike. */
 import { initial } from './0001-initial.js';
 import { runTransitions } from './0003-run-transitions.js';
+import { messageMetadata } from './0004-message-metadata.js';
 
 export type Migration = { id: string; sql: string };
 
 export const migrations: Migration[] = [
   { id: '0001-initial', sql: initial },
   { id: '0003-run-transitions', sql: runTransitions },
+  { id: '0004-message-metadata', sql: messageMetadata },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */

@@ -1,0 +1,115 @@
+/**
+ * `autochat serve` as a person runs it: it starts with the embedded defaults, refuses bad settings
+ * with a message naming the variable, refuses a public host without auth, and on SIGTERM lets the
+ * running answer finish and stores it before exiting. Also: the built package exposes the library.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
+import { readSse } from './support/ui-stream.js';
+
+type Started = { url: string; exited: Promise<number | null>; child: ReturnType<typeof spawn>; stderr: () => string };
+
+function serve(env: Record<string, string>, args: string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start: ${stderr}`)), 60_000);
+    child.stderr!.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      const url = stderr.match(/listening on (\S+)/)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ url, exited, child, stderr: () => stderr });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`exited ${code}: ${stderr}`), { code, stderr }));
+    });
+  });
+}
+
+describe('autochat serve', () => {
+  let dataDir: string;
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'autochat-serve-'));
+    upstream = await startFakeUpstream();
+  });
+  afterAll(async () => {
+    await upstream?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts on the embedded database with the demo model, and says so', async () => {
+    const server = await serve({ DATA_DIR: dataDir });
+    try {
+      expect(server.stderr()).toMatch(/offline demo model/);
+      const info = await (await fetch(`${server.url}/api/info`)).json();
+      expect(info).toMatchObject({ demoModel: true, authRequired: false });
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('refuses a bad setting, naming the variable', async () => {
+    await expect(serve({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/DAILY_TOKEN_LIMIT: expected a whole number/) });
+  });
+
+  it('refuses a non-loopback host without AUTH_JWT_SECRET', async () => {
+    await expect(serve({ DATA_DIR: dataDir }, ['--host', '0.0.0.0'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/AUTH_JWT_SECRET/) });
+  });
+
+  it('on SIGTERM lets the running answer finish, stores it, then exits 0', async () => {
+    const env = { DATA_DIR: dataDir, OPEN_ROUTER_API_KEY: 'k', LLM_BASE_URL: upstream.url, LLM_MAX_RETRIES: '0' };
+    const server = await serve(env);
+    const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId;
+    upstream.enqueue(say('graceful shutdown keeps this whole answer '.repeat(3), 40));
+    const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"Hello"}' });
+    const reading = readSse(response);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    server.child.kill('SIGTERM');
+    const stream = await reading;
+    expect(stream.chunks.at(-1)!.type).toBe('finish');
+    expect(await server.exited).toBe(0);
+
+    const again = await serve(env);
+    try {
+      const session = await (await fetch(`${again.url}/api/chat/sessions/${sessionId}`)).json();
+      expect(session.lastRunStatus).toBe('finished');
+      expect(session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toBe('graceful shutdown keeps this whole answer '.repeat(3));
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  });
+});
+
+const built = existsSync('dist/index.js') && existsSync('dist/cli.js');
+if (!built) console.warn('dist/ is not built: the package-entry test is skipped (CI runs `npm run build` first).');
+
+describe.runIf(built)('the built package', () => {
+  it('exports the library API from dist/index.js and ships an executable dist/cli.js', async () => {
+    const library = (await import(join(process.cwd(), 'dist/index.js'))) as Record<string, unknown>;
+    expect(typeof library.createChatService).toBe('function');
+    expect(typeof library.ChatError).toBe('function');
+    const help = await new Promise<string>((resolve) => {
+      const child = spawn(join(process.cwd(), 'dist/cli.js'), ['--help']);
+      let out = '';
+      child.stdout.on('data', (data: Buffer) => (out += data.toString()));
+      child.on('exit', () => resolve(out));
+    });
+    expect(help).toMatch(/autochat serve/);
+  });
+});
