@@ -63,7 +63,8 @@ export function sseResponse(
           // The log could not be read (e.g. Redis went away): end the stream in the documented way.
           controller.enqueue(
             encoder.encode(
-              `data: ${JSON.stringify({ type: 'error', errorText: 'The live stream was interrupted. Reload to see the saved answer.' })}\n\ndata: [DONE]\n\n`,
+              `data: ${JSON.stringify({ type: 'error', errorText: 'The live stream was interrupted. Reload to see the saved answer.' })}\n\n` +
+                `data: ${JSON.stringify({ type: 'finish' })}\n\ndata: [DONE]\n\n`,
             ),
           );
           controller.close();

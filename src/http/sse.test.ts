@@ -1,0 +1,55 @@
+import type { UIMessageChunk } from 'ai';
+import { describe, expect, it } from 'vitest';
+import { sseResponse } from './sse.js';
+
+async function* slow(events: UIMessageChunk[], gapMs: number): AsyncGenerator<UIMessageChunk> {
+  for (const event of events) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    yield event;
+  }
+}
+
+describe('sseResponse', () => {
+  it('frames events as data lines, sends heartbeats during silence, and ends with [DONE]', async () => {
+    const response = sseResponse(() => slow([{ type: 'start' }, { type: 'finish' }], 120), { heartbeatMs: 40 });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    const text = await response.text();
+    expect(text).toContain(': heartbeat\n\n');
+    expect(text).toContain('data: {"type":"start"}\n\n');
+    expect(text.endsWith('data: {"type":"finish"}\n\ndata: [DONE]\n\n')).toBe(true);
+  });
+
+  it('stops reading events when the client goes away', async () => {
+    let produced = 0;
+    let closed = false;
+    async function* endless(signal: AbortSignal): AsyncGenerator<UIMessageChunk> {
+      while (!signal.aborted) {
+        produced++;
+        yield { type: 'text-delta', id: 't', delta: 'x' };
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    const response = sseResponse(endless, { onClose: () => (closed = true) });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    const after = produced;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(produced).toBeLessThanOrEqual(after + 1);
+    expect(closed).toBe(true);
+  });
+
+  it('ends with an error event and finish if the log cannot be read', async () => {
+    // eslint-disable-next-line require-yield
+    async function* broken(): AsyncGenerator<UIMessageChunk> {
+      throw new Error('redis went away');
+    }
+    const text = await sseResponse(broken).text();
+    expect(text).toContain('"type":"error"');
+    expect(text).toContain('data: {"type":"finish"}');
+    expect(text).not.toContain('redis went away');
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
