@@ -62,3 +62,19 @@ describe('operations', () => {
     expect(JSON.stringify(streamBody)).toContain('message');
   });
 });
+
+describe('CORS', () => {
+  it('is closed by default and opened only to the configured origins', async () => {
+    const server = await startTestServer({ dataDir: 'memory://', corsOrigins: ['https://app.example'] });
+    try {
+      const preflight = (origin: string) =>
+        server.app.request('/api/chat/sessions', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      const simple = await server.app.request('/api/usage', { headers: { origin: 'https://app.example' } });
+      expect(simple.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    } finally {
+      await server.close();
+    }
+  });
+});

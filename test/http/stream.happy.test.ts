@@ -118,6 +118,20 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     expect(elsewhere.status).toBe(400);
   });
 
+  it('deletes a session during its run: the run stops, readers end, nothing is left behind', async () => {
+    const sessionId = await newSession();
+    upstream.enqueue(say('being deleted '.repeat(50), 20));
+    const response = await send(sessionId, { message: GREETING });
+    const reading = readSse(response);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204);
+    const stream = await reading;
+    expect(stream.endedWithDone).toBe(true);
+    expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).status).toBe(404);
+    await expect.poll(() => server.chat.activeRunCount()).toBe(0);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+
   it('answers 409 run_in_progress to a second stream on a busy session', async () => {
     const sessionId = await newSession();
     upstream.enqueue(say('slow '.repeat(30), 20));
