@@ -1,12 +1,13 @@
 /** The run event log of a single process: arrays in a map, readers woken by a callback. */
 import type { RunEvent, RunEventLog } from './run-event-log.js';
 import { ENDED_LOG_TTL_MS } from './run-event-log.js';
+import { ListenerRegistry } from './listener-registry.js';
 
 type Log = { events: RunEvent[]; ended: boolean; wake: Set<() => void>; expiry?: NodeJS.Timeout };
 
 export function createMemoryRunEventLog(options: { endedTtlMs?: number } = {}): RunEventLog {
   const logs = new Map<string, Log>();
-  const stopListeners = new Map<string, Set<() => void>>();
+  const stopListeners = new ListenerRegistry();
   const ttl = options.endedTtlMs ?? ENDED_LOG_TTL_MS;
 
   const wakeAll = (log: Log) => {
@@ -59,17 +60,9 @@ export function createMemoryRunEventLog(options: { endedTtlMs?: number } = {}): 
       }
     },
     async requestStop(runId) {
-      for (const listener of stopListeners.get(runId) ?? []) listener();
+      stopListeners.notify(runId);
     },
-    onStop(runId, onStop) {
-      const listeners = stopListeners.get(runId) ?? new Set();
-      listeners.add(onStop);
-      stopListeners.set(runId, listeners);
-      return () => {
-        listeners.delete(onStop);
-        if (listeners.size === 0) stopListeners.delete(runId);
-      };
-    },
+    onStop: (runId, onStop) => stopListeners.add(runId, onStop),
     async forget(runIds) {
       for (const runId of runIds) {
         const log = logs.get(runId);

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import type { RunEvent, RunEventLog } from './run-event-log.js';
 import { ENDED_LOG_TTL_MS } from './run-event-log.js';
+import { ListenerRegistry } from './listener-registry.js';
 
 const PREFIX = 'autochat:run:';
 const STOP_CHANNEL = 'autochat:stop';
@@ -27,38 +28,25 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
   await subscriber.connect();
 
   const endedTtlSeconds = Math.max(1, Math.ceil((options.endedTtlMs ?? ENDED_LOG_TTL_MS) / 1000));
-  const wakers = new Map<string, Set<() => void>>();
-  const stopListeners = new Map<string, Set<() => void>>();
+  const wakers = new ListenerRegistry();
+  const stopListeners = new ListenerRegistry();
   const key = (runId: string) => `${PREFIX}${runId}`;
 
   await subscriber.subscribe(STOP_CHANNEL);
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel === STOP_CHANNEL) {
-      for (const listener of stopListeners.get(message) ?? []) listener();
-      return;
-    }
-    const runId = channel.slice(PREFIX.length);
-    const waiting = wakers.get(runId);
-    if (!waiting) return;
-    for (const wake of [...waiting]) wake();
+    if (channel === STOP_CHANNEL) stopListeners.notify(message);
+    else wakers.notify(channel.slice(PREFIX.length));
   });
 
-  const follow = async (runId: string) => {
-    let waiting = wakers.get(runId);
-    if (!waiting) {
-      waiting = new Set();
-      wakers.set(runId, waiting);
-      await subscriber.subscribe(key(runId));
-    }
-    return waiting;
-  };
-  const unfollow = async (runId: string, wake: () => void) => {
-    const waiting = wakers.get(runId);
-    waiting?.delete(wake);
-    if (waiting && waiting.size === 0) {
-      wakers.delete(runId);
-      await subscriber.unsubscribe(key(runId)).catch(() => {});
-    }
+  /** Wakes `wake` whenever the run's log grows; the channel is subscribed while anyone follows. */
+  const follow = async (runId: string, wake: () => void) => {
+    const first = !wakers.has(runId);
+    const remove = wakers.add(runId, wake);
+    if (first) await subscriber.subscribe(key(runId));
+    return async () => {
+      remove();
+      if (!wakers.has(runId)) await subscriber.unsubscribe(key(runId)).catch(() => {});
+    };
   };
 
   return {
@@ -88,12 +76,11 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
     async *read(runId, signal) {
       let wake: () => void = () => {};
       let woken = false;
-      const waiting = await follow(runId);
       const onWake = () => {
         woken = true;
         wake();
       };
-      waiting.add(onWake);
+      const unfollow = await follow(runId, onWake);
       signal?.addEventListener('abort', onWake);
       try {
         let lastId = '-';
@@ -122,21 +109,13 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
         }
       } finally {
         signal?.removeEventListener('abort', onWake);
-        await unfollow(runId, onWake);
+        await unfollow();
       }
     },
     async requestStop(runId) {
       await commands.publish(STOP_CHANNEL, runId);
     },
-    onStop(runId, onStop) {
-      const listeners = stopListeners.get(runId) ?? new Set();
-      listeners.add(onStop);
-      stopListeners.set(runId, listeners);
-      return () => {
-        listeners.delete(onStop);
-        if (listeners.size === 0) stopListeners.delete(runId);
-      };
-    },
+    onStop: (runId, onStop) => stopListeners.add(runId, onStop),
     async forget(runIds) {
       if (runIds.length > 0) await commands.del(...runIds.map(key));
     },
@@ -149,7 +128,7 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
     },
     async close() {
       stopListeners.clear();
-      for (const waiting of wakers.values()) for (const wake of waiting) wake();
+      wakers.notifyAll();
       commands.disconnect();
       subscriber.disconnect();
     },
