@@ -199,7 +199,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     stored = true;
   } catch (error) {
     if (RunStateError.isInstance(error)) {
-      log.warn({ from: error.from, to: error.to }, 'run had already ended elsewhere; its answer was stored there');
+      log.warn({ from: error.from, to: error.to }, 'run had already ended elsewhere, or its session was deleted: nothing stored');
     } else {
       log.error({ err: errorSummary(error) }, 'storing the answer failed');
       if (outcome === 'finished') emit({ type: 'error', errorText: 'The answer was generated but could not be saved. Please try again.' });
