@@ -239,6 +239,28 @@ describe('encryption at rest', () => {
     }
   });
 
+  it.runIf(Boolean(TEST_REDIS_URL))('seals the live event log in Redis too', async () => {
+    const upstream = await startFakeUpstream();
+    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', encryptionKey: key, redisUrl: TEST_REDIS_URL }));
+    const redis = new Redis(TEST_REDIS_URL!);
+    try {
+      const session = await chat.createChatSession('u');
+      upstream.enqueue(say(`streamed ${marker} words`));
+      const run = await chat.startRun(session.sessionId, `tell me about ${marker}`, { userId: 'u' });
+      const replayed: string[] = [];
+      for await (const event of chat.readRun(run.runId)) if (event.type === 'text-delta') replayed.push(event.delta);
+      expect(replayed.join('')).toContain(marker);
+      const entries = await redis.xrange(`autochat:run:${run.runId}`, '-', '+');
+      expect(entries.length).toBeGreaterThan(3);
+      expect(JSON.stringify(entries)).not.toContain(marker);
+      expect(JSON.stringify(entries)).toContain('enc1:');
+    } finally {
+      await redis.quit();
+      await chat.close();
+      await upstream.close();
+    }
+  });
+
   it.runIf(Boolean(TEST_DATABASE_URL))('stores ciphertext rows in PostgreSQL', async () => {
     const database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
     const chat = await createChatService(testOptions({ databaseUrl: database.databaseUrl, encryptionKey: key }));

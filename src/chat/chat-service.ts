@@ -71,7 +71,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   let redis: Redis | undefined;
   try {
     if (config.redisUrl) {
-      eventLog = await createRedisRunEventLog(config.redisUrl);
+      eventLog = await createRedisRunEventLog(config.redisUrl, { cipher: createContentCipher(config.encryptionKey, config.previousEncryptionKeys) });
       redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
       redis.on('error', () => {});
       await redis.connect();
@@ -164,15 +164,19 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       parts: [{ type: 'text', text }],
     };
     await eventLog.open(runId);
+    let retry: boolean;
     try {
-      await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage });
+      ({ retry } = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage }));
     } catch (error) {
       await eventLog.forget([runId]);
       throw error;
     }
 
-    log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running' }, 'run started');
-    const history = await sessions.messages(sessionId);
+    log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
+    const stored = await sessions.messages(sessionId);
+    // A retry answers the stored message afresh: the cut-short answers after it stay stored and
+    // visible, but the model is not shown them.
+    const history = retry ? stored.slice(0, stored.findIndex((entry) => entry.id === userMessage.id) + 1) : stored;
     const controller = new AbortController();
     const userId = input.userId;
     hooks.runStarted?.();
@@ -444,9 +448,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await sessions.eraseUser(userId);
     },
 
-    async ready(): Promise<{ database: boolean; redis?: boolean }> {
+    /** What readiness depends on; `accepting` turns false as soon as shutdown begins, so a load balancer drains this instance. */
+    async ready(): Promise<{ accepting: boolean; database: boolean; redis?: boolean }> {
       const [db, shared] = await Promise.all([database.ping(), config.redisUrl ? eventLog.ping() : Promise.resolve(undefined)]);
-      return shared === undefined ? { database: db } : { database: db, redis: shared };
+      const accepting = !closing;
+      return shared === undefined ? { accepting, database: db } : { accepting, database: db, redis: shared };
     },
 
     /** Statements sent to the database so far (for tests of how much work an operation does). */

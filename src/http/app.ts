@@ -37,15 +37,14 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     if (options.tls) c.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });
   if (config.corsOrigins.length > 0) {
-    app.use(
-      '/api/*',
-      cors({
-        origin: config.corsOrigins,
-        allowHeaders: ['authorization', 'content-type', 'x-request-id'],
-        exposeHeaders: ['x-request-id', 'x-run-id', 'retry-after', 'x-vercel-ai-ui-message-stream'],
-        maxAge: 600,
-      }),
-    );
+    const allowOrigins = cors({
+      origin: config.corsOrigins,
+      allowHeaders: ['authorization', 'content-type', 'x-request-id', 'mcp-protocol-version', 'mcp-session-id'],
+      exposeHeaders: ['x-request-id', 'x-run-id', 'retry-after', 'x-vercel-ai-ui-message-stream'],
+      maxAge: 600,
+    });
+    app.use('/api/*', allowOrigins);
+    app.use('/mcp', allowOrigins);
   }
   app.use(
     '*',

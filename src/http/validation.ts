@@ -3,12 +3,14 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ChatError } from '../errors.js';
 
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+/** Parses `value`; on failure names what and where is wrong, with `hint` saying what is expected. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string, hint?: string): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? ` (${issue.path.join('.')})` : '';
-  throw new ChatError('invalid_request', `Invalid ${what}${where}: ${issue?.message ?? 'not valid'}.`);
+  const reason = (issue?.message ?? 'not valid').replace(/\.$/, '');
+  throw new ChatError('invalid_request', `Invalid ${what}${where}: ${reason}.${hint ? ` ${hint}` : ''}`);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

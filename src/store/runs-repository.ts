@@ -42,14 +42,14 @@ export class RunsRepository {
     owner: string;
     leaseMs: number;
     userMessage: ChatMessage;
-  }): Promise<void> {
+  }): Promise<{ retry: boolean }> {
     const started = await this.db.transaction(async (tx) => {
       const claimed = await tx
         .update(chatSessions)
         .set({ status: 'running', activeRunId: input.runId })
         .where(and(eq(chatSessions.id, input.sessionId), eq(chatSessions.userId, input.userId), eq(chatSessions.status, 'idle')))
         .returning({ id: chatSessions.id });
-      if (claimed.length === 0) return false;
+      if (claimed.length === 0) return undefined;
       await tx.insert(chatRuns).values({
         id: input.runId,
         sessionId: input.sessionId,
@@ -58,14 +58,14 @@ export class RunsRepository {
         leaseExpiresAt: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
       });
       const appended = await this.sessions.append(tx as unknown as Db, input.sessionId, input.userMessage, input.runId);
-      // A message id that is already stored is a retry — allowed only for this session's last
-      // message, when it is an unanswered user message; then it is answered, not stored again.
-      if (!appended && !(await this.sessions.isUnansweredLast(tx as unknown as Db, input.sessionId, input.userMessage.id))) {
+      // A message id that is already stored is a retry: allowed for this session's last user message
+      // when it got no complete answer; it is answered again, not stored again.
+      if (!appended && !(await this.sessions.isRetryable(tx as unknown as Db, input.sessionId, input.userMessage.id))) {
         throw new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
       }
-      return true;
+      return { retry: !appended };
     });
-    if (started) return;
+    if (started) return started;
     const row = await this.sessions.findRow(input.sessionId);
     if (!row || row.userId !== input.userId) throw notFound();
     throw new ChatError('run_in_progress', 'An answer is already being generated in this chat. Wait for it, or stop it first.', {

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { RunEvent, RunEventLog } from './run-event-log.js';
 import { ENDED_LOG_TTL_MS } from './run-event-log.js';
 import { ListenerRegistry } from './listener-registry.js';
+import { createContentCipher, type ContentCipher } from '../store/content-cipher.js';
 
 const PREFIX = 'autochat:run:';
 const STOP_CHANNEL = 'autochat:stop';
@@ -16,7 +17,12 @@ const OPEN_LOG_TTL_SECONDS = 24 * 3600;
 /** Readers re-check the stream this often even without a notification, in case one was missed. */
 const POLL_MS = 1000;
 
-export async function createRedisRunEventLog(url: string, options: { endedTtlMs?: number } = {}): Promise<RunEventLog> {
+export async function createRedisRunEventLog(
+  url: string,
+  options: { endedTtlMs?: number; cipher?: ContentCipher } = {},
+): Promise<RunEventLog> {
+  // With ENCRYPTION_KEY set, events (answer text, tool payloads) are sealed in Redis as in the database.
+  const cipher = options.cipher ?? createContentCipher();
   const connect = () =>
     new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   const commands = connect();
@@ -59,7 +65,7 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
         .exec();
     },
     async append(runId, event) {
-      await commands.xadd(key(runId), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(event));
+      await commands.xadd(key(runId), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', cipher.seal(JSON.stringify(event)));
       await commands.publish(key(runId), '1');
     },
     async end(runId) {
@@ -104,7 +110,7 @@ export async function createRedisRunEventLog(url: string, options: { endedTtlMs?
             lastId = id;
             const [field, value] = fields;
             if (field === 'end') return;
-            if (field === 'e' && value !== undefined) yield JSON.parse(value) as RunEvent;
+            if (field === 'e' && value !== undefined) yield JSON.parse(cipher.open(value)) as RunEvent;
           }
         }
       } finally {

@@ -78,3 +78,22 @@ describe('CORS', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  it('reports not ready and refuses new runs while running answers drain', async () => {
+    const server = await startTestServer({ dataDir: 'memory://', demoDelayMs: 30 });
+    const session = await server.chat.createChatSession('local');
+    const run = await server.chat.startRun(session.sessionId, 'Hello', { userId: 'local' });
+    const closing = server.chat.close(10_000);
+    const ready = await server.app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).checks.accepting).toBe(false);
+    const refused = await server.app.request(`/api/chat/sessions/${session.sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"more"}' });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe('upstream_unavailable');
+    expect(refused.headers.get('retry-after')).toBeTruthy();
+    expect(await server.chat.waitForRun(run.runId)).toBe('finished');
+    await closing;
+    await server.close();
+  });
+});

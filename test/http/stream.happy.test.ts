@@ -118,6 +118,22 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     expect(elsewhere.status).toBe(400);
   });
 
+  it('retries a message whose answer was cut short: the partial stays stored, the model sees the question afresh', async () => {
+    const sessionId = await newSession();
+    upstream.enqueue({ steps: [{ text: 'half an ' }, { text: 'answer', delayMs: 10 }, { reset: true, delayMs: 30 }] });
+    const failed = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-2' }));
+    expect(typesOf(failed.chunks)).toContain('error');
+    upstream.enqueue(say('A whole answer this time.'));
+    const retried = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-2' }));
+    expect(typesOf(retried.chunks)).not.toContain('error');
+    const sent = upstream.requests.filter((request) => request.body.stream === true).at(-1)!.body.messages;
+    expect(sent.map((message) => message.role)).toEqual(['system', 'user']);
+    const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
+    const texts = session.messages.map((message: { role: string; parts: { text?: string }[] }) => `${message.role}:${message.parts.map((part) => part.text ?? '').join('')}`);
+    expect(texts).toEqual([`user:${GREETING}`, 'assistant:half an answer', 'assistant:A whole answer this time.']);
+    expect((await send(sessionId, { message: GREETING, messageId: 'retry-me-2' })).status).toBe(400);
+  });
+
   it('deletes a session during its run: the run stops, readers end, nothing is left behind', async () => {
     const sessionId = await newSession();
     upstream.enqueue(say('being deleted '.repeat(50), 20));

@@ -29,7 +29,6 @@ export const requestContext = (services: AppServices) =>
         route,
         status: c.res.status,
         durationMs: Math.round(seconds * 1000 * 10) / 10,
-        userId: c.get('userId'),
         ...(sessionId ? { sessionId } : {}),
       },
       'request',

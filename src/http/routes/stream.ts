@@ -13,7 +13,7 @@ import { parseWith, readJson } from '../validation.js';
 export const streamRoutes = new Hono<AppEnv>()
   .post('/:id/stream', async (c) => {
     const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    const body = parseWith(streamBody, await readJson(c), 'request body');
+    const body = parseWith(streamBody, await readJson(c), 'request body', 'Send {"message": "your text"} (or the AI SDK useChat request body).');
     const { text, messageId } = messageOf(body);
     const { chat, metrics } = c.get('services');
     const started = performance.now();
