@@ -82,6 +82,24 @@ describe.each(databaseTargets)('search quality on $name', (target) => {
     expect(first?.slug).toBe('money-printing-agent');
   });
 
+  it('follows an agent whose text changes: found by its new words, typos included, not by its old ones', async () => {
+    const agent = {
+      slug: 'zoo-keeper-rota',
+      name: 'Zoo Keeper Rota',
+      subHeading: 'Shifts for the people who feed the animals',
+      description: 'Plans feeding rounds for the quokka enclosure.',
+      creator: 'tests',
+      categories: ['productivity'],
+      runs: 10,
+      rating: 4,
+    };
+    await server.chat.agents.upsert([agent]);
+    expect((await server.chat.agents.search('quokka', 5)).map((match) => match.slug)).toEqual(['zoo-keeper-rota']);
+    await server.chat.agents.upsert([{ ...agent, description: 'Plans feeding rounds for the wombat burrow.' }]);
+    expect((await server.chat.agents.search('quokka', 5)).map((match) => match.slug)).not.toContain('zoo-keeper-rota');
+    expect((await server.chat.agents.search('wombatt feeding', 5))[0]?.slug).toBe('zoo-keeper-rota');
+  });
+
   it('gives the store API and the find_agent tool the same order', async () => {
     const execute = findAgent({ agents: server.chat.agents, userId: 'local' }).execute!;
     for (const query of ['moneny printing agent', 'marketing', 'help me write cold emails to prospects', 'rechnung', 'Invoice Chaser']) {

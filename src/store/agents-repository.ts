@@ -1,9 +1,14 @@
 /**
  * The agent store's catalog and each user's library. Search is one ranking function used by the
- * `find_agent` tool and the store API alike: trigram similarity (typo tolerance) on the name and on
- * all of an agent's text, full-text matching with stemming, and small popularity and rating signals.
+ * `find_agent` tool and the store API alike. Each query word is matched on its own: spelt as typed
+ * when agents use that word, else corrected to the closest words of the store's vocabulary (trigram
+ * similarity), then looked up in the full-text index with English stemming. An agent scores by how
+ * much of the query it covers (rare words weigh more than common ones, a word in the name more than
+ * one in the description), by how well the query reads in its name and whether it is its name, and
+ * a little by popularity and rating. Candidates are found through indexes only, so search stays
+ * fast with a large store.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from './database.js';
 import { agents, libraryAgents } from './schema.js';
@@ -27,6 +32,12 @@ export type AgentMatch = Agent & { score: number };
 export type LibraryEntry = Agent & { addedAt: string };
 
 const MAX_RESULTS = 50;
+/** Query words past this many are ignored: a search is a need in a few words, not a document. */
+const MAX_QUERY_WORDS = 16;
+const UPSERT_BATCH = 500;
+
+/** Runs SQL: the database or a transaction. */
+type Executor = Pick<Db, 'execute'>;
 
 export class AgentsRepository {
   constructor(private readonly db: Db) {}
@@ -36,38 +47,54 @@ export class AgentsRepository {
     return row?.n ?? 0;
   }
 
-  /** Inserts or updates agents by slug, in batches. */
+  /** Inserts or updates agents by slug, in batches, and keeps the search vocabulary's counts. */
   async upsert(entries: Agent[]): Promise<number> {
-    for (let start = 0; start < entries.length; start += 500) {
-      const batch = entries.slice(start, start + 500).map((agent) => {
-        const text = searchText(agent);
+    for (let start = 0; start < entries.length; start += UPSERT_BATCH) {
+      const batch = entries.slice(start, start + UPSERT_BATCH).map((agent) => {
+        // Indexed in the same normalised form as queries, so "traducción" is found by "traduccion".
+        const name = normalise(agent.name);
+        const about = normalise(`${agent.subHeading} ${agent.categories.join(' ')}`);
+        const description = normalise(agent.description);
         return {
           ...agent,
           rating: agent.rating.toFixed(1),
-          searchText: text,
-          searchVector: sql`setweight(to_tsvector('english', ${agent.name}), 'A')
-            || setweight(to_tsvector('english', ${`${agent.subHeading} ${agent.categories.join(' ')}`}), 'B')
-            || setweight(to_tsvector('english', ${agent.description}), 'C')`,
+          searchText: [name, about, description].filter(Boolean).join(' '),
+          searchVector: sql`setweight(to_tsvector('english', ${name}), 'A')
+            || setweight(to_tsvector('english', ${about}), 'B')
+            || setweight(to_tsvector('english', ${description}), 'C')`,
         };
       });
-      await this.db
-        .insert(agents)
-        .values(batch)
-        .onConflictDoUpdate({
-          target: agents.slug,
-          set: {
-            name: sql`excluded.name`,
-            subHeading: sql`excluded.sub_heading`,
-            description: sql`excluded.description`,
-            creator: sql`excluded.creator`,
-            categories: sql`excluded.categories`,
-            runs: sql`excluded.runs`,
-            rating: sql`excluded.rating`,
-            searchText: sql`excluded.search_text`,
-            searchVector: sql`excluded.search_vector`,
-            updatedAt: sql`now()`,
-          },
-        });
+      await this.db.transaction(async (tx) => {
+        // Locks the rows being replaced, so their old words are counted out exactly once.
+        const previous = await tx
+          .select({ searchText: agents.searchText })
+          .from(agents)
+          .where(inArray(agents.slug, batch.map((agent) => agent.slug)))
+          .for('update');
+        await tx
+          .insert(agents)
+          .values(batch)
+          .onConflictDoUpdate({
+            target: agents.slug,
+            set: {
+              name: sql`excluded.name`,
+              subHeading: sql`excluded.sub_heading`,
+              description: sql`excluded.description`,
+              creator: sql`excluded.creator`,
+              categories: sql`excluded.categories`,
+              runs: sql`excluded.runs`,
+              rating: sql`excluded.rating`,
+              searchText: sql`excluded.search_text`,
+              searchVector: sql`excluded.search_vector`,
+              updatedAt: sql`now()`,
+            },
+          });
+        await countWords(
+          tx,
+          previous.map((row) => row.searchText),
+          batch.map((agent) => agent.searchText),
+        );
+      });
     }
     return entries.length;
   }
@@ -77,31 +104,16 @@ export class AgentsRepository {
     return row ? toAgent(row) : undefined;
   }
 
-  /** The best matches for a free-text query, best first. */
+  /**
+   * The best matches for a free-text query, best first, with a score from 0 to 1 (see
+   * `searchStatement`). An empty query lists the most used agents.
+   */
   async search(query: string, limit = 5, onlySlugs?: string[]): Promise<AgentMatch[]> {
-    const text = normalise(query);
     const size = Math.min(Math.max(limit, 1), MAX_RESULTS);
-    if (!text) return this.popular(size, onlySlugs);
-    const words = text.match(/[\p{L}\p{N}]+/gu) ?? [];
-    const prefixQuery = words.map((word) => `${word}:*`).join(' | ');
-    const scope = onlySlugs ? sql`a.slug in (${sql.join(onlySlugs.map((slug) => sql`${slug}`), sql`, `)})` : undefined;
-    const rows = await this.db.execute(sql`
-      with q as (select ${text}::text as text, to_tsquery('english', ${prefixQuery || 'a'}) as ts),
-      candidates as (
-        select a.*,
-          word_similarity(q.text, a.search_text) as text_similarity,
-          similarity(q.text, lower(a.name)) as name_similarity,
-          ts_rank_cd(a.search_vector, q.ts, 1) as text_rank
-        from agents a, q
-        where (q.text <% a.search_text or a.search_vector @@ q.ts or lower(a.name) % q.text)
-          ${scope ? sql`and ${scope}` : sql``}
-      )
-      select slug, name, sub_heading, description, creator, categories, runs, rating,
-        (0.45 * text_similarity + 0.35 * name_similarity + 0.6 * least(text_rank, 1)
-          + 0.06 * ln(1 + runs) / ln(1000001) + 0.04 * rating / 5)::float8 as score
-      from candidates
-      order by score desc, runs desc, slug
-      limit ${size}`);
+    if (onlySlugs && onlySlugs.length === 0) return [];
+    const statement = searchStatement(query, size, onlySlugs);
+    if (!statement) return this.popular(size, onlySlugs);
+    const rows = await this.db.execute(statement);
     return (rows as unknown as { rows: AgentRow[] }).rows.map((row) => ({
       ...fromRawRow(row),
       score: Math.round(Number(row.score) * 1000) / 1000,
@@ -200,16 +212,169 @@ function parseTextArray(value: string[] | string): string[] {
   return inner ? inner.split(',').map((item) => item.replace(/^"|"$/g, '')) : [];
 }
 
-function searchText(agent: Agent): string {
-  return normalise([agent.name, agent.subHeading, agent.categories.join(' '), agent.description].join(' '));
+/**
+ * The one ranking query, for `search` and for anyone who wants to look at its plan; undefined when
+ * the query has no words. Only agents that share a (possibly corrected) word with the query, or whose
+ * name looks like the whole query, are candidates, and both are found through indexes.
+ */
+export function searchStatement(query: string, limit: number, onlySlugs?: string[]): SQL | undefined {
+  const text = normalise(query).slice(0, 500);
+  if (!text) return undefined;
+  const size = Math.min(Math.max(limit, 1), MAX_RESULTS);
+  const words = [...new Set(text.split(' '))].slice(0, MAX_QUERY_WORDS);
+  const inScope = onlySlugs ? sql`and a.slug in (${sql.join(onlySlugs.map((slug) => sql`${slug}`), sql`, `)})` : sql``;
+  return sql`
+    with query_words as (
+      select word, position
+      from json_array_elements_text(${JSON.stringify(words)}::json) with ordinality as w (word, position)
+      -- Stop words ("me", "to") carry no meaning and are left out.
+      where numnode(plainto_tsquery('english', word)) > 0
+    ),
+    -- How each query word may be spelt in the store: as typed when agents use it, else the closest
+    -- words of the vocabulary, so a typo in one word leaves the others intact.
+    spellings as (
+      select w.position, v.word, v.lexeme, v.likeness, max(v.likeness) over (partition by w.position) as best
+      from query_words w
+      cross join lateral (
+        select v.word, v.lexeme, similarity(w.word, v.word) as likeness
+        from agent_words v
+        where (v.word % w.word or v.word = w.word) and v.lexeme is not null and v.agents > 0
+        order by likeness desc, v.agents desc
+        limit 5
+      ) v
+    ),
+    -- One search term per stem; its count of agents sums those of the words with that stem (an upper
+    -- bound: an agent may use two of them).
+    terms as (
+      select distinct on (s.position, s.lexeme) s.position, s.word, plainto_tsquery('english', s.word) as ts,
+        s.likeness / s.best as weight, s.best,
+        (select sum(x.agents) from agent_words x where x.lexeme = s.lexeme)::float8 as agents
+      from spellings s
+      where s.likeness >= 0.8 * s.best
+      order by s.position, s.lexeme, s.likeness desc
+    ),
+    -- What a query word is worth: more when rare in the store (inverse document frequency), less
+    -- when its spelling was guessed.
+    positions as (
+      select position, max(agents) as agents,
+        (0.5 + 0.5 * max(best)) * ln(1 + ${storeSize} / least(greatest(max(agents), 1), ${storeSize})) as importance
+      from terms
+      group by position
+    ),
+    -- The rarer query words pick the candidates: agents that share only a very common word with the
+    -- query ("help", "write") would not rank, and there are many of them.
+    picking as (
+      select to_tsquery('english', string_agg(t.word, ' | ')) as ts
+      from terms t
+      join positions p using (position)
+      where p.agents <= greatest(${COMMON_SHARE} * ${storeSize}, ${COMMON_FLOOR})
+        or p.position = (select position from positions order by agents, position limit 1)
+    ),
+    candidates as (
+      select a.slug, a.name, a.runs, a.rating, a.search_vector
+      from agents a, picking
+      where (a.search_vector @@ picking.ts or lower(a.name) % ${text}) ${inScope}
+    ),
+    -- How well each candidate matches each query word: fully in its name, less in its sub-heading
+    -- and categories, least in its description.
+    fits as (
+      select c.slug, t.position, max(t.weight * least(ts_rank('{0.4, 0.4, 0.7, 1}', c.search_vector, t.ts) / ${SINGLE_HIT_RANK}, 1)) as fit
+      from candidates c
+      join terms t on c.search_vector @@ t.ts
+      group by c.slug, t.position
+    ),
+    coverage as (
+      select f.slug, sum(f.fit * p.importance) / (select sum(importance) from positions) as coverage
+      from fits f
+      join positions p using (position)
+      group by f.slug
+    ),
+    -- The score: how much of the query the agent covers; how well the query reads in its name
+    -- (whole words, typos allowed), and whether it is the name; how used and how well rated it is.
+    ranked as (
+      select c.slug,
+        (0.5 * coalesce(v.coverage, 0)
+          + 0.25 * strict_word_similarity(${text}, lower(c.name))
+          + 0.1 * (case when char_length(c.name) between char_length(${text}) and 2 * char_length(${text}) + 4
+              then (${normalisedName(sql`c.name`)} = ${text})::int else 0 end)
+          + 0.1 * least(ln(1 + c.runs::float8) / ln(1e7), 1)
+          + 0.05 * c.rating::float8 / 5)::float8 as score
+      from candidates c
+      left join coverage v using (slug)
+      order by score desc, c.runs desc, c.slug
+      limit ${size}
+    )
+    select a.slug, a.name, a.sub_heading, a.description, a.creator, a.categories, a.runs, a.rating, r.score
+    from ranked r
+    join agents a using (slug)
+    order by r.score desc, a.runs desc, a.slug`;
 }
 
+/**
+ * A name as `normalise` would make it, in SQL (marks off after NFKD, lower case, anything but letters
+ * and digits as single spaces). Costly per row, so only used on names of about the query's length.
+ */
+function normalisedName(name: SQL): SQL {
+  return sql`trim(regexp_replace(lower(regexp_replace(normalize(${name}, NFKD), '[\\u0300-\\u036f]', '', 'g')), '[^[:alnum:]]+', ' ', 'g'))`;
+}
+
+/** The number of agents in the store: the count of the empty word, which every agent has. */
+const storeSize = sql`coalesce((select agents from agent_words where word = ''), 1)::float8`;
+
+/**
+ * A query word found in more than this share of the store (and more than COMMON_FLOOR agents) does
+ * not pick candidates on its own.
+ */
+const COMMON_SHARE = 0.05;
+const COMMON_FLOOR = 1000;
+
+/** ts_rank of one occurrence of a term at full weight: 1 / (π²/6). */
+const SINGLE_HIT_RANK = 0.6079;
+
+/** The distinct words of a normalised text, and the empty word that stands for "one agent". */
+function wordsOf(text: string): Set<string> {
+  return new Set(['', ...text.split(' ').filter(Boolean)]);
+}
+
+/**
+ * Updates the vocabulary for agents whose text went from `before` to `after`: each word's count is
+ * the number of agents whose text has it. Words no agent uses any more are removed.
+ */
+async function countWords(executor: Executor, before: string[], after: string[]): Promise<void> {
+  const change = new Map<string, number>();
+  const tally = (text: string, by: number) => {
+    for (const word of wordsOf(text)) change.set(word, (change.get(word) ?? 0) + by);
+  };
+  before.forEach((text) => tally(text, -1));
+  after.forEach((text) => tally(text, 1));
+  const changed = [...change].filter(([, by]) => by !== 0);
+  const added = changed.filter(([, by]) => by > 0);
+  const removed = changed.filter(([, by]) => by < 0);
+  if (added.length > 0) {
+    // In word order, so concurrent imports lock vocabulary rows in the same order.
+    await executor.execute(sql`
+      insert into agent_words (word, lexeme, agents)
+      select key, (select string_agg(lexeme, ' ') from unnest(to_tsvector('english', key))), value::int
+      from json_each_text(${JSON.stringify(Object.fromEntries(added))}::json)
+      order by key
+      on conflict (word) do update set agents = agent_words.agents + excluded.agents`);
+  }
+  if (removed.length > 0) {
+    const counts = sql`json_each_text(${JSON.stringify(Object.fromEntries(removed))}::json)`;
+    await executor.execute(sql`
+      update agent_words v set agents = greatest(v.agents + c.value::int, 0)
+      from ${counts} as c where v.word = c.key`);
+    await executor.execute(sql`
+      delete from agent_words v using ${counts} as c where v.word = c.key and v.agents = 0 and v.word <> ''`);
+  }
+}
+
+/** Lower case, accents off, anything but letters and digits as single spaces. */
 function normalise(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim()
-    .slice(0, 500);
+    .trim();
 }

@@ -1,5 +1,6 @@
 /** Ordered schema migrations; each runs once, in a transaction, on PGlite and PostgreSQL alike. */
 import { initial } from './0001-initial.js';
+import { searchVocabulary } from './0002-search-vocabulary.js';
 import { runTransitions } from './0003-run-transitions.js';
 import { messageMetadata } from './0004-message-metadata.js';
 
@@ -7,6 +8,7 @@ export type Migration = { id: string; sql: string };
 
 export const migrations: Migration[] = [
   { id: '0001-initial', sql: initial },
+  { id: '0002-search-vocabulary', sql: searchVocabulary },
   { id: '0003-run-transitions', sql: runTransitions },
   { id: '0004-message-metadata', sql: messageMetadata },
 ];
