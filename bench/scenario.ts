@@ -1,4 +1,5 @@
 /** What every scenario file exports, and what it is given to run. */
+import { join } from 'node:path';
 import type { ScenarioResult } from './results.js';
 import type { Availability } from './support/services.js';
 
@@ -17,6 +18,9 @@ export type Scenario = {
   run(context: ScenarioContext): Promise<ScenarioResult>;
 };
 
-/** Node flags that make a server process write a CPU profile when it exits. */
+/**
+ * Node flags that make a server process write CPU profiles into `<profileDir>/<label>/` when it exits:
+ * one file per thread (tsx's module loader has its own); the main thread's is the largest.
+ */
 export const profileArgs = (context: ScenarioContext, label: string): string[] =>
-  context.profileDir ? ['--cpu-prof', '--cpu-prof-dir', context.profileDir, '--cpu-prof-name', `${label}.cpuprofile`] : [];
+  context.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(context.profileDir, label)] : [];

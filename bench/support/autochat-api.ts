@@ -11,8 +11,13 @@ export async function createSession(baseUrl: string): Promise<string> {
 export const createSessions = (baseUrl: string, count: number, concurrency = 20) =>
   inBatches(Array.from({ length: count }), concurrency, () => createSession(baseUrl));
 
-export const sendTurn = (baseUrl: string, sessionId: string, message: string, until: ReadUntil = 'end', timeoutMs = 30_000): Promise<TimedStream> =>
-  timedStream(`${baseUrl}/api/chat/sessions/${sessionId}/stream`, jsonPost({ message }), { kind: 'ui', until, timeoutMs });
+export const sendTurn = (
+  baseUrl: string,
+  sessionId: string,
+  message: string,
+  options: { until?: ReadUntil; timeoutMs?: number; signal?: AbortSignal; onFirstDelta?: () => void } = {},
+): Promise<TimedStream> =>
+  timedStream(`${baseUrl}/api/chat/sessions/${sessionId}/stream`, jsonPost({ message }), { kind: 'ui', timeoutMs: 30_000, ...options });
 
 export const reconnect = (baseUrl: string, sessionId: string, until: ReadUntil = 'first-event'): Promise<TimedStream> =>
   timedStream(`${baseUrl}/api/chat/sessions/${sessionId}/stream`, { method: 'GET' }, { kind: 'ui', until, timeoutMs: 30_000 });
@@ -30,5 +35,8 @@ export const directTurn = (upstreamUrl: string, message: string, timeoutMs = 30_
     { kind: 'openai', timeoutMs },
   );
 
-export const baselineTurn = (baselineUrl: string, message: string, timeoutMs = 30_000): Promise<TimedStream> =>
-  timedStream(`${baselineUrl}/chat`, jsonPost({ message }), { kind: 'ui', timeoutMs });
+export const baselineTurn = (
+  baselineUrl: string,
+  message: string,
+  options: { timeoutMs?: number; signal?: AbortSignal; onFirstDelta?: () => void } = {},
+): Promise<TimedStream> => timedStream(`${baselineUrl}/chat`, jsonPost({ message }), { kind: 'ui', timeoutMs: 30_000, ...options });

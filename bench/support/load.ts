@@ -38,3 +38,24 @@ export async function inBatches<I, T>(items: readonly I[], concurrency: number, 
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An open-loop load generator: requests start at a fixed rate whatever happens to earlier ones (as
+ * independent users arrive), until `maxRequests` have started or `maxMs` have passed.
+ */
+export async function openLoop<T>(
+  options: { ratePerSecond: number; maxRequests: number; maxMs: number },
+  task: (index: number) => Promise<T>,
+): Promise<{ results: T[]; elapsedMs: number }> {
+  const started = performance.now();
+  const pending: Promise<T>[] = [];
+  for (let index = 0; index < options.maxRequests; index++) {
+    const due = started + (index * 1000) / options.ratePerSecond;
+    if (due - started > options.maxMs) break;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    pending.push(task(index));
+  }
+  const results = await Promise.all(pending);
+  return { results, elapsedMs: performance.now() - started };
+}

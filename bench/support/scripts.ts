@@ -6,15 +6,15 @@ import type { Script } from '../../test/support/fake-upstream.js';
 
 /** First text chunk after this many ms (the "model" thinking). */
 export const FIRST_CHUNK_MS = 20;
-/** Then one chunk every this many ms. */
-export const CHUNK_MS = 5;
+/** Then one chunk every this many ms (50 tokens/s, a typical hosted model's pace). */
+export const CHUNK_MS = 20;
 /** Text chunks per answer. */
-export const CHUNKS = 20;
+export const CHUNKS = 10;
 
 const words = (count: number, delayFirst: number, delayRest: number) =>
   Array.from({ length: count }, (_, index) => ({ text: `word${index} `, delayMs: index === 0 ? delayFirst : delayRest }));
 
-/** A short answer: 20 chunks, the first after 20 ms, then every 5 ms (≈115 ms in all). */
+/** A short answer: 10 chunks, the first after 20 ms, then every 20 ms (≈200 ms in all). */
 export const standardScript: Script = {
   steps: words(CHUNKS, FIRST_CHUNK_MS, CHUNK_MS),
   finishReason: 'stop',

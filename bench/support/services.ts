@@ -125,7 +125,7 @@ export async function startAutochat(
       databaseUrl = database.url;
     }
     env.DATABASE_URL = databaseUrl;
-  } else {
+  } else if (!env.DATA_DIR) {
     const data = await throwawayDataDir();
     cleanups.push(() => data.drop());
     env.DATA_DIR = data.dir;
