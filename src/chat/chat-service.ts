@@ -24,6 +24,7 @@ import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
 import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
@@ -118,8 +119,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       maxRetries: config.llm.maxRetries,
     },
     log,
-    owner,
-    leaseMs: config.runLeaseMs,
+    leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log }),
     maxRetries: config.llm.maxRetries,
     maxToolSteps: config.llm.maxToolSteps,
     onUsage: (usage) => hooks.tokensUsed?.(usage),
@@ -153,8 +153,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     // Every stream request counts against the rate limit, whatever becomes of it.
     await rateLimiter.take(input.userId);
     const text = validateMessage(message);
-    const session = await ownedSession(sessionId, input.userId);
-    await budget.check(input.userId);
+    // Independent reads, sent together (a server database answers them in parallel).
+    const [session] = await Promise.all([ownedSession(sessionId, input.userId), budget.check(input.userId)]);
 
     const runId = randomUUID();
     const answerId = randomUUID();
@@ -474,6 +474,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       }
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+      runDeps.leases.stop();
       await eventLog.close();
       redis?.disconnect();
       await mcp?.close();

@@ -12,6 +12,7 @@ import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
 import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
@@ -27,8 +28,7 @@ export type RunDeps = {
   models: LanguageModels;
   contextWindow: ContextWindowPolicy;
   log: Logger;
-  owner: string;
-  leaseMs: number;
+  leases: LeaseKeeper;
   maxRetries: number;
   maxToolSteps: number;
   onUsage?: (usage: NewUsage[], userId: string) => void;
@@ -68,18 +68,14 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   input.stopSignal.addEventListener('abort', stop, { once: true });
   const unsubscribeStop = deps.eventLog.onStop(runId, stop);
 
-  const lease = setInterval(() => {
-    deps.runs
-      .renew(runId, deps.owner, deps.leaseMs, answer.message())
-      .then((held) => {
-        if (!held) {
-          leaseLost = true;
-          abort.abort(new Error('lease lost'));
-        }
-      })
-      .catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'run lease renewal failed'));
-  }, Math.max(200, Math.floor(deps.leaseMs / 3)));
-  lease.unref();
+  const untrackLease = deps.leases.track(
+    runId,
+    () => answer.message(),
+    () => {
+      leaseLost = true;
+      abort.abort(new Error('lease lost'));
+    },
+  );
 
   // Appends are issued in order without waiting for each one (the log keeps call order); the run
   // waits for all of them before it declares the log complete.
@@ -165,7 +161,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       emit({ type: 'error', errorText: described.message });
     }
   } finally {
-    clearInterval(lease);
+    untrackLease();
     input.stopSignal.removeEventListener('abort', stop);
     unsubscribeStop();
   }

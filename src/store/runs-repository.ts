@@ -4,7 +4,7 @@
  * `finished`, `failed`, `stopped` or `interrupted`, once. Each transition is one atomic statement or
  * transaction, so two instances can never both start a run on one session, nor both end one run.
  */
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
 import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
@@ -22,6 +22,8 @@ export type RunEnd = {
 
 export type NewUsage = Omit<UsageEntry, 'createdAt'> & { kind: NonNullable<UsageEntry['kind']> };
 
+const messageIdUsed = () => new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
+
 export type ExpiredRun = { runId: string; sessionId: string; userId: string };
 
 export class RunsRepository {
@@ -32,8 +34,11 @@ export class RunsRepository {
   ) {}
 
   /**
-   * idle → running. Stores the user's message in the same transaction, so a message is never stored
-   * without a run that answers it, nor twice. Throws `run_in_progress` when a run is active.
+   * idle → running, in one statement: claims the session, records the run and stores the user's
+   * message together, so a message is never stored without a run that answers it, nor twice. A
+   * message id that is already stored is a retry, allowed for the session's last user message while
+   * it has no complete answer; it is answered again, not stored again. Throws `not_found`,
+   * `run_in_progress`, or `invalid_request` for a message id used elsewhere.
    */
   async begin(input: {
     sessionId: string;
@@ -43,47 +48,77 @@ export class RunsRepository {
     leaseMs: number;
     userMessage: ChatMessage;
   }): Promise<{ retry: boolean }> {
-    const started = await this.db.transaction(async (tx) => {
-      const claimed = await tx
-        .update(chatSessions)
-        .set({ status: 'running', activeRunId: input.runId })
-        .where(and(eq(chatSessions.id, input.sessionId), eq(chatSessions.userId, input.userId), eq(chatSessions.status, 'idle')))
-        .returning({ id: chatSessions.id });
-      if (claimed.length === 0) return undefined;
-      await tx.insert(chatRuns).values({
-        id: input.runId,
-        sessionId: input.sessionId,
-        userId: input.userId,
-        owner: input.owner,
-        leaseExpiresAt: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
-      });
-      const appended = await this.sessions.append(tx as unknown as Db, input.sessionId, input.userMessage, input.runId);
-      // A message id that is already stored is a retry: allowed for this session's last user message
-      // when it got no complete answer; it is answered again, not stored again.
-      if (!appended && !(await this.sessions.isRetryable(tx as unknown as Db, input.sessionId, input.userMessage.id))) {
-        throw new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
-      }
-      return { retry: !appended };
-    });
-    if (started) return started;
-    const row = await this.sessions.findRow(input.sessionId);
-    if (!row || row.userId !== input.userId) throw notFound();
+    const { sessionId, userId, runId, userMessage } = input;
+    const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
+    let result: { claimed: number; stored: number };
+    try {
+      [result] = await this.rows<{ claimed: number; stored: number }>(sql`
+        with ok as (
+          select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
+            exists (
+              select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
+              where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
+                and not exists (select 1 from chat_messages later
+                  where later.session_id = m.session_id and later.seq > m.seq and later.role <> 'assistant')
+                and (s.last_run_status is distinct from 'finished'
+                  or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
+            ) as retryable
+        ),
+        claimed as (
+          update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
+          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and (select fresh or retryable from ok)
+          returning id
+        ),
+        run as (
+          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
+          select ${runId}, id, ${userId}, ${input.owner}, now() + ${`${input.leaseMs} milliseconds`}::interval from claimed
+          returning id
+        ),
+        message as (
+          insert into chat_messages (id, session_id, seq, role, parts, run_id)
+          select ${userMessage.id}, id, (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
+            'user', ${parts}, ${runId}
+          from claimed where (select fresh from ok)
+          returning id
+        )
+        select (select count(*) from claimed)::int + 0 * (select count(*) from run)::int as claimed,
+          (select count(*) from message)::int as stored`);
+    } catch (error) {
+      // The same id inserted concurrently by another session: nothing was written.
+      if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw messageIdUsed();
+      throw error;
+    }
+    if (result!.claimed === 1) return { retry: result!.stored === 0 };
+    const row = await this.sessions.findRow(sessionId);
+    if (!row || row.userId !== userId) throw notFound();
+    if (row.status === 'idle') throw messageIdUsed();
     throw new ChatError('run_in_progress', 'An answer is already being generated in this chat. Wait for it, or stop it first.', {
       retryAfterSeconds: 1,
     });
   }
 
-  /** Extends the owner's lease and saves the partial answer so far; false if the run has ended. */
-  async renew(runId: string, owner: string, leaseMs: number, checkpoint?: ChatMessage): Promise<boolean> {
-    const rows = await this.db
-      .update(chatRuns)
-      .set({
-        leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
-        ...(checkpoint ? { checkpoint: this.cipher.seal(JSON.stringify(checkpoint)) } : {}),
-      })
-      .where(and(eq(chatRuns.id, runId), eq(chatRuns.owner, owner), eq(chatRuns.status, 'running')))
-      .returning({ id: chatRuns.id });
-    return rows.length === 1;
+  private async rows<T>(query: SQL): Promise<T[]> {
+    return ((await this.db.execute(query)) as unknown as { rows: T[] }).rows;
+  }
+
+  /**
+   * Extends the leases of all of an owner's running runs in one statement, saving the partial
+   * answers given (as crash checkpoints). Returns the ids still running; a run missing from them has
+   * been ended elsewhere (e.g. declared interrupted after a lost lease).
+   */
+  async renewAll(owner: string, leaseMs: number, runs: { runId: string; checkpoint?: ChatMessage }[]): Promise<Set<string>> {
+    if (runs.length === 0) return new Set();
+    const values = sql.join(
+      runs.map((run) => sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text)`),
+      sql`, `,
+    );
+    const renewed = await this.rows<{ id: string }>(sql`
+      update chat_runs r
+      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint)
+      from (values ${values}) as v(id, checkpoint)
+      where r.id = v.id and r.owner = ${owner} and r.status = 'running'
+      returning r.id`);
+    return new Set(renewed.map((row) => row.id));
   }
 
   /**

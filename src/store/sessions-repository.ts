@@ -126,22 +126,6 @@ export class SessionsRepository {
     return (result as unknown as { rows: unknown[] }).rows.length === 1;
   }
 
-  /**
-   * True when `messageId` is this session's last user message and it got no complete answer: only
-   * assistant messages follow it, and the session's last run did not finish (or it has no answer).
-   */
-  async isRetryable(db: Db, sessionId: string, messageId: string): Promise<boolean> {
-    const result = await db.execute(sql`
-      select m.role, s.last_run_status,
-        (select count(*) from chat_messages later where later.session_id = m.session_id and later.seq > m.seq)::int as later,
-        (select count(*) from chat_messages later where later.session_id = m.session_id and later.seq > m.seq and later.role <> 'assistant')::int as later_other
-      from chat_messages m join chat_sessions s on s.id = m.session_id
-      where m.id = ${messageId} and m.session_id = ${sessionId}`);
-    const [row] = (result as unknown as { rows: { role: string; last_run_status: string | null; later: number; later_other: number }[] }).rows;
-    if (!row || row.role !== 'user' || row.later_other > 0) return false;
-    return row.later === 0 || row.last_run_status !== 'finished';
-  }
-
   async setTitle(id: string, title: string): Promise<void> {
     await this.db.update(chatSessions).set({ title: this.cipher.seal(title) }).where(eq(chatSessions.id, id));
   }
