@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON report lets CI print a one-line summary (and keep the details as an artefact).
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
