@@ -10,7 +10,7 @@ import { createToolSet } from '../../src/tools/tool-set.js';
 import type { Cell, ScenarioResult } from '../results.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import { formatNumber, summarize, type Summary } from '../stats.js';
-import { generateAgents } from '../support/agent-generator.js';
+import { generateAgents } from '../../test/support/generated-agents.js';
 import { throwawayDatabase, throwawayDataDir } from '../support/services.js';
 
 /** Typos, several words, one word, a category, and one that matches nothing. */
@@ -100,7 +100,7 @@ async function measure(
       const started = performance.now();
       const added = size - count;
       // Generated in slices so that 100,000 agents never sit in memory at once.
-      for (let from = count; from < size; from += 5_000) await chat.agents.upsert(generateAgents(from, Math.min(size, from + 5_000)));
+      for (let from = count; from < size; from += 5_000) await chat.agents.upsert(generateAgents(Math.min(size, from + 5_000) - from, { start: from }));
       const seconds = (performance.now() - started) / 1000;
       count = await chat.agents.count();
       importRows.push([database === 'pglite' ? 'PGlite' : 'PostgreSQL', added, seconds, added / seconds]);
