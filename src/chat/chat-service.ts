@@ -67,12 +67,13 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const log = logger ?? createLogger(config.logLevel);
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
+  const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let eventLog: RunEventLog;
   let redis: Redis | undefined;
   try {
     if (config.redisUrl) {
-      eventLog = await createRedisRunEventLog(config.redisUrl, { cipher: createContentCipher(config.encryptionKey, config.previousEncryptionKeys) });
+      eventLog = await createRedisRunEventLog(config.redisUrl, { cipher });
       redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
       redis.on('error', () => {});
       await redis.connect();
@@ -87,7 +88,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const mcp = !givenTools && Object.keys(config.mcpServers).length > 0 ? await loadMcpTools(config.mcpServers, log) : undefined;
   const extraTools = givenTools ?? mcp?.tools;
 
-  const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
   const sessions = new SessionsRepository(database.db, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
   const agents = new AgentsRepository(database.db);
@@ -173,19 +173,23 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     }
 
     log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
-    const stored = await sessions.messages(sessionId);
-    // A retry answers the stored message afresh: the cut-short answers after it stay stored and
-    // visible, but the model is not shown them.
-    const history = retry ? stored.slice(0, stored.findIndex((entry) => entry.id === userMessage.id) + 1) : stored;
     const controller = new AbortController();
     const userId = input.userId;
+    let history: ChatMessage[] = [];
     hooks.runStarted?.();
+    // The run is registered at once, so a stop that arrives while its history loads is not lost.
     const done = executeRun(runDeps, {
       runId,
       sessionId,
       userId,
       messageId: answerId,
-      history,
+      loadHistory: async () => {
+        const stored = await sessions.messages(sessionId);
+        // A retry answers the stored message afresh: the cut-short answers after it stay stored
+        // and visible, but the model is not shown them.
+        history = retry ? stored.slice(0, stored.findIndex((entry) => entry.id === userMessage.id) + 1) : stored;
+        return history;
+      },
       tools: createToolSet({ agents, userId }, extraTools),
       summary: sessions.readSummary(session),
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),

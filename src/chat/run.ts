@@ -40,7 +40,8 @@ export type RunInput = {
   sessionId: string;
   userId: string;
   messageId: string;
-  history: ChatMessage[];
+  /** The session's history up to and including the message to answer. */
+  loadHistory: () => Promise<ChatMessage[]>;
   tools: ToolSet;
   summary?: StoredSummary;
   saveSummary: (summary: StoredSummary) => Promise<void>;
@@ -96,7 +97,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
 
   try {
     const modelMessages = await fitToContextWindow(deps.contextWindow, {
-      history: input.history,
+      history: await input.loadHistory(),
       tools: input.tools,
       summary: input.summary,
       saveSummary: input.saveSummary,
