@@ -96,6 +96,21 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(roles).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
   });
 
+  it('records the cost of each upstream call when the upstream reports it', async () => {
+    const session = await chat.createChatSession('cost');
+    upstream.enqueue({ steps: [{ text: 'priced answer' }], usage: { prompt_tokens: 12, completion_tokens: 3, cost: 0.00123 } });
+    const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'How much?', { userId: 'cost' }));
+    const finish = chunks.at(-1) as Extract<UIMessageChunk, { type: 'finish' }>;
+    expect(finish.messageMetadata).toMatchObject({ usage: { promptTokens: 12, completionTokens: 3, totalTokens: 15, costUsd: 0.00123 } });
+    const stored = await chat.getChatSession(session.sessionId);
+    expect(stored!.usage.find((entry) => entry.kind === 'chat')).toMatchObject({ promptTokens: 12, costUsd: 0.00123 });
+    // A call whose upstream reports no cost has none (not zero).
+    upstream.enqueue(say('free answer'));
+    await collect(chat.streamChatCompletion(session.sessionId, 'And this?', { userId: 'cost' }));
+    const second = (await chat.getChatSession(session.sessionId))!.usage.filter((entry) => entry.kind === 'chat').at(-1)!;
+    expect(second.costUsd).toBeUndefined();
+  });
+
   it('makes a title from the first exchange without delaying the answer', async () => {
     const session = await chat.createChatSession('dave');
     await collect(chat.streamChatCompletion(session.sessionId, GREETING, { userId: 'dave' }));

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
+import { costFrom } from '../llm/upstream-cost.js';
 import { createLogger, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
@@ -26,7 +27,7 @@ import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, type RunDeps } from './run.js';
+import { errorSummary, executeRun, toUsage, type RunDeps } from './run.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -222,15 +223,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       });
       const title = result.text.replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
       await sessions.setTitleIfEmpty(sessionId, title);
-      await sessions.addUsage(userId, sessionId, [
-        {
-          kind: 'title',
-          model: models.titleModelId,
-          promptTokens: result.usage.inputTokens ?? 0,
-          completionTokens: result.usage.outputTokens ?? 0,
-          totalTokens: result.usage.totalTokens ?? 0,
-        },
-      ]);
+      await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
     } catch (error) {
       log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed');
     }

@@ -7,6 +7,7 @@
 import { InvalidToolInputError, NoSuchToolError, stepCountIs, streamText, type LanguageModelUsage, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
+import { costFrom } from '../llm/upstream-cost.js';
 import type { LanguageModels } from '../llm/language-models.js';
 import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
@@ -117,7 +118,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       // Errors are reported through the UI stream's onError below; the default would print them.
       onError: () => {},
       onStepFinish: (step) => {
-        usage.push(toUsage(step.usage, step.response.modelId || deps.models.chatModelId, promptEstimate));
+        usage.push(toUsage(step.usage, step.response.modelId || deps.models.chatModelId, promptEstimate, 'chat', costFrom(step.providerMetadata)));
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.
         if (step.finishReason === 'other' && step.rawFinishReason === undefined) brokenStep = true;
@@ -236,7 +237,13 @@ export function totalsOf(usage: NewUsage[]): TokenUsage {
   return cost === undefined ? totals : { ...totals, costUsd: cost };
 }
 
-export function toUsage(usage: LanguageModelUsage, model: string, promptEstimate: number, kind: NewUsage['kind'] = 'chat'): NewUsage {
+export function toUsage(
+  usage: LanguageModelUsage,
+  model: string,
+  promptEstimate: number,
+  kind: NewUsage['kind'] = 'chat',
+  costUsd?: number,
+): NewUsage {
   const reported = usage.inputTokens !== undefined || usage.outputTokens !== undefined;
   const promptTokens = usage.inputTokens ?? promptEstimate;
   const completionTokens = usage.outputTokens ?? 0;
@@ -246,6 +253,7 @@ export function toUsage(usage: LanguageModelUsage, model: string, promptEstimate
     promptTokens,
     completionTokens,
     totalTokens: usage.totalTokens ?? promptTokens + completionTokens,
+    ...(costUsd === undefined ? {} : { costUsd }),
     ...(reported ? {} : { estimated: true }),
   };
 }

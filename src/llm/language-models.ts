@@ -7,6 +7,7 @@ import type { LanguageModel } from 'ai';
 import type { Config } from '../config.js';
 import { createDemoModel, DEMO_MODEL_ID } from './demo-model.js';
 import { createSilenceTimeoutFetch } from './silence-timeout-fetch.js';
+import { upstreamCostExtractor } from './upstream-cost.js';
 
 export type LanguageModels = {
   chat: LanguageModel;
@@ -28,6 +29,12 @@ export function createLanguageModels(config: Config, options: { fetch?: typeof f
     includeUsage: true,
     fetch: createSilenceTimeoutFetch(config.llm.timeoutMs, options.fetch),
     headers: { 'X-Title': 'autochat' },
+    metadataExtractor: upstreamCostExtractor,
+    // OpenRouter reports each call's cost when asked; other OpenAI-compatible servers may refuse
+    // unknown fields, so they are not asked.
+    ...(new URL(config.llm.baseUrl).hostname.endsWith('openrouter.ai')
+      ? { transformRequestBody: (body: Record<string, unknown>) => ({ ...body, usage: { include: true } }) }
+      : {}),
   });
   return {
     chat: provider.chatModel(config.llm.chatModel),
