@@ -27,7 +27,8 @@ import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, toUsage, type RunDeps } from './run.js';
+import { errorSummary, executeRun, type RunDeps } from './run.js';
+import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -412,7 +413,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     },
 
     usage: (userId: string): Promise<BudgetStatus> => budget.status(userId),
-    checkRateLimit: (userId: string) => rateLimiter.take(userId),
 
     /** Every session, message, usage row and library entry of a user (GDPR access). */
     async exportUser(userId: string) {

@@ -5,7 +5,9 @@
  * they are. The full history stays stored and visible — only what the model is shown is condensed.
  */
 import { convertToModelMessages, generateText, type LanguageModel, type ModelMessage, type ToolSet } from 'ai';
+import { costFrom } from '../llm/upstream-cost.js';
 import type { NewUsage } from '../store/runs-repository.js';
+import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage } from './types.js';
 
 export type StoredSummary = { text: string; throughSeq: number };
@@ -86,12 +88,6 @@ async function summarise(policy: ContextWindowPolicy, previous: string | undefin
     system: 'Condense conversations faithfully. Keep names, numbers, decisions, agent slugs and open questions. Reply with the summary only.',
     prompt: `${previous ? `Summary so far:\n${previous}\n\n` : ''}Conversation to add:\n${transcript.slice(-maxChars)}`,
   });
-  input.onUsage({
-    kind: 'summary',
-    model: policy.modelId,
-    promptTokens: result.usage.inputTokens ?? 0,
-    completionTokens: result.usage.outputTokens ?? 0,
-    totalTokens: result.usage.totalTokens ?? 0,
-  });
+  input.onUsage(toUsage(result.usage, policy.modelId, 0, 'summary', costFrom(result.providerMetadata)));
   return result.text.trim() || (previous ?? '');
 }

@@ -4,10 +4,11 @@
  * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
  * the usage of every upstream call in one transaction, then closes the log.
  */
-import { InvalidToolInputError, NoSuchToolError, stepCountIs, streamText, type LanguageModelUsage, type ToolSet, type UIMessageChunk } from 'ai';
+import { InvalidToolInputError, NoSuchToolError, stepCountIs, streamText, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
+import { toUsage } from '../usage/call-usage.js';
 import type { LanguageModels } from '../llm/language-models.js';
 import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
@@ -235,27 +236,6 @@ export function totalsOf(usage: NewUsage[]): TokenUsage {
     if (entry.costUsd !== undefined) cost = (cost ?? 0) + entry.costUsd;
   }
   return cost === undefined ? totals : { ...totals, costUsd: cost };
-}
-
-export function toUsage(
-  usage: LanguageModelUsage,
-  model: string,
-  promptEstimate: number,
-  kind: NewUsage['kind'] = 'chat',
-  costUsd?: number,
-): NewUsage {
-  const reported = usage.inputTokens !== undefined || usage.outputTokens !== undefined;
-  const promptTokens = usage.inputTokens ?? promptEstimate;
-  const completionTokens = usage.outputTokens ?? 0;
-  return {
-    kind,
-    model,
-    promptTokens,
-    completionTokens,
-    totalTokens: usage.totalTokens ?? promptTokens + completionTokens,
-    ...(costUsd === undefined ? {} : { costUsd }),
-    ...(reported ? {} : { estimated: true }),
-  };
 }
 
 /** What may be logged of an error: its kind and status, never its message body or a stack. */

@@ -8,7 +8,6 @@ export const listSessionsQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const textPart = z.object({ type: z.literal('text'), text: z.string() }).loose();
 const uiMessage = z
   .object({ id: z.string().optional(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(z.object({ type: z.string() }).loose()) })
   .loose();
@@ -26,7 +25,6 @@ export const streamBody = z.union([
     .loose(),
 ]);
 export type StreamBody = z.infer<typeof streamBody>;
-export { textPart };
 
 export const librarySlugBody = z.strictObject({ slug: z.string().min(1).max(100) });
 export const storeQuery = z.object({

@@ -10,7 +10,7 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from './database.js';
+import { queryRows, type Db } from './database.js';
 import { agents, libraryAgents } from './schema.js';
 
 export const agentSchema = z.object({
@@ -113,8 +113,8 @@ export class AgentsRepository {
     if (onlySlugs && onlySlugs.length === 0) return [];
     const statement = searchStatement(query, size, onlySlugs);
     if (!statement) return this.popular(size, onlySlugs);
-    const rows = await this.db.execute(statement);
-    return (rows as unknown as { rows: AgentRow[] }).rows.map((row) => ({
+    const rows = await queryRows<AgentRow>(this.db, statement);
+    return rows.map((row) => ({
       ...fromRawRow(row),
       score: Math.round(Number(row.score) * 1000) / 1000,
     }));

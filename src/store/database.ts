@@ -28,6 +28,11 @@ export type Database = {
 
 export type DatabaseOptions = { databaseUrl?: string; dataDir: string; poolSize?: number };
 
+/** Runs raw SQL on `db` (or a transaction) and returns its rows, the same on PGlite and PostgreSQL. */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
+}
+
 const MIGRATION_LOCK = 7_301_992_001;
 /** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
 const TRIGRAM_THRESHOLD = 0.3;
@@ -61,11 +66,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`);
   }
 
-  const rows = async <T>(query: SQL): Promise<T[]> => {
-    const result = (await db.execute(query)) as unknown as { rows: T[] };
-    return result.rows;
-  };
-
   try {
     await migrate(db);
   } catch (error) {
@@ -76,7 +76,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     db,
     kind,
-    rows,
+    rows: (query) => queryRows(db, query),
     async ping() {
       try {
         await db.execute(sql`select 1`);
@@ -96,8 +96,8 @@ async function migrate(db: Db): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
     await tx.execute(sql`create table if not exists autochat_migrations (
       id text primary key, applied_at timestamptz not null default now())`);
-    const applied = (await tx.execute(sql`select id from autochat_migrations`)) as unknown as { rows: { id: string }[] };
-    const done = new Set(applied.rows.map((row) => row.id));
+    const applied = await queryRows<{ id: string }>(tx as unknown as Db, sql`select id from autochat_migrations`);
+    const done = new Set(applied.map((row) => row.id));
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
       // Prepared statements take one command each, so a migration runs statement by statement.

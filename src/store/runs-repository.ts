@@ -4,12 +4,12 @@
  * `finished`, `failed`, `stopped` or `interrupted`, once. Each transition is one atomic statement or
  * transaction, so two instances can never both start a run on one session, nor both end one run.
  */
-import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
 import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
 import type { ContentCipher } from './content-cipher.js';
-import type { Db } from './database.js';
+import { queryRows, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
 import type { SessionsRepository } from './sessions-repository.js';
 
@@ -52,7 +52,7 @@ export class RunsRepository {
     const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
     let result: { claimed: number; stored: number };
     try {
-      [result] = await this.rows<{ claimed: number; stored: number }>(sql`
+      [result] = await queryRows<{ claimed: number; stored: number }>(this.db, sql`
         with ok as (
           select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
             exists (
@@ -97,10 +97,6 @@ export class RunsRepository {
     });
   }
 
-  private async rows<T>(query: SQL): Promise<T[]> {
-    return ((await this.db.execute(query)) as unknown as { rows: T[] }).rows;
-  }
-
   /**
    * Extends the leases of all of an owner's running runs in one statement, saving the partial
    * answers given (as crash checkpoints). Returns the ids still running; a run missing from them has
@@ -112,7 +108,7 @@ export class RunsRepository {
       runs.map((run) => sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text)`),
       sql`, `,
     );
-    const renewed = await this.rows<{ id: string }>(sql`
+    const renewed = await queryRows<{ id: string }>(this.db, sql`
       update chat_runs r
       set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint)
       from (values ${values}) as v(id, checkpoint)

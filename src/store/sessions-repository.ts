@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
-import type { Db } from './database.js';
+import { queryRows, type Db } from './database.js';
 import { chatMessages, chatRuns, chatSessions, libraryAgents, usageEvents } from './schema.js';
 import type { NewUsage } from './runs-repository.js';
 
@@ -109,7 +109,7 @@ export class SessionsRepository {
     const parts = this.cipher.seal(JSON.stringify(message.parts));
     const { createdAt: _createdAt, ...kept } = message.metadata ?? {};
     const metadata = Object.keys(kept).length > 0 ? this.cipher.seal(JSON.stringify(kept)) : null;
-    const result = await db.execute(sql`
+    const updated = await queryRows(db, sql`
       with inserted as (
         insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
         values (
@@ -123,7 +123,7 @@ export class SessionsRepository {
       update chat_sessions set updated_at = now()
       where id = (select session_id from inserted)
       returning id`);
-    return (result as unknown as { rows: unknown[] }).rows.length === 1;
+    return updated.length === 1;
   }
 
   async setTitle(id: string, title: string): Promise<void> {
