@@ -4,16 +4,16 @@
  * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
  * the usage of every upstream call in one transaction, then closes the log.
  */
-import { InvalidToolInputError, NoSuchToolError, stepCountIs, streamText, type ToolSet, type UIMessageChunk } from 'ai';
+import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { LanguageModels } from '../llm/language-models.js';
-import { ToolFailure } from '../tools/guard-tools.js';
 import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { generate } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
@@ -43,7 +43,7 @@ export type RunInput = {
   userId: string;
   messageId: string;
   /** The session's history up to and including the message to answer. */
-  loadHistory: () => Promise<ChatMessage[]>;
+  history: ChatMessage[];
   tools: ToolSet;
   summary?: StoredSummary;
   saveSummary: (summary: StoredSummary) => Promise<void>;
@@ -93,13 +93,13 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
   };
 
-  let finishChunk: UIMessageChunk | undefined;
+  let finishReason: FinishReason | undefined;
   let brokenStep = false;
   let sawError = false;
 
   try {
     const modelMessages = await fitToContextWindow(deps.contextWindow, {
-      history: await input.loadHistory(),
+      history: input.history,
       tools: input.tools,
       summary: input.summary,
       saveSummary: input.saveSummary,
@@ -108,53 +108,32 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     });
     promptEstimate = Math.ceil((JSON.stringify(modelMessages).length + SYSTEM_PROMPT.length) / 4);
 
-    const result = streamText({
+    emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
+    finishReason = await generate({
       model: deps.models.chat,
       system: SYSTEM_PROMPT,
       messages: modelMessages,
       tools: input.tools,
-      stopWhen: stepCountIs(deps.maxToolSteps),
+      maxSteps: deps.maxToolSteps,
       maxRetries: deps.maxRetries,
-      abortSignal: abort.signal,
-      // Errors are reported through the UI stream's onError below; the default would print them.
-      onError: () => {},
-      onStepFinish: (step) => {
-        usage.push(toUsage(step.usage, step.response.modelId || deps.models.chatModelId, promptEstimate, 'chat', costFrom(step.providerMetadata)));
+      signal: abort.signal,
+      emit,
+      onStep: (step) => {
+        const { inputTokens, outputTokens } = step.usage;
+        usage.push(
+          toUsage(
+            { inputTokens: inputTokens.total, outputTokens: outputTokens.total },
+            step.modelId || deps.models.chatModelId,
+            promptEstimate,
+            'chat',
+            costFrom(step.providerMetadata),
+          ),
+        );
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.
-        if (step.finishReason === 'other' && step.rawFinishReason === undefined) brokenStep = true;
+        if (!step.reasonGiven) brokenStep = true;
       },
     });
-
-    const stream = result.toUIMessageStream({
-      generateMessageId: () => input.messageId,
-      sendReasoning: true,
-      // Maps every error to text fit for a person. Whether the run failed is decided by the chunk
-      // it lands in: an `error` chunk fails the run; a failed or malformed tool call is reported on
-      // that tool (`tool-input-error` / `tool-output-error`), the model sees it and goes on.
-      onError: (error) => {
-        if (typeof error === 'string') return error.slice(0, 500);
-        if (ToolFailure.isInstance(error) || NoSuchToolError.isInstance(error) || InvalidToolInputError.isInstance(error)) {
-          return error.message.slice(0, 500);
-        }
-        const described = describeUpstreamError(error);
-        failure = described.kind;
-        log.warn({ err: errorSummary(error), kind: described.kind }, 'upstream error');
-        return described.message;
-      },
-      messageMetadata: ({ part }) =>
-        part.type === 'finish' ? { sessionId, usage: totalsOf(usage) } : part.type === 'start' ? { sessionId } : undefined,
-    });
-
-    for await (const chunk of stream) {
-      if (chunk.type === 'finish') {
-        finishChunk = chunk;
-        continue;
-      }
-      if (chunk.type === 'abort') continue;
-      if (chunk.type === 'error') sawError = true;
-      emit(chunk);
-    }
   } catch (error) {
     if (!abort.signal.aborted) {
       sawError = true;
@@ -210,11 +189,11 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   if (outcome === 'stopped' || outcome === 'interrupted') {
     emit({ type: 'abort' });
   } else {
-    emit(
-      finishChunk && outcome === 'finished'
-        ? finishChunk
-        : { type: 'finish', messageMetadata: { sessionId, usage: totalsOf(usage) } },
-    );
+    emit({
+      type: 'finish',
+      ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
+      messageMetadata: { sessionId, usage: totalsOf(usage) },
+    });
   }
   await pendingAppends.catch(() => {});
   await deps.eventLog.end(runId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));

@@ -3,7 +3,7 @@
  * happened and whether trying again may help. Never a stack, a key, a URL or a provider's raw body.
  */
 import { APICallError, InvalidResponseDataError, JSONParseError, RetryError, TypeValidationError } from 'ai';
-import { UpstreamTimeoutError } from './silence-timeout-fetch.js';
+import { UpstreamTimeoutError } from './upstream-fetch.js';
 
 export type UpstreamFailure = { message: string; kind: 'timeout' | 'rate_limited' | 'auth' | 'unavailable' | 'bad_request' | 'broken' | 'unknown' };
 

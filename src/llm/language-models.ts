@@ -3,15 +3,15 @@
  * offline demo model otherwise.
  */
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import type { LanguageModel } from 'ai';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { Config } from '../config.js';
 import { createDemoModel, DEMO_MODEL_ID } from './demo-model.js';
-import { createSilenceTimeoutFetch } from './silence-timeout-fetch.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 import { upstreamCostExtractor } from './upstream-cost.js';
 
 export type LanguageModels = {
-  chat: LanguageModel;
-  title: LanguageModel;
+  chat: LanguageModelV3;
+  title: LanguageModelV3;
   chatModelId: string;
   titleModelId: string;
   demo: boolean;
@@ -27,7 +27,7 @@ export function createLanguageModels(config: Config, options: { fetch?: typeof f
     baseURL: config.llm.baseUrl,
     apiKey: config.llm.apiKey,
     includeUsage: true,
-    fetch: createSilenceTimeoutFetch(config.llm.timeoutMs, options.fetch),
+    fetch: options.fetch ?? createUpstreamFetch(config.llm.timeoutMs),
     headers: { 'X-Title': 'autochat' },
     metadataExtractor: upstreamCostExtractor,
     // OpenRouter reports each call's cost when asked; other OpenAI-compatible servers may refuse

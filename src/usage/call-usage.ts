@@ -7,7 +7,7 @@ import type { NewUsage } from '../store/runs-repository.js';
  * completion) and the row is marked `estimated`, so that budgets still count a call cut short.
  */
 export function toUsage(
-  usage: LanguageModelUsage,
+  usage: Partial<Pick<LanguageModelUsage, 'inputTokens' | 'outputTokens' | 'totalTokens'>>,
   model: string,
   promptEstimate: number,
   kind: NewUsage['kind'] = 'chat',

@@ -1,0 +1,286 @@
+/**
+ * The generation loop of a run: streams the model's answer as UI-stream chunks, runs the tools it
+ * calls, and calls it again with their results, for at most `maxSteps` calls.
+ *
+ * It drives the AI SDK provider (`LanguageModelV3.doStream`, which parses the upstream's stream)
+ * directly instead of through `streamText`: `streamText` and its UI-stream conversion hold about
+ * 165 KiB more per open stream and cost about 3.5 ms more CPU per answer (bench/findings.md), and we
+ * use little of what they add. What this loop keeps of their behaviour: retries before the first
+ * byte on retryable errors, honouring `Retry-After`; tool inputs validated against the tool's schema;
+ * an unknown tool, invalid input or a failing tool reported on that tool call and shown to the model;
+ * tool calls executed as soon as they arrive; the usage and cost of every call.
+ */
+import type {
+  LanguageModelV3,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Message,
+  LanguageModelV3Prompt,
+  LanguageModelV3StreamPart,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+import { executeTool, retryWithExponentialBackoff, safeParseJSON, safeValidateTypes } from '@ai-sdk/provider-utils';
+import {
+  APICallError,
+  asSchema,
+  InvalidToolInputError,
+  NoSuchToolError,
+  RetryError,
+  type FinishReason,
+  type JSONValue,
+  type ModelMessage,
+  type Tool,
+  type ToolSet,
+  type UIMessageChunk,
+} from 'ai';
+
+export type GenerationInput = {
+  model: LanguageModelV3;
+  system: string;
+  messages: ModelMessage[];
+  tools: ToolSet;
+  maxSteps: number;
+  maxRetries: number;
+  signal: AbortSignal;
+  /** Receives every UI-stream chunk, in order. */
+  emit: (chunk: UIMessageChunk) => void;
+  /** Called at the end of every upstream call that reported its end. */
+  onStep: (step: StepResult) => void;
+};
+
+export type StepResult = {
+  usage: LanguageModelV3Usage;
+  finishReason: FinishReason;
+  /** False when the stream ended without the upstream saying why: a truncated answer. */
+  reasonGiven: boolean;
+  modelId?: string;
+  providerMetadata?: Record<string, Record<string, unknown>>;
+};
+
+type ToolResultOutput = { type: 'text'; value: string } | { type: 'json'; value: JSONValue } | { type: 'error-text'; value: string };
+type ToolCallRecord = { toolCallId: string; toolName: string; input: unknown; output?: ToolResultOutput };
+
+/**
+ * Runs until the model answers without calling tools, the step limit is reached, or `signal` aborts.
+ * Throws the upstream's error (after retries) or a broken stream's; tool failures never throw.
+ * Returns the finish reason of the last call.
+ */
+export async function generate(input: GenerationInput): Promise<FinishReason> {
+  const prompt: LanguageModelV3Prompt = [{ role: 'system', content: input.system }, ...input.messages.map(toPromptMessage)];
+  const tools = functionTools(input.tools);
+  let finishReason: FinishReason = 'other';
+
+  for (let step = 1; step <= input.maxSteps; step++) {
+    const calls: ToolCallRecord[] = [];
+    const executions: Promise<void>[] = [];
+    let text = '';
+    let reasoning = '';
+    let streamError: unknown;
+    let finished: StepResult | undefined;
+    let modelId: string | undefined;
+
+    const { stream } = await withRetries(input, () =>
+      input.model.doStream({ prompt, tools: tools.length > 0 ? tools : undefined, abortSignal: input.signal, includeRawChunks: false }),
+    );
+    input.emit({ type: 'start-step' });
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { done, value: part } = await reader.read();
+        if (done) break;
+        switch (part.type) {
+          case 'text-start':
+          case 'reasoning-start':
+          case 'text-end':
+          case 'reasoning-end':
+            input.emit({ type: part.type, id: part.id });
+            break;
+          case 'text-delta':
+          case 'reasoning-delta':
+            if (part.type === 'text-delta') text += part.delta;
+            else reasoning += part.delta;
+            input.emit({ type: part.type, id: part.id, delta: part.delta });
+            break;
+          case 'tool-input-start':
+            input.emit({ type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName });
+            break;
+          case 'tool-input-delta':
+            input.emit({ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta });
+            break;
+          case 'tool-call': {
+            const call: ToolCallRecord = { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+            calls.push(call);
+            executions.push(runToolCall(input, call, part.input));
+            break;
+          }
+          case 'response-metadata':
+            modelId = part.modelId ?? modelId;
+            break;
+          case 'error':
+            streamError ??= part.error;
+            break;
+          case 'finish':
+            finished = {
+              usage: part.usage,
+              finishReason: part.finishReason.unified,
+              reasonGiven: part.finishReason.raw !== undefined || part.finishReason.unified !== 'other',
+              modelId,
+              providerMetadata: part.providerMetadata,
+            };
+            break;
+          default:
+            break;
+        }
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    if (finished) input.onStep(finished);
+    await Promise.all(executions);
+    input.emit({ type: 'finish-step' });
+    if (streamError !== undefined) throw streamError;
+    finishReason = finished?.finishReason ?? 'other';
+
+    if (calls.length === 0 || step === input.maxSteps || input.signal.aborted) break;
+    prompt.push(
+      {
+        role: 'assistant',
+        content: [
+          ...(reasoning ? [{ type: 'reasoning' as const, text: reasoning }] : []),
+          ...(text ? [{ type: 'text' as const, text }] : []),
+          ...calls.map((call) => ({ type: 'tool-call' as const, toolCallId: call.toolCallId, toolName: call.toolName, input: call.input })),
+        ],
+      },
+      {
+        role: 'tool',
+        content: calls.map((call) => ({
+          type: 'tool-result' as const,
+          toolCallId: call.toolCallId,
+          toolName: call.toolName,
+          output: call.output ?? { type: 'error-text' as const, value: 'The tool call did not complete.' },
+        })),
+      },
+    );
+  }
+  return finishReason;
+}
+
+/** Validates one tool call, reports it, executes it and reports its result. Never throws. */
+async function runToolCall(input: GenerationInput, call: ToolCallRecord, rawInput: string): Promise<void> {
+  const { toolCallId, toolName } = call;
+  const tool: Tool | undefined = Object.hasOwn(input.tools, toolName) ? input.tools[toolName] : undefined;
+  const parsed = await parseToolInput(tool, toolName, rawInput, input.tools);
+  if (!parsed.success) {
+    call.input = parsed.input;
+    call.output = { type: 'error-text', value: parsed.error.message };
+    input.emit({ type: 'tool-input-error', toolCallId, toolName, input: parsed.input, errorText: errorText(parsed.error) });
+    return;
+  }
+  call.input = parsed.value;
+  input.emit({ type: 'tool-input-available', toolCallId, toolName, input: parsed.value });
+  if (!tool?.execute) {
+    call.output = { type: 'error-text', value: `The ${toolName} tool cannot be run here.` };
+    input.emit({ type: 'tool-output-error', toolCallId, errorText: call.output.value });
+    return;
+  }
+  try {
+    let output: unknown;
+    for await (const part of executeTool({ execute: tool.execute, input: parsed.value, options: { toolCallId, messages: [], abortSignal: input.signal } })) {
+      if (part.type === 'final') output = part.output;
+    }
+    call.output = typeof output === 'string' ? { type: 'text', value: output } : { type: 'json', value: (output ?? null) as JSONValue };
+    input.emit({ type: 'tool-output-available', toolCallId, output });
+  } catch (error) {
+    const message = errorText(error);
+    call.output = { type: 'error-text', value: message };
+    input.emit({ type: 'tool-output-error', toolCallId, errorText: message });
+  }
+}
+
+type ParsedInput = { success: true; value: unknown } | { success: false; input: unknown; error: Error };
+
+async function parseToolInput(tool: Tool | undefined, toolName: string, rawInput: string, tools: ToolSet): Promise<ParsedInput> {
+  const json = rawInput.trim() === '' ? { success: true as const, value: {} } : await safeParseJSON({ text: rawInput });
+  const given = json.success ? json.value : rawInput;
+  if (!tool) return { success: false, input: given, error: new NoSuchToolError({ toolName, availableTools: Object.keys(tools) }) };
+  if (!json.success) return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: json.error }) };
+  const checked = await safeValidateTypes({ value: json.value, schema: asSchema(tool.inputSchema) });
+  if (!checked.success) return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: checked.error }) };
+  return { success: true, value: checked.value };
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 500);
+
+/** The tools as the provider takes them; JSON schemas are worked out once per schema object. */
+function functionTools(tools: ToolSet): LanguageModelV3FunctionTool[] {
+  return Object.entries(tools).map(([name, tool]) => ({
+    type: 'function',
+    name,
+    description: tool.description,
+    inputSchema: jsonSchemaOf(tool.inputSchema),
+  }));
+}
+
+const jsonSchemas = new WeakMap<object, LanguageModelV3FunctionTool['inputSchema']>();
+
+function jsonSchemaOf(schema: Tool['inputSchema']): LanguageModelV3FunctionTool['inputSchema'] {
+  const key = schema as object;
+  let json = jsonSchemas.get(key);
+  if (!json) {
+    json = asSchema(schema).jsonSchema as LanguageModelV3FunctionTool['inputSchema'];
+    jsonSchemas.set(key, json);
+  }
+  return json;
+}
+
+/** A model message (as `convertToModelMessages` makes them) in the provider's prompt format. */
+function toPromptMessage(message: ModelMessage): LanguageModelV3Message {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return {
+        role: 'user',
+        content: typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Extract<LanguageModelV3Message, { role: 'user' }>['content']),
+      };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content:
+          typeof message.content === 'string'
+            ? [{ type: 'text', text: message.content }]
+            : (message.content as Extract<LanguageModelV3Message, { role: 'assistant' }>['content']),
+      };
+    case 'tool':
+      return { role: 'tool', content: message.content as Extract<LanguageModelV3Message, { role: 'tool' }>['content'] };
+  }
+}
+
+/**
+ * Retries a call that failed before its response began, when the error says a retry may help,
+ * waiting as the upstream asks (`retry-after-ms` / `retry-after`, under a minute) or 2 s, 4 s, ….
+ */
+function withRetries<T>(input: GenerationInput, call: () => PromiseLike<T>): PromiseLike<T> {
+  if (input.maxRetries <= 0) return call();
+  return retryWithExponentialBackoff({
+    maxRetries: input.maxRetries,
+    initialDelayInMs: 2000,
+    backoffFactor: 2,
+    abortSignal: input.signal,
+    shouldRetry: async (error) => APICallError.isInstance(error) && error.isRetryable,
+    getDelayInMs: ({ error, exponentialBackoffDelay }) => retryAfterMs(error) ?? exponentialBackoffDelay,
+    createRetryError: ({ message, reason, errors }) => new RetryError({ message, reason, errors }),
+  })(call);
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  const headers = APICallError.isInstance(error) ? error.responseHeaders : undefined;
+  if (!headers) return undefined;
+  const asked = headers['retry-after-ms'] !== undefined ? Number(headers['retry-after-ms']) : secondsOrDate(headers['retry-after']);
+  return asked !== undefined && Number.isFinite(asked) && asked >= 0 && asked < 60_000 ? asked : undefined;
+}
+
+function secondsOrDate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isNaN(seconds) ? Date.parse(value) - Date.now() : seconds * 1000;
+}

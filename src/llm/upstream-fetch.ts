@@ -1,0 +1,148 @@
+/**
+ * The fetch the upstream provider is given: Node's own `http`/`https` client behind the Fetch API,
+ * with keep-alive connections, and a silence timeout — no response headers, or no body bytes, for
+ * `timeoutMs` and the request is abandoned (the socket closes, billing stops) with an error that says
+ * so. Measured against the global fetch (undici) wrapped in a timeout stream, it holds about a third
+ * of the memory per open stream and costs about half the CPU (bench/findings.md).
+ *
+ * It behaves as fetch does where the AI SDK relies on it: network failures before a response reject
+ * with `TypeError('fetch failed')` (which the SDK retries), an abort rejects with the signal's reason,
+ * and a connection lost mid-body errors the body stream.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+export class UpstreamTimeoutError extends Error {
+  override readonly name = 'UpstreamTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`The model did not answer for ${Math.round(timeoutMs / 1000)} s.`);
+  }
+}
+
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+export function createUpstreamFetch(timeoutMs: number): typeof fetch {
+  return (input, init = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const secure = url.protocol === 'https:';
+      const signal = init.signal ?? undefined;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const body = bodyOf(init.body);
+      const headers = headersOf(init.headers);
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+
+      let failure: Error | undefined;
+      let response: IncomingMessage | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const request = (secure ? httpsRequest : httpRequest)(url, {
+        method: init.method ?? 'GET',
+        headers,
+        agent: secure ? agents.https : agents.http,
+      });
+      const fail = (error: Error) => {
+        failure ??= error;
+        request.destroy(error);
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => fail(new UpstreamTimeoutError(timeoutMs)), timeoutMs);
+      };
+      const onAbort = () => fail(signal!.reason instanceof Error ? signal!.reason : abortError());
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      request.on('error', (error) => {
+        if (response) return; // reported through the body stream
+        finish();
+        const reason = failure ?? error;
+        reject(reason instanceof UpstreamTimeoutError || reason === signal?.reason ? reason : new TypeError('fetch failed', { cause: reason }));
+      });
+      request.on('response', (incoming) => {
+        response = incoming;
+        arm();
+        resolve(
+          new Response(streamOf(incoming, { onData: arm, onEnd: finish, failure: () => failure, cancel: () => request.destroy() }), {
+            status: incoming.statusCode ?? 0,
+            statusText: incoming.statusMessage ?? '',
+            headers: responseHeaders(incoming),
+          }),
+        );
+      });
+      arm();
+      request.end(body);
+    });
+}
+
+/** The response body as a web stream that pauses the socket while the reader is behind. */
+function streamOf(
+  incoming: IncomingMessage,
+  hooks: { onData: () => void; onEnd: () => void; failure: () => Error | undefined; cancel: () => void },
+): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const end = (error?: Error) => {
+        if (done) return;
+        done = true;
+        hooks.onEnd();
+        if (error) controller.error(hooks.failure() ?? error);
+        else controller.close();
+      };
+      incoming.on('data', (chunk: Buffer) => {
+        if (done) return;
+        hooks.onData();
+        controller.enqueue(chunk);
+        if ((controller.desiredSize ?? 1) <= 0) incoming.pause();
+      });
+      incoming.on('end', () => end());
+      incoming.on('error', (error) => end(error));
+      incoming.on('close', () => end(connectionLost()));
+    },
+    pull() {
+      incoming.resume();
+    },
+    cancel() {
+      done = true;
+      hooks.onEnd();
+      hooks.cancel();
+    },
+  });
+}
+
+function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  throw new TypeError('The upstream fetch sends string or byte bodies only.');
+}
+
+function headersOf(init: RequestInit['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (!init) return headers;
+  const entries = init instanceof Headers ? init.entries() : Array.isArray(init) ? init : Object.entries(init);
+  for (const [name, value] of entries) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  return headers;
+}
+
+function responseHeaders(incoming: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.set(name, value);
+  }
+  return headers;
+}
+
+function connectionLost(): Error {
+  return Object.assign(new Error('The connection to the upstream closed before the response ended.'), { code: 'ECONNRESET' });
+}
+
+function abortError(): Error {
+  return new DOMException('The operation was aborted.', 'AbortError');
+}
