@@ -16,7 +16,7 @@ import { AgentsRepository } from '../store/agents-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { RunsRepository, type NewUsage } from '../store/runs-repository.js';
+import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
 import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
@@ -35,7 +35,7 @@ export type ChatServiceOptions = ConfigOverrides & {
   /** Environment to read settings from (default `process.env`); explicit options win. */
   env?: Record<string, string | undefined>;
   logger?: Logger;
-  /** The fetch used for upstream calls (tests, proxies). */
+  /** The fetch used for upstream calls (tests, proxies); it replaces the built-in one and its silence timeout. */
   fetch?: typeof fetch;
   /** Tools offered to the model besides the built-in ones (e.g. from MCP servers). */
   extraTools?: ToolSet;
@@ -155,8 +155,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     // Every stream request counts against the rate limit, whatever becomes of it.
     await rateLimiter.take(input.userId);
     const text = validateMessage(message);
-    // Independent reads, sent together (a server database answers them in parallel).
-    const [session] = await Promise.all([ownedSession(sessionId, input.userId), budget.check(input.userId)]);
+    if (!isUuid(sessionId)) throw notFound();
+    await budget.check(input.userId);
 
     const runId = randomUUID();
     const answerId = randomUUID();
@@ -166,41 +166,38 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       parts: [{ type: 'text', text }],
     };
     await eventLog.open(runId);
-    let retry: boolean;
+    let begun: BegunRun;
     try {
-      ({ retry } = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage }));
+      // One statement: checks the owner, claims the session, stores the message, reads the history.
+      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage });
     } catch (error) {
       await eventLog.forget([runId]);
       throw error;
     }
+    const { retry } = begun;
+    // A retry answers the stored message afresh: the cut-short answers after it stay stored and
+    // visible, but the model is not shown them.
+    const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
 
     log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
     const controller = new AbortController();
     const userId = input.userId;
-    let history: ChatMessage[] = [];
     hooks.runStarted?.();
-    // The run is registered at once, so a stop that arrives while its history loads is not lost.
     const done = executeRun(runDeps, {
       runId,
       sessionId,
       userId,
       messageId: answerId,
-      loadHistory: async () => {
-        const stored = await sessions.messages(sessionId);
-        // A retry answers the stored message afresh: the cut-short answers after it stay stored
-        // and visible, but the model is not shown them.
-        history = retry ? stored.slice(0, stored.findIndex((entry) => entry.id === userMessage.id) + 1) : stored;
-        return history;
-      },
+      history,
       tools: createToolSet({ agents, userId }, extraTools),
-      summary: sessions.readSummary(session),
+      summary: begun.summary,
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
       stopSignal: controller.signal,
     })
       .then((outcome) => {
         // Only the first exchange names a session; later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && session.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
         return outcome;
       })
       .finally(() => active.delete(runId));

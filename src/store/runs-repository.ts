@@ -5,6 +5,7 @@
  * transaction, so two instances can never both start a run on one session, nor both end one run.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
+import type { StoredSummary } from '../chat/context-window.js';
 import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
 import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
@@ -24,6 +25,26 @@ export type NewUsage = Omit<UsageEntry, 'createdAt'> & { kind: NonNullable<Usage
 
 const messageIdUsed = () => new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
 
+/** What a run needs once its session is claimed and the user's message stored. */
+export type BegunRun = {
+  /** True when the message was already stored (a retried request): it is answered, not stored again. */
+  retry: boolean;
+  title: string | null;
+  summary: StoredSummary | undefined;
+  /** The session's messages in order, including the one to answer. */
+  history: ChatMessage[];
+};
+
+type BeginRow = {
+  claimed: number;
+  stored: number;
+  title: string | null;
+  summary: string | null;
+  summary_through_seq: number | null;
+  history: string | null;
+};
+type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
+
 export type ExpiredRun = { runId: string; sessionId: string; userId: string };
 
 export class RunsRepository {
@@ -39,6 +60,9 @@ export class RunsRepository {
    * message id that is already stored is a retry, allowed for the session's last user message while
    * it has no complete answer; it is answered again, not stored again. Throws `not_found`,
    * `run_in_progress`, or `invalid_request` for a message id used elsewhere.
+   *
+   * The same statement returns what the run needs next — the session's title and stored summary and
+   * its history including the new message — so a run reaches the model after one statement.
    */
   async begin(input: {
     sessionId: string;
@@ -47,12 +71,12 @@ export class RunsRepository {
     owner: string;
     leaseMs: number;
     userMessage: ChatMessage;
-  }): Promise<{ retry: boolean }> {
+  }): Promise<BegunRun> {
     const { sessionId, userId, runId, userMessage } = input;
     const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
-    let result: { claimed: number; stored: number };
+    let result: BeginRow;
     try {
-      [result] = await queryRows<{ claimed: number; stored: number }>(this.db, sql`
+      [result] = await queryRows<BeginRow>(this.db, sql`
         with ok as (
           select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
             exists (
@@ -67,7 +91,7 @@ export class RunsRepository {
         claimed as (
           update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
           where id = ${sessionId} and user_id = ${userId} and status = 'idle' and (select fresh or retryable from ok)
-          returning id
+          returning id, title, summary, summary_through_seq
         ),
         run as (
           insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
@@ -82,13 +106,32 @@ export class RunsRepository {
           returning id
         )
         select (select count(*) from claimed)::int + 0 * (select count(*) from run)::int as claimed,
-          (select count(*) from message)::int as stored`);
+          (select count(*) from message)::int as stored,
+          (select title from claimed) as title,
+          (select summary from claimed) as summary,
+          (select summary_through_seq from claimed) as summary_through_seq,
+          case when exists (select 1 from claimed) then (
+            select coalesce(json_agg(json_build_array(m.id, m.role, m.parts, m.metadata, m.created_at) order by m.seq), '[]')::text
+            from chat_messages m where m.session_id = ${sessionId}
+          ) end as history`);
     } catch (error) {
       // The same id inserted concurrently by another session: nothing was written.
       if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw messageIdUsed();
       throw error;
     }
-    if (result!.claimed === 1) return { retry: result!.stored === 0 };
+    if (result!.claimed === 1) {
+      // The history was read in the statement's snapshot: a new message is not in it yet.
+      const stored = (JSON.parse(result!.history!) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
+        this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
+      );
+      const retry = result!.stored === 0;
+      return {
+        retry,
+        title: result!.title === null ? null : this.cipher.open(result!.title),
+        summary: this.sessions.readSummary({ summary: result!.summary, summaryThroughSeq: result!.summary_through_seq }),
+        history: retry ? stored : [...stored, { ...userMessage, metadata: { ...userMessage.metadata, createdAt: new Date().toISOString() } }],
+      };
+    }
     const row = await this.sessions.findRow(sessionId);
     if (!row || row.userId !== userId) throw notFound();
     if (row.status === 'idle') throw messageIdUsed();

@@ -51,7 +51,12 @@ export class SessionsRepository {
       .from(chatMessages)
       .where(eq(chatMessages.sessionId, sessionId))
       .orderBy(asc(chatMessages.seq));
-    return rows.map((row) => ({
+    return rows.map((row) => this.toMessage(row));
+  }
+
+  /** A stored message row as the message it holds (decrypted when content is encrypted). */
+  toMessage(row: { id: string; role: ChatMessage['role']; parts: string; metadata: string | null; createdAt: Date }): ChatMessage {
+    return {
       id: row.id,
       role: row.role,
       parts: JSON.parse(this.cipher.open(row.parts)) as ChatMessage['parts'],
@@ -59,7 +64,7 @@ export class SessionsRepository {
         ...(row.metadata === null ? {} : (JSON.parse(this.cipher.open(row.metadata)) as ChatMessage['metadata'])),
         createdAt: row.createdAt.toISOString(),
       },
-    }));
+    };
   }
 
   async usage(sessionId: string): Promise<UsageEntry[]> {
@@ -145,7 +150,7 @@ export class SessionsRepository {
       .where(eq(chatSessions.id, id));
   }
 
-  readSummary(row: SessionRow): { text: string; throughSeq: number } | undefined {
+  readSummary(row: Pick<SessionRow, 'summary' | 'summaryThroughSeq'>): { text: string; throughSeq: number } | undefined {
     if (row.summary === null || row.summaryThroughSeq === null) return undefined;
     return { text: this.cipher.open(row.summary), throughSeq: row.summaryThroughSeq };
   }
