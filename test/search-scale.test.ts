@@ -97,4 +97,21 @@ describe.each(databaseTargets)('search at scale on $name', (target) => {
       await connection.close();
     }
   });
+
+  it.runIf(target.name === 'postgres')('ranks as well with capped candidates as when every match is ranked', async () => {
+    const connection = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+    const slugs = async (statement: ReturnType<typeof searchStatement>) =>
+      (await connection.rows<{ slug: string }>(statement!)).map((row) => row.slug);
+    try {
+      // Common single words (thousands of matches each), common pairs, and a typo of a common word.
+      for (const query of ['marketing', 'tracker', 'productivity', 'smart summarizer', 'workout tracker', 'marketting']) {
+        const capped = await slugs(searchStatement(query, 5));
+        const uncapped = await slugs(searchStatement(query, 5, undefined, Number.MAX_SAFE_INTEGER));
+        expect(capped.slice(0, 3), query).toEqual(uncapped.slice(0, 3));
+        expect(capped.filter((slug) => uncapped.includes(slug)).length, query).toBeGreaterThanOrEqual(4);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
 });

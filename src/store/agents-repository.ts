@@ -5,8 +5,9 @@
  * similarity), then looked up in the full-text index with English stemming. An agent scores by how
  * much of the query it covers (rare words weigh more than common ones, a word in the name more than
  * one in the description), by how well the query reads in its name and whether it is its name, and
- * a little by popularity and rating. Candidates are found through indexes only, so search stays
- * fast with a large store.
+ * a little by popularity and rating. Candidates are found through indexes only, and each query word
+ * sends at most a few hundred of them (its best by a cheap first score) to the full ranking, so search
+ * stays fast with a large store, even for a word that thousands of agents have.
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
@@ -215,9 +216,15 @@ function parseTextArray(value: string[] | string): string[] {
 /**
  * The one ranking query, for `search` and for anyone who wants to look at its plan; undefined when
  * the query has no words. Only agents that share a (possibly corrected) word with the query, or whose
- * name looks like the whole query, are candidates, and both are found through indexes.
+ * name looks like the whole query, are candidates, and both are found through indexes. `cap` bounds
+ * the candidates each query word (and the name likeness) brings; tests raise it to rank every match.
  */
-export function searchStatement(query: string, limit: number, onlySlugs?: string[]): SQL | undefined {
+export function searchStatement(
+  query: string,
+  limit: number,
+  onlySlugs?: string[],
+  cap: number = CANDIDATES_PER_WORD,
+): SQL | undefined {
   const text = normalise(query).slice(0, 500);
   if (!text) return undefined;
   const size = Math.min(Math.max(limit, 1), MAX_RESULTS);
@@ -229,6 +236,9 @@ export function searchStatement(query: string, limit: number, onlySlugs?: string
       from json_array_elements_text(${JSON.stringify(words)}::json) with ordinality as w (word, position)
       -- Stop words ("me", "to") carry no meaning and are left out.
       where numnode(plainto_tsquery('english', word)) > 0
+      -- Never more rows than words; saying so keeps the planner's estimates (and on PostgreSQL, the
+      -- choice to compile the query, which costs more than running it) in proportion.
+      limit ${words.length}
     ),
     -- How each query word may be spelt in the store: as typed when agents use it, else the closest
     -- words of the vocabulary, so a typo in one word leaves the others intact.
@@ -256,7 +266,7 @@ export function searchStatement(query: string, limit: number, onlySlugs?: string
     -- What a query word is worth: more when rare in the store (inverse document frequency), less
     -- when its spelling was guessed.
     positions as (
-      select position, max(agents) as agents,
+      select position, max(agents) as agents, max(best) as best,
         (0.5 + 0.5 * max(best)) * ln(1 + ${storeSize} / least(greatest(max(agents), 1), ${storeSize})) as importance
       from terms
       group by position
@@ -264,16 +274,43 @@ export function searchStatement(query: string, limit: number, onlySlugs?: string
     -- The rarer query words pick the candidates: agents that share only a very common word with the
     -- query ("help", "write") would not rank, and there are many of them.
     picking as (
-      select to_tsquery('english', string_agg(t.word, ' | ')) as ts
+      select t.position, p.importance / (select sum(importance) from positions) as share, to_tsquery('english', string_agg(t.word, ' | ')) as ts
       from terms t
       join positions p using (position)
       where p.agents <= greatest(${COMMON_SHARE} * ${storeSize}, ${COMMON_FLOOR})
         or p.position = (select position from positions order by agents, position limit 1)
+      group by t.position, p.importance
+    ),
+    -- Each picking word, and the name's likeness to the whole query, bring at most CANDIDATES_PER_WORD
+    -- candidates: the best by a cheap first score (how well the agent has that word, how many of the
+    -- other picking words it has, how used and rated it is), so that a common word such as "marketing"
+    -- does not send thousands of agents to the full ranking. A rarer word brings all its agents.
+    matches as (
+      select m.*
+      from picking k
+      cross join lateral (
+        select a.slug, a.name, a.runs, a.rating, a.search_vector
+        from agents a
+        where a.search_vector @@ k.ts ${inScope}
+        order by 0.5 * k.share * least(ts_rank('{0.4, 0.4, 0.7, 1}', a.search_vector, k.ts) / ${SINGLE_HIT_RANK}, 1)
+            + 0.5 * (select coalesce(sum(o.share), 0) from picking o where o.position <> k.position and a.search_vector @@ o.ts)
+            + 0.1 * (lower(a.name) = ${text})::int
+            + 0.15 * ${popularity(sql`a`)} desc,
+          a.runs desc, a.slug
+        limit ${cap}
+      ) m
+      union all
+      (select a.slug, a.name, a.runs, a.rating, a.search_vector
+      from agents a
+      where lower(a.name) % ${text} ${inScope}
+        -- A single word, spelt as typed, that more agents have than the cap: the agents that have it
+        -- outrank those whose name only looks like it, and looking is the costly part.
+        and not coalesce((select count(*) = 1 and bool_and(best = 1 and agents > ${cap}) from positions), false)
+      order by strict_word_similarity(${text}, lower(a.name)) desc, a.runs desc, a.slug
+      limit ${cap})
     ),
     candidates as (
-      select a.slug, a.name, a.runs, a.rating, a.search_vector
-      from agents a, picking
-      where (a.search_vector @@ picking.ts or lower(a.name) % ${text}) ${inScope}
+      select distinct on (slug) * from matches
     ),
     -- How well each candidate matches each query word: fully in its name, less in its sub-heading
     -- and categories, least in its description.
@@ -318,6 +355,11 @@ function normalisedName(name: SQL): SQL {
   return sql`trim(regexp_replace(lower(regexp_replace(normalize(${name}, NFKD), '[\\u0300-\\u036f]', '', 'g')), '[^[:alnum:]]+', ' ', 'g'))`;
 }
 
+/** How used (2/3) and how well rated (1/3) an agent is, from 0 to 1; `agent` is a row alias. */
+function popularity(agent: SQL): SQL {
+  return sql`((2 * least(ln(1 + ${agent}.runs::float8) / ln(1e7), 1) + ${agent}.rating::float8 / 5) / 3)`;
+}
+
 /** The number of agents in the store: the count of the empty word, which every agent has. */
 const storeSize = sql`coalesce((select agents from agent_words where word = ''), 1)::float8`;
 
@@ -327,6 +369,9 @@ const storeSize = sql`coalesce((select agents from agent_words where word = ''),
  */
 const COMMON_SHARE = 0.05;
 const COMMON_FLOOR = 1000;
+
+/** At most this many candidates per query word go to the full ranking (see `searchStatement`). */
+const CANDIDATES_PER_WORD = 500;
 
 /** ts_rank of one occurrence of a term at full weight: 1 / (π²/6). */
 const SINGLE_HIT_RANK = 0.6079;
