@@ -161,32 +161,55 @@ export class RunsRepository {
   }
 
   /**
-   * running → an outcome, storing the answer (partial or whole) and the usage rows in the same
-   * transaction. Throws `RunStateError`, storing nothing, if the run is not running (it already
-   * ended — e.g. another instance declared it interrupted after a lost lease).
+   * running → an outcome, in one statement: closes the run, stores the answer (partial or whole) and
+   * the usage rows, and frees the session. Throws `RunStateError`, storing nothing, if the run is not
+   * running (it already ended — e.g. another instance declared it interrupted after a lost lease).
    */
   async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
-    const ended = await this.db.transaction(async (tx) => {
-      const ended = await tx
-        .update(chatRuns)
-        .set({ status: end.status, reason: end.reason ?? null, endedAt: sql`now()`, checkpoint: null })
-        .where(and(eq(chatRuns.id, runId), eq(chatRuns.status, 'running')))
-        .returning({ id: chatRuns.id });
-      if (ended.length === 0) return false;
-      if (end.message && end.message.parts.length > 0) {
-        await this.sessions.append(tx as unknown as Db, sessionId, end.message, runId);
-      }
-      await this.sessions.addUsage(userId, sessionId, end.usage, tx as unknown as Db);
-      await tx
-        .update(chatSessions)
-        .set({ status: 'idle', activeRunId: null, lastRunStatus: end.status, updatedAt: sql`now()` })
-        .where(and(eq(chatSessions.id, sessionId), eq(chatSessions.activeRunId, runId)));
-      return true;
-    });
-    if (!ended) {
-      const current = await this.status(runId);
-      throw new RunStateError(runId, current?.status ?? 'missing', end.status);
-    }
+    const message = end.message && end.message.parts.length > 0 ? end.message : undefined;
+    const sealed = message ? this.sessions.seal(message) : undefined;
+    const usage = JSON.stringify(
+      end.usage.map((entry) => ({
+        kind: entry.kind,
+        model: entry.model,
+        prompt_tokens: entry.promptTokens,
+        completion_tokens: entry.completionTokens,
+        total_tokens: entry.totalTokens,
+        cost_usd: entry.costUsd === undefined ? null : entry.costUsd.toFixed(8),
+        estimated: entry.estimated ?? false,
+      })),
+    );
+    const [row] = await queryRows<{ ended: number }>(this.db, sql`
+      with ended as (
+        update chat_runs set status = ${end.status}, reason = ${end.reason ?? null}, ended_at = now(), checkpoint = null
+        where id = ${runId} and status = 'running'
+        returning id
+      ),
+      answer as (
+        insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
+        select ${message?.id ?? null}, ${sessionId},
+          (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
+          ${message?.role ?? 'assistant'}, ${sealed?.parts ?? null}, ${sealed?.metadata ?? null}, ${runId}
+        from ended where ${sealed !== undefined}
+        on conflict (id) do nothing
+        returning id
+      ),
+      usage as (
+        insert into usage_events (user_id, session_id, run_id, kind, model, prompt_tokens, completion_tokens, total_tokens, cost_usd, estimated)
+        select ${userId}, ${sessionId}, ${runId}, u.kind, u.model, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost_usd, u.estimated
+        from ended, jsonb_to_recordset(${usage}::jsonb) as u(kind text, model text, prompt_tokens int, completion_tokens int,
+          total_tokens int, cost_usd numeric, estimated boolean)
+        returning id
+      ),
+      released as (
+        update chat_sessions set status = 'idle', active_run_id = null, last_run_status = ${end.status}, updated_at = now()
+        where id = ${sessionId} and active_run_id = ${runId} and exists (select 1 from ended)
+        returning id
+      )
+      select (select count(*) from ended)::int + 0 * ((select count(*) from answer) + (select count(*) from usage) + (select count(*) from released))::int as ended`);
+    if (row!.ended === 1) return;
+    const current = await this.status(runId);
+    throw new RunStateError(runId, current?.status ?? 'missing', end.status);
   }
 
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */

@@ -111,9 +111,7 @@ export class SessionsRepository {
    * (a retried request), so a message is never saved twice.
    */
   async append(db: Db, sessionId: string, message: ChatMessage, runId?: string): Promise<boolean> {
-    const parts = this.cipher.seal(JSON.stringify(message.parts));
-    const { createdAt: _createdAt, ...kept } = message.metadata ?? {};
-    const metadata = Object.keys(kept).length > 0 ? this.cipher.seal(JSON.stringify(kept)) : null;
+    const { parts, metadata } = this.seal(message);
     const updated = await queryRows(db, sql`
       with inserted as (
         insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
@@ -129,6 +127,15 @@ export class SessionsRepository {
       where id = (select session_id from inserted)
       returning id`);
     return updated.length === 1;
+  }
+
+  /** A message's parts and metadata as stored: JSON, sealed when content is encrypted. */
+  seal(message: ChatMessage): { parts: string; metadata: string | null } {
+    const { createdAt: _createdAt, ...kept } = message.metadata ?? {};
+    return {
+      parts: this.cipher.seal(JSON.stringify(message.parts)),
+      metadata: Object.keys(kept).length > 0 ? this.cipher.seal(JSON.stringify(kept)) : null,
+    };
   }
 
   async setTitle(id: string, title: string): Promise<void> {
