@@ -35,13 +35,14 @@ export type BegunRun = {
   history: ChatMessage[];
 };
 
+type BeginInput = { sessionId: string; userId: string; runId: string; owner: string; leaseMs: number; userMessage: ChatMessage };
+
 type BeginRow = {
-  claimed: number;
   stored: number;
   title: string | null;
   summary: string | null;
   summary_through_seq: number | null;
-  history: string | null;
+  history: string;
 };
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
 
@@ -55,7 +56,7 @@ export class RunsRepository {
   ) {}
 
   /**
-   * idle → running, in one statement: claims the session, records the run and stores the user's
+   * idle → running, in one statement (two for a retried message id): claims the session, records the run and stores the user's
    * message together, so a message is never stored without a run that answers it, nor twice. A
    * message id that is already stored is a retry, allowed for the session's last user message while
    * it has no complete answer; it is answered again, not stored again. Throws `not_found`,
@@ -64,71 +65,29 @@ export class RunsRepository {
    * The same statement returns what the run needs next — the session's title and stored summary and
    * its history including the new message — so a run reaches the model after one statement.
    */
-  async begin(input: {
-    sessionId: string;
-    userId: string;
-    runId: string;
-    owner: string;
-    leaseMs: number;
-    userMessage: ChatMessage;
-  }): Promise<BegunRun> {
-    const { sessionId, userId, runId, userMessage } = input;
-    const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
-    let result: BeginRow;
+  async begin(input: BeginInput): Promise<BegunRun> {
+    const { sessionId, userId } = input;
+    let result: BeginRow | undefined;
     try {
-      [result] = await queryRows<BeginRow>(this.db, sql`
-        with ok as (
-          select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
-            exists (
-              select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
-              where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
-                and not exists (select 1 from chat_messages later
-                  where later.session_id = m.session_id and later.seq > m.seq and later.role <> 'assistant')
-                and (s.last_run_status is distinct from 'finished'
-                  or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
-            ) as retryable
-        ),
-        claimed as (
-          update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
-          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and (select fresh or retryable from ok)
-          returning id, title, summary, summary_through_seq
-        ),
-        run as (
-          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
-          select ${runId}, id, ${userId}, ${input.owner}, now() + ${`${input.leaseMs} milliseconds`}::interval from claimed
-          returning id
-        ),
-        message as (
-          insert into chat_messages (id, session_id, seq, role, parts, run_id)
-          select ${userMessage.id}, id, (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-            'user', ${parts}, ${runId}
-          from claimed where (select fresh from ok)
-          returning id
-        )
-        select (select count(*) from claimed)::int + 0 * (select count(*) from run)::int as claimed,
-          (select count(*) from message)::int as stored,
-          (select title from claimed) as title,
-          (select summary from claimed) as summary,
-          (select summary_through_seq from claimed) as summary_through_seq,
-          case when exists (select 1 from claimed) then (
-            select coalesce(json_agg(json_build_array(m.id, m.role, m.parts, m.metadata, m.created_at) order by m.seq), '[]')::text
-            from chat_messages m where m.session_id = ${sessionId}
-          ) end as history`);
+      // The usual case, a new message id, takes the short statement; a retried id (or a refusal)
+      // takes the one that checks whether the stored message may be answered again.
+      result = (await this.claim(input, false)) ?? (await this.claim(input, true));
     } catch (error) {
       // The same id inserted concurrently by another session: nothing was written.
       if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw messageIdUsed();
       throw error;
     }
-    if (result!.claimed === 1) {
+    if (result) {
       // The history was read in the statement's snapshot: a new message is not in it yet.
-      const stored = (JSON.parse(result!.history!) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
+      const stored = (JSON.parse(result.history) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
         this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
       );
-      const retry = result!.stored === 0;
+      const retry = result.stored === 0;
+      const { userMessage } = input;
       return {
         retry,
-        title: result!.title === null ? null : this.cipher.open(result!.title),
-        summary: this.sessions.readSummary({ summary: result!.summary, summaryThroughSeq: result!.summary_through_seq }),
+        title: result.title === null ? null : this.cipher.open(result.title),
+        summary: this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq }),
         history: retry ? stored : [...stored, { ...userMessage, metadata: { ...userMessage.metadata, createdAt: new Date().toISOString() } }],
       };
     }
@@ -138,6 +97,54 @@ export class RunsRepository {
     throw new ChatError('run_in_progress', 'An answer is already being generated in this chat. Wait for it, or stop it first.', {
       retryAfterSeconds: 1,
     });
+  }
+
+  /**
+   * The statement of `begin`: claims the idle session the user owns, records the run, stores the
+   * message unless it is already stored, and reads the history. With `retry` false it claims only
+   * for a message id not stored anywhere; with `retry` true also for a stored one that may be
+   * answered again. Returns nothing when it claimed nothing (and then wrote nothing).
+   */
+  private async claim(input: BeginInput, retry: boolean): Promise<BeginRow | undefined> {
+    const { sessionId, userId, runId, userMessage } = input;
+    const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
+    const fresh = sql`not exists (select 1 from chat_messages where id = ${userMessage.id})`;
+    const checks = retry
+      ? sql`ok as (
+          select ${fresh} as fresh,
+            exists (
+              select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
+              where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
+                and not exists (select 1 from chat_messages later
+                  where later.session_id = m.session_id and later.seq > m.seq and later.role <> 'assistant')
+                and (s.last_run_status is distinct from 'finished'
+                  or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
+            ) as retryable
+        ),`
+      : sql``;
+    const [row] = await queryRows<BeginRow>(this.db, sql`
+      with ${checks}
+        claimed as (
+          update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
+          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and ${retry ? sql`(select fresh or retryable from ok)` : fresh}
+          returning id, title, summary, summary_through_seq
+        ),
+        run as (
+          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
+          select ${runId}, id, ${userId}, ${input.owner}, now() + ${`${input.leaseMs} milliseconds`}::interval from claimed
+        ),
+        message as (
+          insert into chat_messages (id, session_id, seq, role, parts, run_id)
+          select ${userMessage.id}, id, (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
+            'user', ${parts}, ${runId}
+          from claimed ${retry ? sql`where (select fresh from ok)` : sql``}
+          returning id
+        )
+      select (select count(*) from message)::int as stored, c.title, c.summary, c.summary_through_seq,
+        (select coalesce(json_agg(json_build_array(m.id, m.role, m.parts, m.metadata, m.created_at) order by m.seq), '[]')::text
+          from chat_messages m where m.session_id = ${sessionId}) as history
+      from claimed c`);
+    return row;
   }
 
   /**
