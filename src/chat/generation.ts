@@ -64,7 +64,14 @@ type ToolCallRecord = { toolCallId: string; toolName: string; input: unknown; ou
  * Throws the upstream's error (after retries) or a broken stream's; tool failures never throw.
  * Returns the finish reason of the last call.
  */
-export async function generate(input: GenerationInput): Promise<FinishReason> {
+export async function generate(given: GenerationInput): Promise<FinishReason> {
+  let emitting = true;
+  const input: GenerationInput = {
+    ...given,
+    emit: (chunk) => {
+      if (emitting) given.emit(chunk);
+    },
+  };
   const prompt: LanguageModelV3Prompt = [{ role: 'system', content: input.system }, ...input.messages.map(toPromptMessage)];
   const tools = functionTools(input.tools);
   let finishReason: FinishReason = 'other';
@@ -83,6 +90,7 @@ export async function generate(input: GenerationInput): Promise<FinishReason> {
     );
     input.emit({ type: 'start-step' });
     const reader = stream.getReader();
+    let complete = false;
     try {
       for (;;) {
         const { done, value: part } = await reader.read();
@@ -131,8 +139,14 @@ export async function generate(input: GenerationInput): Promise<FinishReason> {
             break;
         }
       }
+      complete = true;
     } finally {
-      reader.releaseLock();
+      if (!complete) {
+        // Cut short: the upstream response is cancelled, and tool calls still running report
+        // nothing more (the run is ending; unfinished calls are not stored).
+        emitting = false;
+        void reader.cancel().catch(() => {});
+      }
     }
     if (finished) input.onStep(finished);
     await Promise.all(executions);
