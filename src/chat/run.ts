@@ -2,7 +2,7 @@
  * One run: one generation of an answer, owned by the service rather than by any request. It calls
  * the model with the session's history and tools, appends every UI-stream chunk to the run's event
  * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
- * the usage of every upstream call in one transaction, then closes the log.
+ * the usage of every upstream call in one statement, then closes the log.
  */
 import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';

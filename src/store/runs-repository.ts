@@ -1,8 +1,8 @@
 /**
  * The session and run state machine, enforced in the database so that every instance agrees:
  * a session is `idle` or `running` (with exactly one active run); a run goes from `running` to
- * `finished`, `failed`, `stopped` or `interrupted`, once. Each transition is one atomic statement or
- * transaction, so two instances can never both start a run on one session, nor both end one run.
+ * `finished`, `failed`, `stopped` or `interrupted`, once. Each transition is one atomic statement, so
+ * two instances can never both start a run on one session, nor both end one run.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { StoredSummary } from '../chat/context-window.js';
