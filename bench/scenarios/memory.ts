@@ -1,7 +1,8 @@
 /**
  * Memory: resident memory per concurrent open stream. 1,000 streams are held open against an upstream
  * that sends one chunk a second; the server's memory once they are all streaming, minus its memory
- * before, divided by the number of streams. The bare AI SDK server is measured the same way.
+ * before, divided by the number of streams. autochat on PostgreSQL (when available) and the bare AI SDK
+ * server are measured the same way.
  */
 import type { Cell, ScenarioResult } from '../results.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
@@ -14,6 +15,8 @@ import type { TimedStream } from '../support/sse-client.js';
 
 const TARGET_KIB = 100;
 const WAVE = 50;
+/** Servers may be asked for a full GC before a memory read. */
+const NODE_ARGS = ['--expose-gc'];
 
 type Measured = {
   streams: number;
@@ -30,21 +33,13 @@ export const memory: Scenario = {
   title: 'Memory per open stream',
   async run(context) {
     const streams = context.quick ? 50 : 1000;
-    const nodeArgs = ['--expose-gc'];
+    const nodeArgs = NODE_ARGS;
     const upstream = await startUpstream();
     const results: Record<string, Measured> = {};
     try {
-      const autochat = await startAutochat(upstream.url, { database: 'pglite', eventLog: 'memory' }, { nodeArgs });
-      try {
-        const url = autochat.server.url;
-        const sessions = await createSessions(url, streams + 50);
-        await inBatches(sessions.slice(streams), 25, (sessionId) => sendTurn(url, sessionId, 'warm-up turn'));
-        results.autochat = await holdStreams(context, autochat.server, streams, (index, options) =>
-          sendTurn(url, sessions[index]!, `#slow stream ${index}`, options),
-        );
-      } finally {
-        await autochat.close();
-      }
+      results.autochat = await measureAutochat(context, upstream.url, 'pglite', streams);
+      // The same on PostgreSQL: what PGlite's WebAssembly memory adds to the embedded figure.
+      if (context.services.postgres) results.autochatPostgres = await measureAutochat(context, upstream.url, 'postgres', streams);
       const baseline = await startBaseline(upstream.url, nodeArgs);
       try {
         await inBatches(Array.from({ length: 50 }), 25, () => baselineTurn(baseline.url, 'warm-up turn'));
@@ -59,6 +54,7 @@ export const memory: Scenario = {
     const ours = results.autochat!;
     const rows: Cell[][] = [
       ['autochat (PGlite + memory)', ...cells(ours)],
+      ...(results.autochatPostgres ? [['autochat (PostgreSQL + memory)', ...cells(results.autochatPostgres)]] : []),
       ['bare AI SDK server', ...cells(results.baseline!)],
     ];
     const data: ScenarioResult['data'] = {};
@@ -93,11 +89,26 @@ export const memory: Scenario = {
         },
       ],
       targets: [{ target: `< ${TARGET_KIB} KiB per open stream (autochat, RSS after GC)`, measured: `${formatNumber(measured)} KiB`, met: measured < TARGET_KIB }],
-      notes: ours.open < streams ? [`Only ${ours.open} of ${streams} autochat streams were open when measured (time limit).`] : [],
+      notes: [
+        ...(ours.open < streams ? [`Only ${ours.open} of ${streams} autochat streams were open when measured (time limit).`] : []),
+        ...(context.services.postgres ? [] : ['autochat on PostgreSQL: skipped, PostgreSQL is not available on this machine.']),
+      ],
       data,
     };
   },
 };
+
+async function measureAutochat(context: ScenarioContext, upstreamUrl: string, database: 'pglite' | 'postgres', streams: number): Promise<Measured> {
+  const autochat = await startAutochat(upstreamUrl, { database, eventLog: 'memory' }, { nodeArgs: NODE_ARGS });
+  try {
+    const url = autochat.server.url;
+    const sessions = await createSessions(url, streams + 50);
+    await inBatches(sessions.slice(streams), 25, (sessionId) => sendTurn(url, sessionId, 'warm-up turn'));
+    return await holdStreams(context, autochat.server, streams, (index, options) => sendTurn(url, sessions[index]!, `#slow stream ${index}`, options));
+  } finally {
+    await autochat.close();
+  }
+}
 
 function perStream(m: Measured, kind: 'rss' | 'collected' | 'heap'): number {
   const open = Math.max(1, m.open);

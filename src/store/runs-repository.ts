@@ -12,7 +12,7 @@ import { ChatError, notFound } from '../errors.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
-import type { SessionsRepository } from './sessions-repository.js';
+import { insertUsage, type SessionsRepository } from './sessions-repository.js';
 
 export type RunEnd = {
   status: RunOutcome;
@@ -175,17 +175,6 @@ export class RunsRepository {
   async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
     const message = end.message && end.message.parts.length > 0 ? end.message : undefined;
     const sealed = message ? this.sessions.seal(message) : undefined;
-    const usage = JSON.stringify(
-      end.usage.map((entry) => ({
-        kind: entry.kind,
-        model: entry.model,
-        prompt_tokens: entry.promptTokens,
-        completion_tokens: entry.completionTokens,
-        total_tokens: entry.totalTokens,
-        cost_usd: entry.costUsd === undefined ? null : entry.costUsd.toFixed(8),
-        estimated: entry.estimated ?? false,
-      })),
-    );
     const [row] = await queryRows<{ ended: number }>(this.db, sql`
       with ended as (
         update chat_runs set status = ${end.status}, reason = ${end.reason ?? null}, ended_at = now(), checkpoint = null
@@ -202,10 +191,7 @@ export class RunsRepository {
         returning id
       ),
       usage as (
-        insert into usage_events (user_id, session_id, run_id, kind, model, prompt_tokens, completion_tokens, total_tokens, cost_usd, estimated)
-        select ${userId}, ${sessionId}, ${runId}, u.kind, u.model, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost_usd, u.estimated
-        from ended, jsonb_to_recordset(${usage}::jsonb) as u(kind text, model text, prompt_tokens int, completion_tokens int,
-          total_tokens int, cost_usd numeric, estimated boolean)
+        ${insertUsage({ userId, sessionId, runId, usage: end.usage, onlyIf: 'ended' })}
         returning id
       ),
       released as (
