@@ -35,13 +35,17 @@ const RECENT_SHARE = 0.5;
 
 export const estimateTokens = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
 
-export async function fitToContextWindow(policy: ContextWindowPolicy, input: FitInput): Promise<ModelMessage[]> {
+/** The messages to show the model, and an estimate of their size in tokens. */
+export type FittedHistory = { messages: ModelMessage[]; tokens: number };
+
+export async function fitToContextWindow(policy: ContextWindowPolicy, input: FitInput): Promise<FittedHistory> {
   const budget = Math.floor(policy.windowTokens * HISTORY_SHARE);
   const convert = (messages: ChatMessage[]) =>
     convertToModelMessages(messages, { tools: input.tools, ignoreIncompleteToolCalls: true });
 
   const full = await convert(input.history);
-  if (estimateTokens(full) <= budget) return full;
+  const fullTokens = estimateTokens(full);
+  if (fullTokens <= budget) return { messages: full, tokens: fullTokens };
 
   // Keep the most recent messages that fit, starting at a user turn so tool calls stay with results.
   let kept = 0;
@@ -53,7 +57,7 @@ export async function fitToContextWindow(policy: ContextWindowPolicy, input: Fit
   }
   let cut = input.history.length - kept;
   while (cut < input.history.length - 1 && input.history[cut]!.role !== 'user') cut++;
-  if (cut <= 0) return full;
+  if (cut <= 0) return { messages: full, tokens: fullTokens };
 
   let summary = input.summary && input.summary.throughSeq < cut ? input.summary : undefined;
   if (!summary || summary.throughSeq < cut - 1) {
@@ -63,11 +67,12 @@ export async function fitToContextWindow(policy: ContextWindowPolicy, input: Fit
   }
 
   const recent = await convert(input.history.slice(cut));
-  return [
+  const messages: ModelMessage[] = [
     { role: 'user', content: `Summary of the earlier part of this conversation:\n${summary.text}` },
     { role: 'assistant', content: 'Understood; I will continue from there.' },
     ...recent,
   ];
+  return { messages, tokens: estimateTokens(messages) };
 }
 
 async function summarise(policy: ContextWindowPolicy, previous: string | undefined, messages: ChatMessage[], input: FitInput): Promise<string> {

@@ -98,7 +98,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let sawError = false;
 
   try {
-    const modelMessages = await fitToContextWindow(deps.contextWindow, {
+    const fitted = await fitToContextWindow(deps.contextWindow, {
       history: input.history,
       tools: input.tools,
       summary: input.summary,
@@ -106,13 +106,13 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       onUsage: (entry) => usage.push(entry),
       signal: abort.signal,
     });
-    promptEstimate = Math.ceil((JSON.stringify(modelMessages).length + SYSTEM_PROMPT.length) / 4);
+    promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
 
     emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,
       system: SYSTEM_PROMPT,
-      messages: modelMessages,
+      messages: fitted.messages,
       tools: input.tools,
       maxSteps: deps.maxToolSteps,
       maxRetries: deps.maxRetries,
