@@ -12,7 +12,7 @@ import { ChatError, notFound } from '../errors.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
-import { insertUsage, type SessionsRepository } from './sessions-repository.js';
+import { usageRecords, type SessionsRepository } from './sessions-repository.js';
 
 export type RunEnd = {
   status: RunOutcome;
@@ -102,16 +102,23 @@ export class RunsRepository {
   /**
    * The statement of `begin`: claims the idle session the user owns, records the run, stores the
    * message unless it is already stored, and reads the history. With `retry` false it claims only
-   * for a message id not stored anywhere; with `retry` true also for a stored one that may be
-   * answered again. Returns nothing when it claimed nothing (and then wrote nothing).
+   * for a message id not stored anywhere (the SQL function `autochat_begin_run`, migration 0005);
+   * with `retry` true also for a stored one that may be answered again. Returns nothing when it
+   * claimed nothing (and then wrote nothing).
    */
   private async claim(input: BeginInput, retry: boolean): Promise<BeginRow | undefined> {
     const { sessionId, userId, runId, userMessage } = input;
     const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
-    const fresh = sql`not exists (select 1 from chat_messages where id = ${userMessage.id})`;
-    const checks = retry
-      ? sql`ok as (
-          select ${fresh} as fresh,
+    const lease = `${input.leaseMs} milliseconds`;
+    if (!retry) {
+      const [row] = await queryRows<BeginRow>(this.db, sql`
+        select 1 as stored, session_title as title, session_summary as summary, summary_seq as summary_through_seq, history
+        from autochat_begin_run(${userMessage.id}, ${sessionId}, ${userId}, ${runId}, ${input.owner}, ${lease}, ${parts})`);
+      return row;
+    }
+    const [row] = await queryRows<BeginRow>(this.db, sql`
+      with ok as (
+          select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
             exists (
               select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
               where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
@@ -120,24 +127,21 @@ export class RunsRepository {
                 and (s.last_run_status is distinct from 'finished'
                   or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
             ) as retryable
-        ),`
-      : sql``;
-    const [row] = await queryRows<BeginRow>(this.db, sql`
-      with ${checks}
+        ),
         claimed as (
           update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
-          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and ${retry ? sql`(select fresh or retryable from ok)` : fresh}
+          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and (select fresh or retryable from ok)
           returning id, title, summary, summary_through_seq
         ),
         run as (
           insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
-          select ${runId}, id, ${userId}, ${input.owner}, now() + ${`${input.leaseMs} milliseconds`}::interval from claimed
+          select ${runId}, id, ${userId}, ${input.owner}, now() + ${lease}::interval from claimed
         ),
         message as (
           insert into chat_messages (id, session_id, seq, role, parts, run_id)
           select ${userMessage.id}, id, (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
             'user', ${parts}, ${runId}
-          from claimed ${retry ? sql`where (select fresh from ok)` : sql``}
+          from claimed where (select fresh from ok)
           returning id
         )
       select (select count(*) from message)::int as stored, c.title, c.summary, c.summary_through_seq,
@@ -168,39 +172,18 @@ export class RunsRepository {
   }
 
   /**
-   * running → an outcome, in one statement: closes the run, stores the answer (partial or whole) and
-   * the usage rows, and frees the session. Throws `RunStateError`, storing nothing, if the run is not
+   * running → an outcome, in one statement (`autochat_end_run`, migration 0005): closes the run,
+   * stores the answer (partial or whole) and the usage rows, and frees the session. Throws `RunStateError`, storing nothing, if the run is not
    * running (it already ended — e.g. another instance declared it interrupted after a lost lease).
    */
   async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
     const message = end.message && end.message.parts.length > 0 ? end.message : undefined;
     const sealed = message ? this.sessions.seal(message) : undefined;
-    const [row] = await queryRows<{ ended: number }>(this.db, sql`
-      with ended as (
-        update chat_runs set status = ${end.status}, reason = ${end.reason ?? null}, ended_at = now(), checkpoint = null
-        where id = ${runId} and status = 'running'
-        returning id
-      ),
-      answer as (
-        insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
-        select ${message?.id ?? null}, ${sessionId},
-          (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-          ${message?.role ?? 'assistant'}, ${sealed?.parts ?? null}, ${sealed?.metadata ?? null}, ${runId}
-        from ended where ${sealed !== undefined}
-        on conflict (id) do nothing
-        returning id
-      ),
-      usage as (
-        ${insertUsage({ userId, sessionId, runId, usage: end.usage, onlyIf: 'ended' })}
-        returning id
-      ),
-      released as (
-        update chat_sessions set status = 'idle', active_run_id = null, last_run_status = ${end.status}, updated_at = now()
-        where id = ${sessionId} and active_run_id = ${runId} and exists (select 1 from ended)
-        returning id
-      )
-      select (select count(*) from ended)::int + 0 * ((select count(*) from answer) + (select count(*) from usage) + (select count(*) from released))::int as ended`);
-    if (row!.ended === 1) return;
+    const [row] = await queryRows<{ ended: boolean }>(this.db, sql`
+      select autochat_end_run(${runId}, ${sessionId}, ${userId}, ${end.status}, ${end.reason ?? null},
+        ${message?.id ?? null}, ${message?.role ?? null}, ${sealed?.parts ?? null}, ${sealed?.metadata ?? null},
+        ${usageRecords(end.usage)}) as ended`);
+    if (row!.ended) return;
     const current = await this.status(runId);
     throw new RunStateError(runId, current?.status ?? 'missing', end.status);
   }

@@ -2,7 +2,7 @@
  * Sessions and their append-only message history. Appending is one INSERT whose sequence number is
  * computed by the database from the (session_id, seq) index, so its cost does not grow with history.
  */
-import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
@@ -169,7 +169,11 @@ export class SessionsRepository {
 
   async addUsage(userId: string, sessionId: string | null, usage: NewUsage[]): Promise<void> {
     if (usage.length === 0) return;
-    await queryRows(this.db, insertUsage({ userId, sessionId, usage }));
+    await queryRows(this.db, sql`
+      insert into usage_events (user_id, session_id, kind, model, prompt_tokens, completion_tokens, total_tokens, cost_usd, estimated)
+      select ${userId}, ${sessionId}, u.kind, u.model, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost_usd, u.estimated
+      from jsonb_to_recordset(${usageRecords(usage)}::jsonb) as u(kind text, model text, prompt_tokens int,
+        completion_tokens int, total_tokens int, cost_usd numeric, estimated boolean)`);
   }
 
 
@@ -219,13 +223,10 @@ export function toUsageEntry(row: typeof usageEvents.$inferSelect): UsageEntry {
   };
 }
 
-/**
- * The INSERT of usage rows, one per upstream call, all in one statement. With `onlyIf` (the name of a
- * CTE) the rows are written only if that CTE returned a row.
- */
-export function insertUsage(input: { userId: string; sessionId: string | null; runId?: string; usage: NewUsage[]; onlyIf?: string }): SQL {
-  const rows = JSON.stringify(
-    input.usage.map((entry) => ({
+/** Usage rows as the JSON records the usage INSERTs read (`jsonb_to_recordset`). */
+export function usageRecords(usage: NewUsage[]): string {
+  return JSON.stringify(
+    usage.map((entry) => ({
       kind: entry.kind,
       model: entry.model,
       prompt_tokens: entry.promptTokens,
@@ -235,9 +236,4 @@ export function insertUsage(input: { userId: string; sessionId: string | null; r
       estimated: entry.estimated ?? false,
     })),
   );
-  return sql`
-    insert into usage_events (user_id, session_id, run_id, kind, model, prompt_tokens, completion_tokens, total_tokens, cost_usd, estimated)
-    select ${input.userId}, ${input.sessionId}, ${input.runId ?? null}, u.kind, u.model, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost_usd, u.estimated
-    from ${input.onlyIf ? sql.raw(`${input.onlyIf}, `) : sql``}jsonb_to_recordset(${rows}::jsonb) as u(kind text, model text, prompt_tokens int,
-      completion_tokens int, total_tokens int, cost_usd numeric, estimated boolean)`;
 }

@@ -3,6 +3,7 @@ import { initial } from './0001-initial.js';
 import { searchVocabulary } from './0002-search-vocabulary.js';
 import { runTransitions } from './0003-run-transitions.js';
 import { messageMetadata } from './0004-message-metadata.js';
+import { runFunctions } from './0005-run-functions.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -11,6 +12,7 @@ export const migrations: Migration[] = [
   { id: '0002-search-vocabulary', sql: searchVocabulary },
   { id: '0003-run-transitions', sql: runTransitions },
   { id: '0004-message-metadata', sql: messageMetadata },
+  { id: '0005-run-functions', sql: runFunctions },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
