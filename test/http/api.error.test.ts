@@ -51,6 +51,24 @@ describe('API errors', () => {
     expect(await storedMessages()).toBe(0);
   });
 
+  it('refuses an oversize body over a real connection, whether its length is declared or it is streamed', async () => {
+    const url = `${server.url}/api/chat/sessions/${sessionId}/stream`;
+    // Read whole, this body would be refused as 400 (an unknown field); the limit must refuse it first.
+    const huge = JSON.stringify({ message: 'hi', padding: 'x'.repeat(2_000_000) });
+    // fetch declares the length of a string body: refused from the header alone.
+    await expectError(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge }), 413, 'payload_too_large');
+    // A streamed body has no declared length: refused once it passes the limit.
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(huge));
+        controller.close();
+      },
+    });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamed, duplex: 'half' } as RequestInit);
+    await expectError(response, 413, 'payload_too_large');
+    expect(await storedMessages()).toBe(0);
+  });
+
   it('answers 404 for unknown sessions and ids of the wrong shape, 400 for bad queries', async () => {
     const unknown = '3f2b8f9e-1111-4222-8333-444455556666';
     await expectError(await request(`/api/chat/sessions/${unknown}`), 404, 'not_found');
