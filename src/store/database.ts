@@ -28,6 +28,15 @@ export type Database = {
 
 export type DatabaseOptions = { databaseUrl?: string; dataDir: string; poolSize?: number };
 
+/** The SQLSTATE of a database error, from the driver's error or from drizzle's wrapper of it. */
+export function sqlStateOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 3; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
 type RawQuery = (text: string, params: unknown[]) => Promise<{ rows: unknown[] }>;
 
 /** The driver of each database opened here, for raw SQL; transactions are not in it. */

@@ -10,7 +10,7 @@ import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
 import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
 import type { ContentCipher } from './content-cipher.js';
-import { queryRows, type Db } from './database.js';
+import { queryRows, sqlStateOf, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
 import { usageRecords, type SessionsRepository } from './sessions-repository.js';
 
@@ -74,7 +74,7 @@ export class RunsRepository {
       result = (await this.claim(input, false)) ?? (await this.claim(input, true));
     } catch (error) {
       // The same id inserted concurrently by another session: nothing was written.
-      if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw messageIdUsed();
+      if (sqlStateOf(error) === '23505') throw messageIdUsed();
       throw error;
     }
     if (result) {
