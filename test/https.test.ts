@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
+import { say, startFakeUpstream } from './support/fake-upstream.js';
+import { spawnServer } from './support/server-processes.js';
 import { startTestServer } from './support/test-service.js';
 import { parseSseText, textOf, typesOf } from './support/ui-stream.js';
 
@@ -90,6 +92,55 @@ describe.runIf(openssl)('HTTPS', () => {
       expect(JSON.parse(reply.body)).toEqual({ status: 'ok' });
     } finally {
       client.close();
+    }
+  });
+
+  it('reaches an upstream model over HTTPS, trusting a private CA given by NODE_EXTRA_CA_CERTS', async () => {
+    const upstream = await startFakeUpstream({ tls: { key: await readFile(join(dir, 'key.pem')), cert: ca } });
+    upstream.setDefault(say('Hello over TLS, one word at a time.'));
+    const autochat = await spawnServer({
+      NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+      DATA_DIR: 'memory://',
+      OPEN_ROUTER_API_KEY: 'test-key',
+      LLM_BASE_URL: upstream.url,
+    });
+    try {
+      expect(upstream.url).toMatch(/^https:\/\//);
+      const created = await (await fetch(`${autochat.url}/api/chat/sessions`, { method: 'POST' })).json();
+      const response = await fetch(`${autochat.url}/api/chat/sessions/${created.sessionId}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Hello' }),
+      });
+      const stream = await parseSseText(await response.text());
+      expect(typesOf(stream.chunks)).not.toContain('error');
+      expect(textOf(stream.chunks)).toBe('Hello over TLS, one word at a time.');
+      expect(upstream.requests.some((request) => request.body.stream === true)).toBe(true);
+    } finally {
+      await autochat.stop();
+      await upstream.close();
+    }
+  });
+
+  it('says plainly, at once and without retrying, when the upstream certificate is not trusted', async () => {
+    const upstream = await startFakeUpstream({ tls: { key: await readFile(join(dir, 'key.pem')), cert: ca } });
+    const autochat = await spawnServer({ DATA_DIR: 'memory://', OPEN_ROUTER_API_KEY: 'test-key', LLM_BASE_URL: upstream.url, LLM_MAX_RETRIES: '2' });
+    try {
+      const created = await (await fetch(`${autochat.url}/api/chat/sessions`, { method: 'POST' })).json();
+      const response = await fetch(`${autochat.url}/api/chat/sessions/${created.sessionId}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Hello' }),
+      });
+      const stream = await parseSseText(await response.text());
+      expect(typesOf(stream.chunks).slice(-2)).toEqual(['error', 'finish']);
+      const error = stream.chunks.find((chunk) => chunk.type === 'error') as { errorText: string };
+      expect(error.errorText).toMatch(/certificate is not trusted/);
+      // One attempt: with LLM_MAX_RETRIES=2 a retried failure would have made three.
+      expect(upstream.handshakeFailures()).toBe(1);
+    } finally {
+      await autochat.stop();
+      await upstream.close();
     }
   });
 

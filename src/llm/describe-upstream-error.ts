@@ -3,7 +3,7 @@
  * happened and whether trying again may help. Never a stack, a key, a URL or a provider's raw body.
  */
 import { APICallError, InvalidResponseDataError, JSONParseError, RetryError, TypeValidationError } from 'ai';
-import { UpstreamTimeoutError } from './upstream-fetch.js';
+import { isCertificateError, UpstreamTimeoutError } from './upstream-fetch.js';
 
 export type UpstreamFailure = { message: string; kind: 'timeout' | 'rate_limited' | 'auth' | 'unavailable' | 'bad_request' | 'broken' | 'unknown' };
 
@@ -12,6 +12,12 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   if (error instanceof UpstreamTimeoutError || (error instanceof Error && error.cause instanceof UpstreamTimeoutError)) {
     const timeout = error instanceof UpstreamTimeoutError ? error : (error.cause as UpstreamTimeoutError);
     return { kind: 'timeout', message: `The model stopped responding (no data for ${Math.round(timeout.timeoutMs / 1000)} s), so the answer was cut short. Please try again.` };
+  }
+  if (isCertificateError(error)) {
+    return {
+      kind: 'unavailable',
+      message: 'The connection to the model provider could not be secured: its certificate is not trusted. An operator needs to check LLM_BASE_URL or the trusted certificates.',
+    };
   }
   if (APICallError.isInstance(error)) {
     const status = error.statusCode ?? 0;

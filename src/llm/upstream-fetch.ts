@@ -62,7 +62,10 @@ export function createUpstreamFetch(timeoutMs: number): typeof fetch {
         if (response) return; // reported through the body stream
         finish();
         const reason = failure ?? error;
-        reject(reason instanceof UpstreamTimeoutError || reason === signal?.reason ? reason : new TypeError('fetch failed', { cause: reason }));
+        // A certificate that is not trusted will not become trusted by trying again: not reported
+        // as a network failure (which the AI SDK retries).
+        const final = reason instanceof UpstreamTimeoutError || reason === signal?.reason || isCertificateError(reason);
+        reject(final ? reason : new TypeError('fetch failed', { cause: reason }));
       });
       request.on('response', (incoming) => {
         response = incoming;
@@ -137,6 +140,12 @@ function responseHeaders(incoming: IncomingMessage): Headers {
     else if (value !== undefined) headers.set(name, value);
   }
   return headers;
+}
+
+/** TLS failures that are about the certificate, not the network (OpenSSL's and Node's codes). */
+export function isCertificateError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT/.test(code);
 }
 
 function connectionLost(): Error {

@@ -4,7 +4,8 @@
  * chunks with delays, optionally cut by a connection reset, a malformed chunk or silence. It records
  * every request body and whether the client closed the connection early.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type ScriptStep =
@@ -40,6 +41,8 @@ export type FakeUpstream = {
   setDefault(script: Script | ((request: RecordedRequest) => Script)): void;
   /** Resolves when a request's connection closes before its response finished. */
   waitForEarlyClose(timeoutMs?: number): Promise<RecordedRequest>;
+  /** With TLS: connections whose client gave up during the handshake (e.g. it did not trust us). */
+  handshakeFailures(): number;
   close(): Promise<void>;
 };
 
@@ -66,14 +69,15 @@ export function toolAwareScript(request: RecordedRequest): Script {
   return say('Hello! I am doing well, thank you for asking. How can I help you today?');
 }
 
-export async function startFakeUpstream(): Promise<FakeUpstream> {
+/** With `tls`, the upstream speaks HTTPS with that key and certificate. */
+export async function startFakeUpstream(options: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<FakeUpstream> {
   const queue: Script[] = [];
   let fallback: Script | ((request: RecordedRequest) => Script) = toolAwareScript;
   const requests: RecordedRequest[] = [];
   const earlyCloseWaiters: ((request: RecordedRequest) => void)[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handler: RequestListener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body: RecordedRequest['body'];
@@ -96,7 +100,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const queued = body.stream === true ? queue.shift() : undefined;
     const script = queued ?? (typeof fallback === 'function' ? fallback(record) : fallback);
     await play(script, body, res, record);
-  });
+  };
+  const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
+  let handshakeFailures = 0;
+  server.on('tlsClientError', () => handshakeFailures++);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -105,12 +112,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1`,
     requests,
     enqueue: (...scripts) => queue.push(...scripts),
     setDefault: (script) => {
       fallback = script;
     },
+    handshakeFailures: () => handshakeFailures,
     waitForEarlyClose(timeoutMs = 5000) {
       const already = requests.find((request) => request.closedEarly);
       if (already) return Promise.resolve(already);
