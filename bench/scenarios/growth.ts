@@ -114,7 +114,7 @@ async function measure(context: ScenarioContext, database: Database, sizes: numb
         for (let index = 0; index < samples.append + 5; index++) {
           const message: ChatMessage = { id: `probe-${randomUUID()}`, role: 'user', parts: [{ type: 'text', text: USER_TEXT }] };
           const started = performance.now();
-          await sessions.append(db.db, sessionId, message);
+          await sessions.append(sessionId, message);
           if (index >= 5) times.push(performance.now() - started);
           await db.rows(sql`delete from chat_messages where id = ${message.id}`);
         }

@@ -362,7 +362,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       else if (session.title && session.title !== sessions.toSummary(existing).title) await sessions.setTitle(session.sessionId, session.title);
       const storedIds = await sessions.messageIds(session.sessionId);
       for (const message of session.messages ?? []) {
-        if (!storedIds.has(message.id)) await sessions.append(database.db, session.sessionId, message);
+        if (!storedIds.has(message.id)) await sessions.append(session.sessionId, message);
       }
       const storedUsage = existing ? (await sessions.usage(session.sessionId)).length : 0;
       const newUsage = (session.usage ?? []).slice(storedUsage);

@@ -110,15 +110,15 @@ export class SessionsRepository {
    * session's `updated_at` moves in the same statement. Returns false when the id is already stored
    * (a retried request), so a message is never saved twice.
    */
-  async append(db: Db, sessionId: string, message: ChatMessage, runId?: string): Promise<boolean> {
+  async append(sessionId: string, message: ChatMessage): Promise<boolean> {
     const { parts, metadata } = this.seal(message);
-    const updated = await queryRows(db, sql`
+    const updated = await queryRows(this.db, sql`
       with inserted as (
-        insert into chat_messages (id, session_id, seq, role, parts, metadata, run_id)
+        insert into chat_messages (id, session_id, seq, role, parts, metadata)
         values (
           ${message.id}, ${sessionId},
           (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-          ${message.role}, ${parts}, ${metadata}, ${runId ?? null}
+          ${message.role}, ${parts}, ${metadata}
         )
         on conflict (id) do nothing
         returning session_id
@@ -169,13 +169,20 @@ export class SessionsRepository {
 
   async addUsage(userId: string, sessionId: string | null, usage: NewUsage[]): Promise<void> {
     if (usage.length === 0) return;
-    await queryRows(this.db, sql`
-      insert into usage_events (user_id, session_id, kind, model, prompt_tokens, completion_tokens, total_tokens, cost_usd, estimated)
-      select ${userId}, ${sessionId}, u.kind, u.model, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost_usd, u.estimated
-      from jsonb_to_recordset(${usageRecords(usage)}::jsonb) as u(kind text, model text, prompt_tokens int,
-        completion_tokens int, total_tokens int, cost_usd numeric, estimated boolean)`);
+    await this.db.insert(usageEvents).values(
+      usage.map((entry) => ({
+        userId,
+        sessionId,
+        kind: entry.kind,
+        model: entry.model,
+        promptTokens: entry.promptTokens,
+        completionTokens: entry.completionTokens,
+        totalTokens: entry.totalTokens,
+        costUsd: costOf(entry),
+        estimated: entry.estimated ?? false,
+      })),
+    );
   }
-
 
   async usageOfUser(userId: string): Promise<(UsageEntry & { sessionId: string | null })[]> {
     const rows = await this.db.select().from(usageEvents).where(eq(usageEvents.userId, userId)).orderBy(asc(usageEvents.id));
@@ -223,7 +230,10 @@ export function toUsageEntry(row: typeof usageEvents.$inferSelect): UsageEntry {
   };
 }
 
-/** Usage rows as the JSON records the usage INSERTs read (`jsonb_to_recordset`). */
+/** The cost column's value: an exact decimal string, or null when the upstream reported none. */
+const costOf = (entry: NewUsage) => (entry.costUsd === undefined ? null : entry.costUsd.toFixed(8));
+
+/** Usage rows as the JSON records `autochat_end_run` reads (`jsonb_to_recordset`). */
 export function usageRecords(usage: NewUsage[]): string {
   return JSON.stringify(
     usage.map((entry) => ({
@@ -232,7 +242,7 @@ export function usageRecords(usage: NewUsage[]): string {
       prompt_tokens: entry.promptTokens,
       completion_tokens: entry.completionTokens,
       total_tokens: entry.totalTokens,
-      cost_usd: entry.costUsd === undefined ? null : entry.costUsd.toFixed(8),
+      cost_usd: costOf(entry),
       estimated: entry.estimated ?? false,
     })),
   );
