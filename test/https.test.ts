@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
-import { say, startFakeUpstream } from './support/fake-upstream.js';
+import { say, startFakeUpstream, type Script } from './support/fake-upstream.js';
 import { spawnServer } from './support/server-processes.js';
 import { startTestServer } from './support/test-service.js';
 import { parseSseText, textOf, typesOf } from './support/ui-stream.js';
@@ -95,53 +95,41 @@ describe.runIf(openssl)('HTTPS', () => {
     }
   });
 
-  it('reaches an upstream model over HTTPS, trusting a private CA given by NODE_EXTRA_CA_CERTS', async () => {
+  /** One turn through a spawned autochat whose model answers over HTTPS, with the given extra settings. */
+  async function turnOverTlsUpstream(env: Record<string, string>, script?: Script) {
     const upstream = await startFakeUpstream({ tls: { key: await readFile(join(dir, 'key.pem')), cert: ca } });
-    upstream.setDefault(say('Hello over TLS, one word at a time.'));
-    const autochat = await spawnServer({
-      NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
-      DATA_DIR: 'memory://',
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-    });
+    if (script) upstream.setDefault(script);
+    const autochat = await spawnServer({ DATA_DIR: 'memory://', OPEN_ROUTER_API_KEY: 'test-key', LLM_BASE_URL: upstream.url, ...env });
     try {
-      expect(upstream.url).toMatch(/^https:\/\//);
       const created = await (await fetch(`${autochat.url}/api/chat/sessions`, { method: 'POST' })).json();
       const response = await fetch(`${autochat.url}/api/chat/sessions/${created.sessionId}/stream`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ message: 'Hello' }),
       });
-      const stream = await parseSseText(await response.text());
-      expect(typesOf(stream.chunks)).not.toContain('error');
-      expect(textOf(stream.chunks)).toBe('Hello over TLS, one word at a time.');
-      expect(upstream.requests.some((request) => request.body.stream === true)).toBe(true);
+      const { chunks } = await parseSseText(await response.text());
+      return { chunks, upstream };
     } finally {
       await autochat.stop();
       await upstream.close();
     }
+  }
+
+  it('reaches an upstream model over HTTPS, trusting a private CA given by NODE_EXTRA_CA_CERTS', async () => {
+    const { chunks, upstream } = await turnOverTlsUpstream({ NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, say('Hello over TLS, one word at a time.'));
+    expect(upstream.url).toMatch(/^https:\/\//);
+    expect(typesOf(chunks)).not.toContain('error');
+    expect(textOf(chunks)).toBe('Hello over TLS, one word at a time.');
+    expect(upstream.requests.some((request) => request.body.stream === true)).toBe(true);
   });
 
   it('says plainly, at once and without retrying, when the upstream certificate is not trusted', async () => {
-    const upstream = await startFakeUpstream({ tls: { key: await readFile(join(dir, 'key.pem')), cert: ca } });
-    const autochat = await spawnServer({ DATA_DIR: 'memory://', OPEN_ROUTER_API_KEY: 'test-key', LLM_BASE_URL: upstream.url, LLM_MAX_RETRIES: '2' });
-    try {
-      const created = await (await fetch(`${autochat.url}/api/chat/sessions`, { method: 'POST' })).json();
-      const response = await fetch(`${autochat.url}/api/chat/sessions/${created.sessionId}/stream`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ message: 'Hello' }),
-      });
-      const stream = await parseSseText(await response.text());
-      expect(typesOf(stream.chunks).slice(-2)).toEqual(['error', 'finish']);
-      const error = stream.chunks.find((chunk) => chunk.type === 'error') as { errorText: string };
-      expect(error.errorText).toMatch(/certificate is not trusted/);
-      // One attempt: with LLM_MAX_RETRIES=2 a retried failure would have made three.
-      expect(upstream.handshakeFailures()).toBe(1);
-    } finally {
-      await autochat.stop();
-      await upstream.close();
-    }
+    const { chunks, upstream } = await turnOverTlsUpstream({ LLM_MAX_RETRIES: '2' });
+    expect(typesOf(chunks).slice(-2)).toEqual(['error', 'finish']);
+    const error = chunks.find((chunk) => chunk.type === 'error') as { errorText: string };
+    expect(error.errorText).toMatch(/certificate is not trusted/);
+    // One attempt: with LLM_MAX_RETRIES=2 a retried failure would have made three.
+    expect(upstream.handshakeFailures()).toBe(1);
   });
 
   it('refuses plain HTTP on the TLS port', async () => {
