@@ -76,6 +76,19 @@ describe('the shipped catalog', () => {
     expect(validateInputs(definition!, sampleInputs(definition!))).toMatchObject({ ok: true });
   });
 
+  it('has its entry format documented with a complete runnable example that validates', async () => {
+    const markdown = await readFile(join(ROOT, 'docs/api.md'), 'utf8');
+    const section = markdown.split(/^### /m).find((text) => text.startsWith('Catalog entries\n'));
+    const example = /^```json\n([\s\S]*?)^```/m.exec(section ?? '')?.[1];
+    expect(example, 'docs/api.md has a "### Catalog entries" section with a JSON example').toBeDefined();
+    const documented = parseCatalog([JSON.parse(example!)]);
+    expect(documented.problems).toEqual([]);
+    const definition = definitionOf(documented.agents[0]!);
+    expect(definition).toBeDefined();
+    expect(outputSections(definition!.instructions).length).toBeGreaterThanOrEqual(3);
+    expect(validateInputs(definition!, sampleInputs(definition!))).toMatchObject({ ok: true });
+  });
+
   it('lists only built-in tools, which the chat offers, so it runs without any MCP server', async () => {
     const listed = new Set(definitions.flatMap(({ definition }) => definition!.tools));
     expect(listed.size).toBeGreaterThan(0);
