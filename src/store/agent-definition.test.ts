@@ -74,6 +74,7 @@ describe('agent definitions in catalog entries', () => {
     ['a minimum above the maximum', inputsWith({ type: 'integer', minimum: 5, maximum: 1 }), 'inputs.properties.field.minimum: must not be above the maximum'],
     ['an enum with a format', inputsWith({ type: 'string', enum: ['a'], format: 'email' }), 'inputs.properties.field.format: an input with enum values takes no format'],
     ['a repeated enum value', inputsWith({ type: 'string', enum: ['a', 'a'] }), 'inputs.properties.field.enum: the enum values must differ'],
+    ['enum values differing by case only', inputsWith({ type: 'string', enum: ['Red', 'red'] }), 'inputs.properties.field.enum: the enum values must differ'],
     ['a required name that is no property', inputsWith({ type: 'string' }, ['field', 'feild']), 'inputs.required.1: "feild" is not one of the properties'],
     ['a property name with a space', { instructions: 'x', inputs: { type: 'object', properties: { 'two words': { type: 'string', title: 't', description: 'd' } } } }, 'inputs.properties.two words: an input name is'],
     ['an inputs schema that is no object', { instructions: 'x', inputs: { type: 'array', properties: {} } }, 'inputs.type: Invalid input'],
@@ -146,6 +147,7 @@ describe('validateInputs', () => {
       },
     });
     expect(validateInputs(definition, { topic: 'x', hashtags: 'one, two\nthree' })).toMatchObject({ ok: true, inputs: { hashtags: ['one, two', 'three'] } });
+    expect(validateInputs(definition, { topic: 'x', hashtags: ['one', ' ', '', 'two'] })).toMatchObject({ ok: true, inputs: { hashtags: ['one', 'two'] } });
     expect(validateInputs(definition, { topic: 'x' })).toEqual({ ok: true, inputs: { topic: 'x', tone: 'professional', words: 200, emoji: false } });
   });
 

@@ -21,7 +21,7 @@ const MAX_TOOL_NAME = 64;
 
 const unique = (values: readonly unknown[]) => new Set(values).size === values.length;
 
-/** Usable as a form field, a CLI `--input key=value` and a JSON key, and never an Object prototype name's shape. */
+/** Usable as a form field's name, in a CLI `--input key=value` and as a JSON key. */
 const INPUT_NAME_RULE = 'an input name is 1–40 letters, digits or underscores, starting with a letter';
 const inputName = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,39}$/, INPUT_NAME_RULE);
 
@@ -29,7 +29,8 @@ const choices = z
   .array(z.string().trim().min(1).max(200))
   .min(1)
   .max(30)
-  .refine(unique, 'the enum values must differ');
+  // A person's value is matched to an enum value whatever its case, so two may not differ by case only.
+  .refine((values) => unique(values.map((value) => value.toLowerCase())), 'the enum values must differ');
 
 /** Every input says what it is, for the form and for the model. */
 const label = {
@@ -271,7 +272,8 @@ export function validateInputs(definition: Pick<AgentDefinition, 'inputs'>, give
   const unknown = Object.keys(values).filter((key) => !Object.hasOwn(properties, key));
   const known = names.length > 0 ? `its inputs are ${names.join(', ')}` : 'it takes no inputs';
   for (const key of unknown.slice(0, MAX_UNKNOWN_REPORTED)) {
-    problems.push({ field: key, message: `"${key.slice(0, 60)}" is not an input of this agent (${known}).` });
+    const shown = key.slice(0, 60);
+    problems.push({ field: shown, message: `"${shown}" is not an input of this agent (${known}).` });
   }
   if (unknown.length > MAX_UNKNOWN_REPORTED) {
     problems.push({ message: `${unknown.length - MAX_UNKNOWN_REPORTED} more fields are not inputs of this agent (${known}).` });
@@ -314,8 +316,9 @@ function readValue(input: AgentInput, value: unknown): ValueCheck {
       if (typeof value === 'string' && /^\s*(true|false)\s*$/i.test(value)) return { value: value.trim().toLowerCase() === 'true' };
       return { problem: 'must be true or false' };
     case 'array': {
-      const items = typeof value === 'string' ? splitList(value) : value;
-      if (!Array.isArray(items)) return { problem: 'must be a list of texts' };
+      const list = typeof value === 'string' ? splitList(value) : value;
+      if (!Array.isArray(list)) return { problem: 'must be a list of texts' };
+      const items = list.filter((item) => !isEmpty(item));
       if (input.maxItems !== undefined && items.length > input.maxItems) return { problem: `must have at most ${input.maxItems} items` };
       if (items.length > MAX_LIST_ITEMS) return { problem: `must have at most ${MAX_LIST_ITEMS} items` };
       if (input.minItems !== undefined && items.length < input.minItems) return { problem: `must have at least ${input.minItems} items` };
