@@ -23,7 +23,11 @@ import { startTestServer, testOptions, upstreamOptions } from './support/test-se
 const SECRET = 'agent-tools-test-secret-long-enough';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const catalog = JSON.parse(await readFile(join(ROOT, 'catalog/agents.json'), 'utf8')) as Agent[];
-const shipped = (slug: string) => catalog.find((agent) => agent.slug === slug)!;
+/** A shipped entry as the store lists it: the listing fields, without its runnable definition. */
+const shipped = (slug: string) => {
+  const { instructions: _instructions, inputs: _inputs, tools: _tools, model: _model, ...listing } = catalog.find((agent) => agent.slug === slug)!;
+  return listing;
+};
 
 type ToolInput = Extract<UIMessageChunk, { type: 'tool-input-available' }>;
 type ToolOutput = Extract<UIMessageChunk, { type: 'tool-output-available' }>;

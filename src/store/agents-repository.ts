@@ -11,6 +11,7 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { agentDefinitionFields, requireWholeDefinition } from './agent-definition.js';
 import { queryRows, type Db } from './database.js';
 import { agents, libraryAgents } from './schema.js';
 
@@ -26,7 +27,9 @@ export const agentSchema = z.object({
   categories: z.array(z.string().trim().min(1).max(40)).max(10).default([]),
   runs: z.number().int().min(0).max(2_000_000_000).default(0),
   rating: z.number().min(0).max(5).default(0),
-});
+  // Optional: what makes the agent runnable, all or nothing (see docs/api.md#catalog-entries).
+  ...agentDefinitionFields,
+}).superRefine(requireWholeDefinition);
 
 export type Agent = z.infer<typeof agentSchema>;
 export type AgentMatch = Agent & { score: number };

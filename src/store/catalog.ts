@@ -1,9 +1,15 @@
-/** The catalog of agents shipped with autochat, and validation of catalog files for import. */
+/**
+ * The catalog of agents shipped with autochat, and validation of catalog files for import: each entry,
+ * runnable definition included (docs/api.md#catalog-entries), is checked on its own.
+ */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { agentSchema, type Agent } from './agents-repository.js';
 
 export const SHIPPED_CATALOG = fileURLToPath(new URL('../../catalog/agents.json', import.meta.url));
+
+/** Reasons given per entry: enough to fix it, where a definition wrong everywhere would fill the screen. */
+const MAX_REASONS = 5;
 
 export type CatalogProblem = { index: number; slug?: string; reason: string };
 export type ParsedCatalog = { agents: Agent[]; problems: CatalogProblem[] };
@@ -20,7 +26,9 @@ export function parseCatalog(data: unknown): ParsedCatalog {
     const parsed = agentSchema.safeParse(entry);
     const slug = typeof (entry as { slug?: unknown })?.slug === 'string' ? (entry as { slug: string }).slug : undefined;
     if (!parsed.success) {
-      const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'entry'}: ${issue.message}`).join('; ');
+      const reasons = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'entry'}: ${issue.message}`);
+      const more = reasons.length > MAX_REASONS ? `; and ${reasons.length - MAX_REASONS} more` : '';
+      const reason = reasons.slice(0, MAX_REASONS).join('; ') + more;
       problems.push({ index, slug, reason });
       return;
     }
