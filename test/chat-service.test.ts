@@ -10,6 +10,7 @@ import type { UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatService } from '../src/index.js';
 import { ChatError } from '../src/errors.js';
+import { welcomeSuggestions } from '../web/src/welcome-suggestions.js';
 import { databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { testOptions, upstreamOptions } from './support/test-service.js';
@@ -267,6 +268,26 @@ describe('offline demo model', () => {
       expect((output.output as { agents: { slug: string }[] }).agents[0]!.slug).toBe('money-printing-agent');
       expect(found.at(-1)!.type).toBe('finish');
       expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  it('answers each welcome suggestion of the web UI with a store search that finds agents', async () => {
+    const chat = await createChatService(testOptions({ dataDir: 'memory://' }));
+    try {
+      for (const suggestion of welcomeSuggestions) {
+        const session = await chat.createChatSession('local');
+        const chunks = await collect(chat.streamChatCompletion(session.sessionId, suggestion));
+        const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as Extract<UIMessageChunk, { type: 'tool-input-available' }> | undefined;
+        expect(call?.toolName, suggestion).toBe('find_agent');
+        const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<UIMessageChunk, { type: 'tool-output-available' }>;
+        expect((output.output as { agents: unknown[] }).agents.length, suggestion).toBeGreaterThan(0);
+      }
+      // A greeting is not a search.
+      const session = await chat.createChatSession('local');
+      const greeting = await collect(chat.streamChatCompletion(session.sessionId, 'What can you do?'));
+      expect(greeting.some((chunk) => chunk.type === 'tool-input-available')).toBe(false);
     } finally {
       await chat.close();
     }

@@ -25,6 +25,7 @@ import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
 import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { titleText } from './title-text.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
@@ -219,7 +220,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         system: 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.',
         prompt: `Message: ${firstText}`,
       });
-      const title = result.text.replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
+      const title = titleText(result.text);
       await sessions.setTitleIfEmpty(sessionId, title);
       await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
     } catch (error) {

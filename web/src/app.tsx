@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api-error.js';
 import type { ServerInfo, SessionSummary, UsageReport } from './api-types.js';
 import { useAuthState } from './auth-token.js';
+import { LibraryProvider } from './library-state.js';
 import { Composer } from './components/composer.js';
 import { DemoBanner } from './components/demo-banner.js';
 import { ErrorBanner } from './components/error-banner.js';
@@ -32,7 +33,7 @@ export function App() {
   const [usage, setUsage] = useState<UsageReport | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<{ error: ApiError; text?: string } | null>(null);
+  const [createError, setCreateError] = useState<{ error: ApiError; text: string } | null>(null);
   const [pending, setPending] = useState<{ sessionId: string; text: string } | null>(null);
 
   const refreshSessions = useCallback(async () => {
@@ -95,13 +96,13 @@ export function App() {
   useEffect(() => () => window.clearTimeout(titleTimer.current), []);
 
   const startSession = useCallback(
-    async (text?: string) => {
+    async (text: string) => {
       setCreating(true);
       setCreateError(null);
       try {
         const session = await createSession();
         setSessions((previous) => [session, ...previous.filter((item) => item.sessionId !== session.sessionId)]);
-        if (text) setPending({ sessionId: session.sessionId, text });
+        setPending({ sessionId: session.sessionId, text });
         openSession(session.sessionId);
         setSidebarOpen(false);
       } catch (error) {
@@ -150,73 +151,82 @@ export function App() {
 
   const needsToken = unauthorized || (info?.authRequired === true && !token);
 
+  // "New chat" only clears the view: the chat is created on the server with its first message, so
+  // clicking it repeatedly leaves no empty chats behind.
+  const newChat = useCallback(() => {
+    openSession(null);
+    setSidebarOpen(false);
+  }, [openSession]);
+
   return (
-    <div className="app">
-      <Sidebar
-        open={sidebarOpen}
-        sessions={sessions}
-        loading={sessionsLoading}
-        error={sessionsError}
-        hasMore={nextCursor !== null}
-        activeId={openId}
-        creating={creating}
-        usage={usage}
-        version={info?.version}
-        hasToken={token !== null}
-        onClose={() => setSidebarOpen(false)}
-        onNewChat={() => void startSession()}
-        onOpen={onOpen}
-        onDelete={onDelete}
-        onLoadMore={() => void loadMore()}
-        onRetry={() => void refreshSessions()}
-      />
-      <main className="main">
-        <header className="topbar">
-          <button
-            type="button"
-            className="icon-button menu-button"
-            onClick={() => setSidebarOpen(true)}
-            aria-label="Open menu"
-            aria-expanded={sidebarOpen}
-          >
-            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-              <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
-            </svg>
-          </button>
-          <h2 className="topbar__title">{title}</h2>
-          {info?.model ? (
-            <span className={`model-chip${info.demoModel ? ' model-chip--demo' : ''}`} title="Model answering in this chat">
-              {info.model}
-            </span>
-          ) : null}
-        </header>
-        {info?.demoModel ? <DemoBanner model={info.model} /> : null}
-        {needsToken ? <TokenField hasToken={token !== null} rejected={unauthorized} /> : null}
-        {createError ? (
-          <div className="main__notice">
-            <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
-          </div>
-        ) : null}
-        {openId ? (
-          <SessionPane
-            key={openId}
-            sessionId={openId}
-            initialText={pending?.sessionId === openId ? pending.text : undefined}
-            onInitialTextSent={clearPending}
-            onAnswerFinished={onAnswerFinished}
-            onLeave={leaveSession}
-          />
-        ) : (
-          <div className="chat">
-            <div className="chat__scroll">
-              <div className="chat__log">
-                <Welcome onPick={(text) => void startSession(text)} disabled={creating} />
-              </div>
+    <LibraryProvider token={token}>
+      <div className="app">
+        <Sidebar
+          open={sidebarOpen}
+          sessions={sessions}
+          loading={sessionsLoading}
+          error={sessionsError}
+          hasMore={nextCursor !== null}
+          activeId={openId}
+          creating={creating}
+          usage={usage}
+          version={info?.version}
+          hasToken={token !== null}
+          onClose={() => setSidebarOpen(false)}
+          onNewChat={newChat}
+          onOpen={onOpen}
+          onDelete={onDelete}
+          onLoadMore={() => void loadMore()}
+          onRetry={() => void refreshSessions()}
+        />
+        <main className="main">
+          <header className="topbar">
+            <button
+              type="button"
+              className="icon-button menu-button"
+              onClick={() => setSidebarOpen(true)}
+              aria-label="Open menu"
+              aria-expanded={sidebarOpen}
+            >
+              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+              </svg>
+            </button>
+            <h2 className="topbar__title">{title}</h2>
+            {info?.model ? (
+              <span className={`model-chip${info.demoModel ? ' model-chip--demo' : ''}`} title="Model answering in this chat">
+                {info.model}
+              </span>
+            ) : null}
+          </header>
+          {info?.demoModel ? <DemoBanner model={info.model} /> : null}
+          {needsToken ? <TokenField hasToken={token !== null} rejected={unauthorized} /> : null}
+          {createError ? (
+            <div className="main__notice">
+              <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
             </div>
-            <Composer busy={false} sendDisabled={creating} onSend={(text) => void startSession(text)} onStop={() => undefined} />
-          </div>
-        )}
-      </main>
-    </div>
+          ) : null}
+          {openId ? (
+            <SessionPane
+              key={openId}
+              sessionId={openId}
+              initialText={pending?.sessionId === openId ? pending.text : undefined}
+              onInitialTextSent={clearPending}
+              onAnswerFinished={onAnswerFinished}
+              onLeave={leaveSession}
+            />
+          ) : (
+            <div className="chat">
+              <div className="chat__scroll">
+                <div className="chat__log">
+                  <Welcome onPick={(text) => void startSession(text)} disabled={creating} />
+                </div>
+              </div>
+              <Composer busy={false} sendDisabled={creating} onSend={(text) => void startSession(text)} onStop={() => undefined} />
+            </div>
+          )}
+        </main>
+      </div>
+    </LibraryProvider>
   );
 }

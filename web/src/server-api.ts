@@ -86,6 +86,10 @@ export async function getServerInfo(): Promise<ServerInfo | null> {
   }
 }
 
+export function listLibrary(): Promise<{ agents: AgentSummary[] }> {
+  return request<{ agents: AgentSummary[] }>('/api/library');
+}
+
 export function addToLibrary(slug: string): Promise<AgentSummary | Record<string, unknown>> {
   return request<AgentSummary | Record<string, unknown>>('/api/library', { method: 'POST', body: { slug } });
 }
