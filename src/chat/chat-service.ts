@@ -13,6 +13,7 @@ import { costFrom } from '../llm/upstream-cost.js';
 import { createLogger, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
+import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store/feedback-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
@@ -52,6 +53,7 @@ export type RunEventsHook = {
   runStarted?: () => void;
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
+  feedbackGiven?: (rating: FeedbackRating) => void;
 };
 
 export const LOCAL_USER = 'local';
@@ -94,6 +96,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const sessions = new SessionsRepository(database.db, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
   const agents = new AgentsRepository(database.db);
+  const feedback = new FeedbackRepository(database.db, cipher);
   const budget = new TokenBudget(database.db, config.limits);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
@@ -304,8 +307,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {
     if (!isUuid(sessionId)) return null;
-    const session = await sessions.load(sessionId);
+    const [session, given] = await Promise.all([sessions.load(sessionId), feedback.ofSession(sessionId)]);
     if (!session || (userId !== undefined && session.userId !== userId)) return null;
+    for (const message of session.messages) {
+      const entry = given.get(message.id);
+      if (entry) message.metadata = { ...message.metadata, feedback: entry };
+    }
     return session;
   }
 
@@ -347,6 +354,24 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         await eventLog.forget([row.activeRunId]);
       }
       await sessions.delete(sessionId);
+    },
+
+    /**
+     * Records the session owner's feedback on one of its answers (replacing any earlier feedback).
+     * Throws `not_found` for another user's session or a message that is not an answer in it.
+     */
+    async setFeedback(sessionId: string, userId: string, messageId: string, given: { rating: FeedbackRating; comment?: string }): Promise<Feedback> {
+      await ownedSession(sessionId, userId);
+      const stored = await feedback.set(sessionId, userId, messageId, given.rating, given.comment?.trim() || undefined);
+      if (!stored) throw notFound('Answer');
+      hooks.feedbackGiven?.(given.rating);
+      return stored;
+    },
+
+    /** Withdraws feedback; false when there was none. */
+    async clearFeedback(sessionId: string, userId: string, messageId: string): Promise<boolean> {
+      await ownedSession(sessionId, userId);
+      return feedback.clear(sessionId, messageId);
     },
 
     /**
@@ -429,6 +454,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         exportedAt: new Date().toISOString(),
         sessions: all,
         usage: await sessions.usageOfUser(userId),
+        feedback: await feedback.ofUser(userId),
         library: await agents.library(userId),
       };
     },

@@ -52,6 +52,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics.tokens.inc({ kind: 'completion' }, entry.completionTokens);
     }
   };
+  chat.hooks.feedbackGiven = (rating) => metrics.feedback.inc({ rating });
   const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat) });
 
   const server: ServerType = await new Promise((resolve, reject) => {

@@ -140,6 +140,37 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     await screenshot(page, 'library-aware-and-ellipsis');
   });
 
+  it('takes feedback on an answer (kept after a reload) and exports the chat as Markdown', async () => {
+    await page.goto(`${demo.url}/`);
+    await send(page, GREETING);
+    await expect.poll(() => answerText(page), { timeout: WAIT_MS }).toMatch(/demo/i);
+    await waitForIdle(page);
+    const answer = lastAnswer(page);
+    await answer.getByRole('button', { name: 'Bad answer' }).click();
+    await answer.getByRole('textbox', { name: 'What went wrong? (optional)' }).fill('Too generic');
+    await answer.getByRole('button', { name: 'Send' }).click();
+    await answer.getByText('“Too generic”').waitFor();
+
+    const sessionId = openSessionId(page);
+    const stored = await getJson(demo, `/api/chat/sessions/${sessionId}`);
+    expect(stored.messages[1].metadata.feedback).toMatchObject({ rating: 'down', comment: 'Too generic' });
+
+    await page.reload();
+    const reloaded = lastAnswer(page);
+    await reloaded.getByText('“Too generic”').waitFor();
+    expect(await reloaded.getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
+    await reloaded.getByRole('button', { name: 'Good answer' }).click();
+    await expect.poll(async () => (await getJson(demo, `/api/chat/sessions/${sessionId}`)).messages[1].metadata.feedback?.rating, { timeout: WAIT_MS }).toBe('up');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-chat').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.md$/);
+    const file = await download.path();
+    const markdown = (await import('node:fs')).readFileSync(file, 'utf8');
+    expect(markdown).toContain(`## You\n\n${GREETING}`);
+    expect(markdown).toContain('## autochat');
+    await screenshot(page, 'feedback-and-export');
+  });
+
   it('stops an answer mid-stream: the text stops growing and the partial answer is stored as stopped', async () => {
     upstream.enqueue(say('word '.repeat(300), 25));
     await page.goto(`${real.url}/`);

@@ -12,7 +12,7 @@ import { sessionTitle } from './components/session-item.js';
 import { Sidebar } from './components/sidebar.js';
 import { TokenField } from './components/token-field.js';
 import { Welcome } from './components/welcome.js';
-import { createSession, deleteSession, getServerInfo, getUsage, listSessions } from './server-api.js';
+import { createSession, deleteSession, downloadChatMarkdown, getServerInfo, getUsage, listSessions } from './server-api.js';
 import { useOpenSessionId } from './session-route.js';
 
 function asApiError(error: unknown, fallback: string): ApiError {
@@ -35,6 +35,7 @@ export function App() {
   const [creating, setCreating] = useState(false);
   const [createError, setCreateError] = useState<{ error: ApiError; text: string } | null>(null);
   const [pending, setPending] = useState<{ sessionId: string; text: string } | null>(null);
+  const [exportError, setExportError] = useState<ApiError | null>(null);
 
   const refreshSessions = useCallback(async () => {
     try {
@@ -140,6 +141,16 @@ export function App() {
     [openSession],
   );
 
+  const exportChat = useCallback(async () => {
+    if (!openId) return;
+    setExportError(null);
+    try {
+      await downloadChatMarkdown(openId);
+    } catch (error) {
+      setExportError(asApiError(error, 'Could not export the chat.'));
+    }
+  }, [openId]);
+
   const clearPending = useCallback(() => setPending(null), []);
   const leaveSession = useCallback(() => openSession(null), [openSession]);
 
@@ -193,6 +204,20 @@ export function App() {
               </svg>
             </button>
             <h2 className="topbar__title">{title}</h2>
+            {openId ? (
+              <button
+                type="button"
+                className="icon-button"
+                onClick={() => void exportChat()}
+                aria-label="Export chat as Markdown"
+                title="Export chat as Markdown"
+                data-testid="export-chat"
+              >
+                <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+                  <path d="M12 4v11m0 0l-4-4m4 4l4-4M5 19h14" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+                </svg>
+              </button>
+            ) : null}
             {info?.model ? (
               <span className={`model-chip${info.demoModel ? ' model-chip--demo' : ''}`} title="Model answering in this chat">
                 {info.model}
@@ -201,6 +226,11 @@ export function App() {
           </header>
           {info?.demoModel ? <DemoBanner model={info.model} /> : null}
           {needsToken ? <TokenField hasToken={token !== null} rejected={unauthorized} /> : null}
+          {exportError ? (
+            <div className="main__notice">
+              <ErrorBanner error={exportError} onRetry={() => void exportChat()} />
+            </div>
+          ) : null}
           {createError ? (
             <div className="main__notice">
               <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
