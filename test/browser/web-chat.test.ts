@@ -234,6 +234,9 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     const banner = page.getByTestId('error-banner');
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(/unavailable/i);
+    // Titled as the manual shows it, not "Something went wrong".
+    expect(await banner.getAttribute('data-code')).toBe('upstream_unavailable');
+    expect(await banner.locator('strong').textContent()).toBe('Model unavailable');
     const retry = page.getByTestId('retry');
     await retry.waitFor();
     await waitForIdle(page);
