@@ -253,6 +253,48 @@ describe.each(databaseTargets)('persistence on $name', (target) => {
   });
 });
 
+describe('titles of chats whose first answer did not finish', () => {
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+  });
+  afterAll(async () => upstream?.close());
+
+  it('names a chat whose first answer was stopped, and close() waits for the title', async () => {
+    upstream.setDefault((request) => (request.body.tools?.length ? say('word '.repeat(400), 20) : say('Counting words slowly')));
+    const dataDir = await mkdtemp(join(tmpdir(), 'autochat-title-'));
+    try {
+      const chat = await createChatService(upstreamOptions(upstream.url, { dataDir }));
+      const session = await chat.createChatSession('u');
+      const stop = new AbortController();
+      for await (const chunk of chat.streamChatCompletion(session.sessionId, 'Count to a thousand', { userId: 'u', signal: stop.signal })) {
+        if (chunk.type === 'text-delta') stop.abort();
+      }
+      await chat.close();
+      const reopened = await createChatService(upstreamOptions(upstream.url, { dataDir }));
+      const stored = (await reopened.getChatSession(session.sessionId))!;
+      await reopened.close();
+      expect(stored.lastRunStatus).toBe('stopped');
+      expect(stored.title).toBe('Counting words slowly');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a chat whose first answer failed with the start of its first message when the title model fails too', async () => {
+    upstream.setDefault(() => ({ status: 500 }));
+    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
+    try {
+      const session = await chat.createChatSession('u');
+      for await (const _ of chat.streamChatCompletion(session.sessionId, 'Plan a three day trip to Lisbon with kids in May please', { userId: 'u' })) void _;
+      await expect.poll(async () => (await chat.getChatSession(session.sessionId))!.title, { timeout: 10_000 }).toBe('Plan a three day trip to Lisbon with');
+      expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('failed');
+    } finally {
+      await chat.close();
+    }
+  });
+});
+
 describe('offline demo model', () => {
   it('answers offline, says it is the demo, and finds agents with find_agent', async () => {
     const chat = await createChatService(testOptions({ dataDir: 'memory://' }));

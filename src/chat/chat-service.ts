@@ -10,7 +10,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
 import { costFrom } from '../llm/upstream-cost.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, libraryLogDestination, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
 import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store/feedback-repository.js';
@@ -69,7 +69,7 @@ export function configOf(options: ChatServiceOptions): Config {
 export async function createChatService(options: ChatServiceOptions = {}) {
   const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs } = options;
   const config: Config = configOf(options);
-  const log = logger ?? createLogger(config.logLevel);
+  const log = logger ?? createLogger(config.logLevel, libraryLogDestination());
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
@@ -199,9 +199,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       stopSignal: controller.signal,
     })
       .then((outcome) => {
-        // Only the first exchange names a session; later runs never pay for a title.
+        // Only the first exchange names a session, however it ended (a stopped or failed first answer
+        // still leaves a chat to find again); later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+        if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history));
         return outcome;
       })
       .finally(() => active.delete(runId));
@@ -227,8 +228,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await sessions.setTitleIfEmpty(sessionId, title);
       await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
     } catch (error) {
-      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed');
+      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed; the first words of the chat name it');
+      // The chat still gets a name a person can recognise: the start of their first message.
+      await sessions.setTitleIfEmpty(sessionId, titleText(firstText.split(/\s+/).slice(0, 8).join(' '))).catch(() => undefined);
     }
+  }
+
+  /** Titles being written; close() waits for them, so none is cut off half-way. */
+  const pendingTitles = new Set<Promise<void>>();
+  function trackTitle(title: Promise<void>) {
+    pendingTitles.add(title);
+    void title.finally(() => pendingTitles.delete(title));
   }
 
   /** The active run of a session the user owns, or null. */
@@ -495,6 +505,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       }
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+      await Promise.all(pendingTitles);
       runDeps.leases.stop();
       await eventLog.close();
       redis?.disconnect();
