@@ -346,6 +346,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     getChatSession: loadSession,
 
+    /**
+     * The user's session with this id, created (empty) if no session has it. Returns true when it was
+     * created now. Throws `not_found` when the id is another user's session.
+     */
+    async openChatSession(sessionId: string, userId: string): Promise<boolean> {
+      if (!isUuid(sessionId)) throw notFound();
+      const created = await sessions.createIfAbsent(sessionId, userId);
+      if (!created) await ownedSession(sessionId, userId);
+      return created;
+    },
+
     async listChatSessions(userId: string, page: { limit?: number; cursor?: SessionCursor } = {}) {
       const limit = Math.min(Math.max(page.limit ?? 20, 1), 100);
       return sessions.list(userId, limit, page.cursor);

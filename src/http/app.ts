@@ -11,6 +11,7 @@ import { authenticate } from './middleware/auth.js';
 import { toErrorResponse } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { openApiDocument } from './openapi.js';
+import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { libraryRoutes } from './routes/library.js';
 import { meRoutes } from './routes/me.js';
@@ -75,6 +76,7 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
   api.route('/chat/sessions', streamRoutes);
   api.route('/chat/sessions', feedbackRoutes);
   api.route('/chat/sessions', sessionExportRoutes);
+  api.route('/chat', aiSdkChatRoutes);
   api.route('/usage', usageRoutes);
   api.route('/store', storeRoutes);
   api.route('/library', libraryRoutes);

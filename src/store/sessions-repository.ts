@@ -27,6 +27,12 @@ export class SessionsRepository {
     return this.toSummary(row!);
   }
 
+  /** Creates the session unless one has this id already; true when it was created. */
+  async createIfAbsent(id: string, userId: string): Promise<boolean> {
+    const rows = await this.db.insert(chatSessions).values({ id, userId }).onConflictDoNothing().returning({ id: chatSessions.id });
+    return rows.length > 0;
+  }
+
   async findRow(id: string): Promise<SessionRow | undefined> {
     const [row] = await this.db.select().from(chatSessions).where(eq(chatSessions.id, id));
     return row;
