@@ -14,6 +14,7 @@ import { welcomeSuggestions } from '../web/src/welcome-suggestions.js';
 import { databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { testOptions, upstreamOptions } from './support/test-service.js';
+import { rebuildMessage } from './support/ui-stream.js';
 
 const GREETING = 'Hello, how are you?';
 const FIND_AGENT = "Please find me an agent that can help me with my business. Use the query 'moneny printing agent'";
@@ -174,16 +175,21 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(stored!.usage.some((entry) => entry.estimated)).toBe(true);
   });
 
-  it('stops when the signal aborts, ending with an abort event', async () => {
+  it('stops when the signal aborts, closing the open text part before the abort event', async () => {
     const session = await chat.createChatSession('gina');
     upstream.enqueue(say('slow words '.repeat(100), 20));
     const controller = new AbortController();
-    const types: string[] = [];
+    const events: UIMessageChunk[] = [];
     for await (const event of chat.streamChatCompletion(session.sessionId, GREETING, { userId: 'gina', signal: controller.signal })) {
-      types.push(event.type);
+      events.push(event);
       if (event.type === 'text-delta') controller.abort();
     }
+    const types = events.map((event) => event.type);
     expect(types.at(-1)).toBe('abort');
+    expect(types.at(-2)).toBe('text-end');
+    // The client's copy ends like the stored one: its last text part is done, not streaming.
+    const rebuilt = await rebuildMessage(events);
+    expect(rebuilt!.parts.filter((part) => part.type === 'text').every((part) => (part as { state?: string }).state === 'done')).toBe(true);
     expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('stopped');
   });
 

@@ -140,6 +140,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       },
     });
   } catch (error) {
+    for (const chunk of answer.closingChunks()) emit(chunk);
     if (!abort.signal.aborted) {
       sawError = true;
       const described = describeUpstreamError(error);
@@ -152,6 +153,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     input.stopSignal.removeEventListener('abort', stop);
     unsubscribeStop();
   }
+
+  // Whatever cut the answer short, its open text parts end before the closing events.
+  for (const chunk of answer.closingChunks()) emit(chunk);
 
   if (!stopRequested && !sawError && brokenStep) {
     sawError = true;
