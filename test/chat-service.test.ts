@@ -287,13 +287,15 @@ describe('titles of chats whose first answer did not finish', () => {
     }
   });
 
-  it('names a chat whose first answer failed with the start of its first message when the title model fails too', async () => {
+  it('names a chat whose first answer failed with the start of its first message, without asking the failing provider again', async () => {
     upstream.setDefault(() => ({ status: 500 }));
     const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
     try {
       const session = await chat.createChatSession('u');
       for await (const _ of chat.streamChatCompletion(session.sessionId, 'Plan a three day trip to Lisbon with kids in May please', { userId: 'u' })) void _;
+      const calls = upstream.requests.length;
       await expect.poll(async () => (await chat.getChatSession(session.sessionId))!.title, { timeout: 10_000 }).toBe('Plan a three day trip to Lisbon with');
+      expect(upstream.requests.length, 'a title was asked of the provider that had just failed').toBe(calls);
       expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('failed');
     } finally {
       await chat.close();

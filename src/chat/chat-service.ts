@@ -202,7 +202,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         // Only the first exchange names a session, however it ended (a stopped or failed first answer
         // still leaves a chat to find again); later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history));
+        // After a failed answer the model is not asked again (the provider just failed): the first
+        // words of the message name the chat.
+        if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
         return outcome;
       })
       .finally(() => active.delete(runId));
@@ -210,13 +212,15 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     return { runId, sessionId, messageId: answerId };
   }
 
-  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[]) {
+  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[], askModel: boolean) {
     const firstText = history
       .find((message) => message.role === 'user')
       ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
       .join(' ')
       .slice(0, 2000);
     if (!firstText) return;
+    const firstWords = () => sessions.setTitleIfEmpty(sessionId, titleText(firstText.split(/\s+/).slice(0, 8).join(' '))).catch(() => undefined);
+    if (!askModel) return void (await firstWords());
     try {
       const result = await generateText({
         model: models.title,
@@ -230,7 +234,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     } catch (error) {
       log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed; the first words of the chat name it');
       // The chat still gets a name a person can recognise: the start of their first message.
-      await sessions.setTitleIfEmpty(sessionId, titleText(firstText.split(/\s+/).slice(0, 8).join(' '))).catch(() => undefined);
+      await firstWords();
     }
   }
 
