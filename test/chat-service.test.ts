@@ -10,9 +10,11 @@ import type { UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatService } from '../src/index.js';
 import { ChatError } from '../src/errors.js';
+import { welcomeSuggestions } from '../web/src/welcome-suggestions.js';
 import { databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { testOptions, upstreamOptions } from './support/test-service.js';
+import { rebuildMessage } from './support/ui-stream.js';
 
 const GREETING = 'Hello, how are you?';
 const FIND_AGENT = "Please find me an agent that can help me with my business. Use the query 'moneny printing agent'";
@@ -173,16 +175,21 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(stored!.usage.some((entry) => entry.estimated)).toBe(true);
   });
 
-  it('stops when the signal aborts, ending with an abort event', async () => {
+  it('stops when the signal aborts, closing the open text part before the abort event', async () => {
     const session = await chat.createChatSession('gina');
     upstream.enqueue(say('slow words '.repeat(100), 20));
     const controller = new AbortController();
-    const types: string[] = [];
+    const events: UIMessageChunk[] = [];
     for await (const event of chat.streamChatCompletion(session.sessionId, GREETING, { userId: 'gina', signal: controller.signal })) {
-      types.push(event.type);
+      events.push(event);
       if (event.type === 'text-delta') controller.abort();
     }
+    const types = events.map((event) => event.type);
     expect(types.at(-1)).toBe('abort');
+    expect(types.at(-2)).toBe('text-end');
+    // The client's copy ends like the stored one: its last text part is done, not streaming.
+    const rebuilt = await rebuildMessage(events);
+    expect(rebuilt!.parts.filter((part) => part.type === 'text').every((part) => (part as { state?: string }).state === 'done')).toBe(true);
     expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('stopped');
   });
 
@@ -252,6 +259,50 @@ describe.each(databaseTargets)('persistence on $name', (target) => {
   });
 });
 
+describe('titles of chats whose first answer did not finish', () => {
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+  });
+  afterAll(async () => upstream?.close());
+
+  it('names a chat whose first answer was stopped, and close() waits for the title', async () => {
+    upstream.setDefault((request) => (request.body.tools?.length ? say('word '.repeat(400), 20) : say('Counting words slowly')));
+    const dataDir = await mkdtemp(join(tmpdir(), 'autochat-title-'));
+    try {
+      const chat = await createChatService(upstreamOptions(upstream.url, { dataDir }));
+      const session = await chat.createChatSession('u');
+      const stop = new AbortController();
+      for await (const chunk of chat.streamChatCompletion(session.sessionId, 'Count to a thousand', { userId: 'u', signal: stop.signal })) {
+        if (chunk.type === 'text-delta') stop.abort();
+      }
+      await chat.close();
+      const reopened = await createChatService(upstreamOptions(upstream.url, { dataDir }));
+      const stored = (await reopened.getChatSession(session.sessionId))!;
+      await reopened.close();
+      expect(stored.lastRunStatus).toBe('stopped');
+      expect(stored.title).toBe('Counting words slowly');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a chat whose first answer failed with the start of its first message, without asking the failing provider again', async () => {
+    upstream.setDefault(() => ({ status: 500 }));
+    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
+    try {
+      const session = await chat.createChatSession('u');
+      for await (const _ of chat.streamChatCompletion(session.sessionId, 'Plan a three day trip to Lisbon with kids in May please', { userId: 'u' })) void _;
+      const calls = upstream.requests.length;
+      await expect.poll(async () => (await chat.getChatSession(session.sessionId))!.title, { timeout: 10_000 }).toBe('Plan a three day trip to Lisbon with');
+      expect(upstream.requests.length, 'a title was asked of the provider that had just failed').toBe(calls);
+      expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('failed');
+    } finally {
+      await chat.close();
+    }
+  });
+});
+
 describe('offline demo model', () => {
   it('answers offline, says it is the demo, and finds agents with find_agent', async () => {
     const chat = await createChatService(testOptions({ dataDir: 'memory://' }));
@@ -267,6 +318,26 @@ describe('offline demo model', () => {
       expect((output.output as { agents: { slug: string }[] }).agents[0]!.slug).toBe('money-printing-agent');
       expect(found.at(-1)!.type).toBe('finish');
       expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  it('answers each welcome suggestion of the web UI with a store search that finds agents', async () => {
+    const chat = await createChatService(testOptions({ dataDir: 'memory://' }));
+    try {
+      for (const suggestion of welcomeSuggestions) {
+        const session = await chat.createChatSession('local');
+        const chunks = await collect(chat.streamChatCompletion(session.sessionId, suggestion));
+        const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as Extract<UIMessageChunk, { type: 'tool-input-available' }> | undefined;
+        expect(call?.toolName, suggestion).toBe('find_agent');
+        const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<UIMessageChunk, { type: 'tool-output-available' }>;
+        expect((output.output as { agents: unknown[] }).agents.length, suggestion).toBeGreaterThan(0);
+      }
+      // A greeting is not a search.
+      const session = await chat.createChatSession('local');
+      const greeting = await collect(chat.streamChatCompletion(session.sessionId, 'What can you do?'));
+      expect(greeting.some((chunk) => chunk.type === 'tool-input-available')).toBe(false);
     } finally {
       await chat.close();
     }

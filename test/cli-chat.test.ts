@@ -110,6 +110,14 @@ describe('autochat chat against the demo model', () => {
     expect(run.stdout).not.toContain('tokens'); // the usage line is for interactive use only
   });
 
+  it('finds the server from PORT (and HOST) as `autochat serve` does, when no --url or AUTOCHAT_URL is given', async () => {
+    const port = new URL(server.url).port;
+    const run = await runCli(['-m', 'Hello'], { env: { PORT: port, HOST: '0.0.0.0' } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(DEMO_GREETING);
+  });
+
   it('-m shows the find_agent call and its result on one line each', async () => {
     const run = await runCli(['-m', "find me an agent for 'moneny printing agent'", '--url', server.url]);
     expect(run.code).toBe(0);
@@ -338,6 +346,20 @@ describe.skipIf(!hasTmux)('autochat chat in a real terminal (tmux)', () => {
     await tmux('send-keys', '-t', 'demo', 'half-typed', 'C-c');
     await waitForScreen('demo', (text) => text.includes('press Ctrl-C again to quit'), 'the quit hint');
     await tmux('send-keys', '-t', 'demo', 'C-c');
+    expect(await waitForExit(exitFile)).toBe('0');
+  });
+
+  it('renders the answer\'s Markdown for the terminal: no ** or backticks, bullets for list items', async () => {
+    upstream.enqueue(say('Here is **bold** and `code`:\n- first item\n- second item\n'));
+    const exitFile = await startInTmux('markdown', scripted.url);
+    await waitForScreen('markdown', (text) => text.includes('you ›'), 'the prompt');
+    await tmux('send-keys', '-t', 'markdown', 'Show me some Markdown', 'Enter');
+    const shown = await waitForScreen('markdown', (text) => text.includes('• second item'), 'the rendered list');
+    expect(shown).toContain('Here is bold and code:');
+    expect(shown).toContain('• first item');
+    expect(shown).not.toContain('**');
+    expect(shown).not.toContain('`');
+    await tmux('send-keys', '-t', 'markdown', 'C-d');
     expect(await waitForExit(exitFile)).toBe('0');
   });
 

@@ -67,6 +67,15 @@ describe('autochat serve', () => {
     await expect(serve({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/DAILY_TOKEN_LIMIT: expected a whole number/) });
   });
 
+  it('says which setting to check when DATABASE_URL names a server that does not answer, without its password', async () => {
+    const failure = serve({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://someone:hunter2@127.0.0.1:1/autochat' });
+    await expect(failure).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/Could not connect to PostgreSQL at DATABASE_URL \(127\.0\.0\.1:1\/autochat\): nothing answers there/),
+    });
+    await expect(failure).rejects.toMatchObject({ stderr: expect.not.stringContaining('hunter2') });
+  });
+
   it('refuses a non-loopback host without AUTH_JWT_SECRET', async () => {
     await expect(serve({ DATA_DIR: dataDir }, ['--host', '0.0.0.0'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/AUTH_JWT_SECRET/) });
   });

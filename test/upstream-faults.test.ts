@@ -3,12 +3,24 @@
  * limits, server errors, a connection reset, an error chunk, a malformed chunk, a truncated stream,
  * silence — and when tools fail. Never a hung stream, never a silently truncated answer.
  */
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { tool, type UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createChatService } from '../src/index.js';
 import { startFakeUpstream, say, callTool, type FakeUpstream, type Script } from './support/fake-upstream.js';
 import { upstreamOptions } from './support/test-service.js';
+import { createLogger } from '../src/logger.js';
+
+/** A port on this machine where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 type Chat = Awaited<ReturnType<typeof createChatService>>;
 
@@ -74,6 +86,30 @@ describe('upstream faults', () => {
     expect(result.errorText).toMatch(/unavailable/i);
     expect(result.stored.messages.map((message) => message.role)).toEqual(['user']);
     expect(result.stored.lastRunStatus).toBe('failed');
+  });
+
+  it('500 always costs nothing: the provider refused before answering, so no tokens are charged', async () => {
+    upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    const result = await turn(retrying);
+    expect(result.stored.lastRunStatus).toBe('failed');
+    expect(result.stored.usage).toEqual([]);
+  });
+
+  it('an unreachable provider: says so for an operator, logs the cause and host, charges nothing', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('warn', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const closed = await closedPort();
+    const offline = await createChatService(upstreamOptions(`http://127.0.0.1:${closed}/v1`, { dataDir: 'memory://', logger }));
+    try {
+      const result = await turn(offline);
+      expect(result.types.slice(-2)).toEqual(['error', 'finish']);
+      expect(result.errorText).toBe("The model provider could not be reached (nothing answers at its address). An operator needs to check LLM_BASE_URL and this server's network.");
+      expect(result.stored.usage).toEqual([]);
+      const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'run failed');
+      expect(failed).toMatchObject({ kind: 'unreachable', err: { cause: 'ECONNREFUSED', host: '127.0.0.1' } });
+    } finally {
+      await offline.close();
+    }
   });
 
   const midStream: [string, Script, RegExp][] = [

@@ -76,6 +76,18 @@ export class AnswerBuilder {
     }
   }
 
+  /**
+   * The chunks that close every text and reasoning part still open, so that a reader's copy of a
+   * cut-short answer ends with its parts done, like the stored one.
+   */
+  closingChunks(): UIMessageChunk[] {
+    const closing: UIMessageChunk[] = [];
+    for (const [id, part] of this.texts) {
+      if (part.state === 'streaming') closing.push({ type: part.type === 'text' ? 'text-end' : 'reasoning-end', id });
+    }
+    return closing;
+  }
+
   /** The answer as it stands. Unfinished tool calls are dropped: a model cannot be shown half a call. */
   message(): ChatMessage {
     const parts = this.parts

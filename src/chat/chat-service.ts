@@ -10,9 +10,10 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
 import { costFrom } from '../llm/upstream-cost.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, libraryLogDestination, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
+import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store/feedback-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
@@ -25,6 +26,7 @@ import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
 import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { AnswerBuilder } from './answer-builder.js';
+import { titleText } from './title-text.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
@@ -51,6 +53,7 @@ export type RunEventsHook = {
   runStarted?: () => void;
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
+  feedbackGiven?: (rating: FeedbackRating) => void;
 };
 
 export const LOCAL_USER = 'local';
@@ -66,7 +69,7 @@ export function configOf(options: ChatServiceOptions): Config {
 export async function createChatService(options: ChatServiceOptions = {}) {
   const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs } = options;
   const config: Config = configOf(options);
-  const log = logger ?? createLogger(config.logLevel);
+  const log = logger ?? createLogger(config.logLevel, libraryLogDestination());
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
@@ -93,6 +96,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const sessions = new SessionsRepository(database.db, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
   const agents = new AgentsRepository(database.db);
+  const feedback = new FeedbackRepository(database.db, cipher);
   const budget = new TokenBudget(database.db, config.limits);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
@@ -195,9 +199,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       stopSignal: controller.signal,
     })
       .then((outcome) => {
-        // Only the first exchange names a session; later runs never pay for a title.
+        // Only the first exchange names a session, however it ended (a stopped or failed first answer
+        // still leaves a chat to find again); later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+        // After a failed answer the model is not asked again (the provider just failed): the first
+        // words of the message name the chat.
+        if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
         return outcome;
       })
       .finally(() => active.delete(runId));
@@ -205,13 +212,15 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     return { runId, sessionId, messageId: answerId };
   }
 
-  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[]) {
+  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[], askModel: boolean) {
     const firstText = history
       .find((message) => message.role === 'user')
       ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
       .join(' ')
       .slice(0, 2000);
     if (!firstText) return;
+    const firstWords = () => sessions.setTitleIfEmpty(sessionId, titleText(firstText.split(/\s+/).slice(0, 8).join(' '))).catch(() => undefined);
+    if (!askModel) return void (await firstWords());
     try {
       const result = await generateText({
         model: models.title,
@@ -219,12 +228,21 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         system: 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.',
         prompt: `Message: ${firstText}`,
       });
-      const title = result.text.replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
+      const title = titleText(result.text);
       await sessions.setTitleIfEmpty(sessionId, title);
       await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
     } catch (error) {
-      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed');
+      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed; the first words of the chat name it');
+      // The chat still gets a name a person can recognise: the start of their first message.
+      await firstWords();
     }
+  }
+
+  /** Titles being written; close() waits for them, so none is cut off half-way. */
+  const pendingTitles = new Set<Promise<void>>();
+  function trackTitle(title: Promise<void>) {
+    pendingTitles.add(title);
+    void title.finally(() => pendingTitles.delete(title));
   }
 
   /** The active run of a session the user owns, or null. */
@@ -303,8 +321,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {
     if (!isUuid(sessionId)) return null;
-    const session = await sessions.load(sessionId);
+    const [session, given] = await Promise.all([sessions.load(sessionId), feedback.ofSession(sessionId)]);
     if (!session || (userId !== undefined && session.userId !== userId)) return null;
+    for (const message of session.messages) {
+      const entry = given.get(message.id);
+      if (entry) message.metadata = { ...message.metadata, feedback: entry };
+    }
     return session;
   }
 
@@ -328,6 +350,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     getChatSession: loadSession,
 
+    /**
+     * The user's session with this id, created (empty) if no session has it. Returns true when it was
+     * created now. Throws `not_found` when the id is another user's session.
+     */
+    async openChatSession(sessionId: string, userId: string): Promise<boolean> {
+      if (!isUuid(sessionId)) throw notFound();
+      const created = await sessions.createIfAbsent(sessionId, userId);
+      if (!created) await ownedSession(sessionId, userId);
+      return created;
+    },
+
     async listChatSessions(userId: string, page: { limit?: number; cursor?: SessionCursor } = {}) {
       const limit = Math.min(Math.max(page.limit ?? 20, 1), 100);
       return sessions.list(userId, limit, page.cursor);
@@ -346,6 +379,24 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         await eventLog.forget([row.activeRunId]);
       }
       await sessions.delete(sessionId);
+    },
+
+    /**
+     * Records the session owner's feedback on one of its answers (replacing any earlier feedback).
+     * Throws `not_found` for another user's session or a message that is not an answer in it.
+     */
+    async setFeedback(sessionId: string, userId: string, messageId: string, given: { rating: FeedbackRating; comment?: string }): Promise<Feedback> {
+      await ownedSession(sessionId, userId);
+      const stored = await feedback.set(sessionId, userId, messageId, given.rating, given.comment?.trim() || undefined);
+      if (!stored) throw notFound('Answer');
+      hooks.feedbackGiven?.(given.rating);
+      return stored;
+    },
+
+    /** Withdraws feedback; false when there was none. */
+    async clearFeedback(sessionId: string, userId: string, messageId: string): Promise<boolean> {
+      await ownedSession(sessionId, userId);
+      return feedback.clear(sessionId, messageId);
     },
 
     /**
@@ -428,6 +479,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         exportedAt: new Date().toISOString(),
         sessions: all,
         usage: await sessions.usageOfUser(userId),
+        feedback: await feedback.ofUser(userId),
         library: await agents.library(userId),
       };
     },
@@ -468,6 +520,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       }
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+      await Promise.all(pendingTitles);
       runDeps.leases.stop();
       await eventLog.close();
       redis?.disconnect();

@@ -45,6 +45,8 @@ export type GenerationInput = {
   emit: (chunk: UIMessageChunk) => void;
   /** Called at the end of every upstream call that reported its end. */
   onStep: (step: StepResult) => void;
+  /** Called when an upstream call's response begins (the provider accepted the request). */
+  onResponse?: () => void;
 };
 
 export type StepResult = {
@@ -88,6 +90,7 @@ export async function generate(given: GenerationInput): Promise<FinishReason> {
     const { stream } = await withRetries(input, () =>
       input.model.doStream({ prompt, tools: tools.length > 0 ? tools : undefined, abortSignal: input.signal, includeRawChunks: false }),
     );
+    input.onResponse?.();
     input.emit({ type: 'start-step' });
     const reader = stream.getReader();
     let complete = false;

@@ -4,7 +4,7 @@
  * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
  * the usage of every upstream call in one statement, then closes the log.
  */
-import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
+import { RetryError, type FinishReason, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
@@ -94,6 +94,8 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   };
 
   let finishReason: FinishReason | undefined;
+  /** Whether any upstream call got as far as a response: a call that never connected costs nothing. */
+  let responded = false;
   let brokenStep = false;
   let sawError = false;
 
@@ -118,6 +120,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       maxRetries: deps.maxRetries,
       signal: abort.signal,
       emit,
+      onResponse: () => {
+        responded = true;
+      },
       onStep: (step) => {
         const { inputTokens, outputTokens } = step.usage;
         usage.push(
@@ -135,6 +140,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       },
     });
   } catch (error) {
+    for (const chunk of answer.closingChunks()) emit(chunk);
     if (!abort.signal.aborted) {
       sawError = true;
       const described = describeUpstreamError(error);
@@ -148,14 +154,19 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     unsubscribeStop();
   }
 
+  // Whatever cut the answer short, its open text parts end before the closing events.
+  for (const chunk of answer.closingChunks()) emit(chunk);
+
   if (!stopRequested && !sawError && brokenStep) {
     sawError = true;
     failure = 'broken';
     emit({ type: 'error', errorText: 'The connection to the model provider ended before the answer was complete. Please try again.' });
   }
 
-  // A call cut short reports no usage; estimate it so that budgets still count it.
-  if (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || sawError))) {
+  // A call cut short reports no usage; estimate it so that budgets still count it. A failure before any
+  // response (the provider unreachable, or refusing the request) was not billed, so costs nothing;
+  // a stop may have reached the provider, so it is charged.
+  if (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || leaseLost || (sawError && responded)))) {
     const completion = Math.ceil(answer.unaccountedChars / 4);
     usage.push({
       kind: 'chat',
@@ -220,7 +231,20 @@ export function totalsOf(usage: NewUsage[]): TokenUsage {
 /** What may be logged of an error: its kind and status, never its message body or a stack. */
 export function errorSummary(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
-  const status = (error as { statusCode?: number }).statusCode;
+  const failed = RetryError.isInstance(error) ? error.lastError : error;
+  const status = (failed as { statusCode?: number }).statusCode;
   const code = (error as { code?: string }).code;
-  return { type: error.name, ...(status ? { status } : {}), ...(code ? { code } : {}) };
+  // The innermost cause says what really happened (ENOTFOUND, ECONNREFUSED, …), and for a lookup or
+  // a connection, which host: configuration, never a secret.
+  let cause: Error | undefined;
+  for (let current: unknown = failed, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+    if (current !== error && typeof (current as { code?: unknown }).code === 'string') cause = current;
+  }
+  const host = (cause as { hostname?: unknown; address?: unknown } | undefined)?.hostname ?? (cause as { address?: unknown } | undefined)?.address;
+  return {
+    type: error.name,
+    ...(status ? { status } : {}),
+    ...(code ? { code } : {}),
+    ...(cause ? { cause: (cause as unknown as { code: string }).code, ...(typeof host === 'string' ? { host } : {}) } : {}),
+  };
 }

@@ -7,6 +7,8 @@ export type ChatMessageMetadata = {
   sessionId?: string;
   usage?: TokenUsage;
   createdAt?: string;
+  /** The session owner's feedback on an answer, when they gave some. */
+  feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
 };
 
 export type TokenUsage = {

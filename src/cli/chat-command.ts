@@ -11,7 +11,15 @@ import { AutochatClientError, createAutochatClient, isAbort, type AutochatClient
 import { createAnswerRenderer, createStyle, renderHistory, wantsColor, type AnswerOutcome, type Terminal } from './chat-renderer.js';
 import { readUiMessageChunks } from './sse-events.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:3000';
+/** The server `autochat serve` would start with the same environment: HOST and PORT, as it reads them. */
+export function defaultServerUrl(env: { HOST?: string; PORT?: string }): string {
+  const port = /^\d{1,5}$/.test(env.PORT?.trim() ?? '') ? env.PORT!.trim() : '3000';
+  let host = env.HOST?.trim() || '127.0.0.1';
+  // A server listening on every address is reached on this machine through loopback.
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::' || host === '[::]') host = '::1';
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
 
 const HELP = `autochat chat — chat with a running autochat server in the terminal
 
@@ -22,7 +30,8 @@ Usage:
 Options:
   -m, --message TEXT   send TEXT, stream the answer to stdout and exit (1 on any error)
       --session ID     continue this session (default: a new one)
-      --url URL        the server (default: $AUTOCHAT_URL or ${DEFAULT_URL})
+      --url URL        the server (default: $AUTOCHAT_URL, else http://$HOST:$PORT as
+                       \`autochat serve\` reads them, else http://127.0.0.1:3000)
       --token JWT      bearer token for a server with AUTH_JWT_SECRET (default: $AUTOCHAT_TOKEN)
   -h, --help           this help
 
@@ -42,6 +51,8 @@ function commandHelp(): string {
 const chatEnvSchema = z.object({
   AUTOCHAT_URL: z.string().trim().optional(),
   AUTOCHAT_TOKEN: z.string().trim().optional(),
+  HOST: z.string().optional(),
+  PORT: z.string().optional(),
   NO_COLOR: z.string().optional(),
 });
 
@@ -95,7 +106,7 @@ export async function runChatCommand(args: string[], io: ChatCommandIo = process
   }
 
   const env = chatEnvSchema.parse(io.env);
-  const baseUrl = values.url ?? (env.AUTOCHAT_URL || DEFAULT_URL);
+  const baseUrl = values.url ?? (env.AUTOCHAT_URL || defaultServerUrl(env));
   if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
     io.stderr.write(`error: --url must be an http:// or https:// URL, not "${baseUrl}"\n`);
     return 2;
@@ -106,6 +117,8 @@ export async function runChatCommand(args: string[], io: ChatCommandIo = process
     err: io.stderr,
     style: createStyle(wantsColor(io.stdout, io.env)),
     errStyle: createStyle(wantsColor(io.stderr, io.env)),
+    // A person reading a terminal gets the Markdown rendered; a pipe gets it as the model wrote it.
+    markdown: Boolean(io.stdout.isTTY),
   };
   const client = createAutochatClient({ baseUrl, token });
 

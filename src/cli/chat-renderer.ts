@@ -5,6 +5,7 @@
  */
 import type { UIMessageChunk } from 'ai';
 import type { HistoryMessage, HistoryPart } from './autochat-client.js';
+import { createMarkdownStream } from './terminal-markdown.js';
 
 export type Output = { write(text: string): unknown };
 
@@ -31,8 +32,11 @@ export function wantsColor(stream: { isTTY?: boolean }, env: Record<string, stri
   return Boolean(stream.isTTY) && !env.NO_COLOR;
 }
 
-/** Where the chat is written: stdout for the conversation, stderr for errors, each with its own style. */
-export type Terminal = { out: Output; err: Output; style: Style; errStyle: Style };
+/**
+ * Where the chat is written: stdout for the conversation, stderr for errors, each with its own style;
+ * `markdown` renders the answers' Markdown (for a person at a terminal) instead of writing it raw.
+ */
+export type Terminal = { out: Output; err: Output; style: Style; errStyle: Style; markdown?: boolean };
 
 export type TokenUsage = { promptTokens: number; completionTokens: number; totalTokens: number; costUsd?: number };
 
@@ -53,6 +57,7 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
   const { out, err, style, errStyle } = terminal;
   const toolNames = new Map<string, string>();
   const outcome: AnswerOutcome = { finished: false, stopped: false, errors: [], text: '' };
+  const markdown = terminal.markdown ? createMarkdownStream(style) : undefined;
   let midLine = false;
 
   const write = (text: string) => {
@@ -60,11 +65,17 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
     out.write(text);
     midLine = !text.endsWith('\n');
   };
+  /** Writes what the Markdown renderer still holds, so other lines never cut into the answer's text. */
+  const settle = () => {
+    if (markdown) write(markdown.flush());
+  };
   const line = (text: string) => {
+    settle();
     if (midLine) write('\n');
     write(`${text}\n`);
   };
   const errorLine = (text: string) => {
+    settle();
     if (midLine) write('\n');
     err.write(`${errStyle.red(`error: ${text}`)}\n`);
   };
@@ -74,7 +85,7 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
       switch (chunk.type) {
         case 'text-delta':
           outcome.text += chunk.delta;
-          write(chunk.delta);
+          write(markdown ? markdown.push(chunk.delta) : chunk.delta);
           break;
         case 'tool-input-start':
           toolNames.set(chunk.toolCallId, chunk.toolName);
@@ -123,6 +134,7 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
     },
 
     end(): AnswerOutcome {
+      settle();
       if (outcome.stopped) line(style.yellow('[stopped]'));
       else if (midLine) write('\n');
       if (options.showUsage && outcome.usage) line(style.dim(describeUsage(outcome.usage)));
@@ -177,7 +189,13 @@ export function renderHistory(terminal: Terminal, messages: HistoryMessage[], co
       const tool = toolPartLine(part, style);
       if (tool) out.write(`${tool}\n`);
     }
-    if (text) out.write(`${text}\n`);
+    if (!text) continue;
+    if (terminal.markdown) {
+      const markdown = createMarkdownStream(style);
+      out.write(`${markdown.push(text)}${markdown.flush()}\n`);
+    } else {
+      out.write(`${text}\n`);
+    }
   }
 }
 

@@ -31,6 +31,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
     upstreamErrors: new Counter({ name: 'autochat_upstream_errors_total', help: 'Runs that failed upstream', registers: [registry] }),
+    feedback: new Counter({
+      name: 'autochat_feedback_total',
+      help: 'Feedback given on answers, by rating (up or down)',
+      labelNames: ['rating'] as const,
+      registers: [registry],
+    }),
     tokens: new Counter({
       name: 'autochat_tokens_total',
       help: 'Tokens used, by kind (prompt or completion)',

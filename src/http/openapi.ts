@@ -3,8 +3,11 @@ import { z } from 'zod';
 import {
   agentResponse,
   errorResponse,
+  feedbackBody,
+  feedbackResponse,
   librarySlugBody,
   listSessionsQuery,
+  sessionExportQuery,
   sessionResponse,
   sessionSummaryResponse,
   storeQuery,
@@ -13,7 +16,7 @@ import {
 } from './schemas.js';
 
 type Operation = {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   summary: string;
   tags: string[];
@@ -47,6 +50,11 @@ export const operations: Operation[] = [
   { method: 'post', path: '/api/chat/sessions/{id}/stream', summary: 'Send a message and stream the answer (AI SDK UI message stream v1)', tags: ['stream'], auth: true, body: streamBody, responses: { 200: { description: 'Server-Sent Events, ending with data: [DONE]', sse: true }, ...errors(400, 401, 404, 409, 413, 429, 503) } },
   { method: 'get', path: '/api/chat/sessions/{id}/stream', summary: 'Resume: the active run from its first event, then live', tags: ['stream'], auth: true, responses: { 200: { description: 'Server-Sent Events', sse: true }, 204: { description: 'No run is active' }, ...errors(400, 401, 404) } },
   { method: 'post', path: '/api/chat/sessions/{id}/stop', summary: 'Stop the active run (its partial answer is stored)', tags: ['stream'], auth: true, responses: { 200: { description: 'Whether a run was stopped', schema: z.object({ stopped: z.boolean() }) }, ...errors(400, 401, 404) } },
+  { method: 'put', path: '/api/chat/sessions/{id}/messages/{messageId}/feedback', summary: 'Give feedback on an answer (thumbs up or down, optional comment); giving it again replaces it', tags: ['sessions'], auth: true, body: feedbackBody, responses: { 200: { description: 'The feedback as stored', schema: feedbackResponse }, ...errors(400, 401, 404) } },
+  { method: 'delete', path: '/api/chat/sessions/{id}/messages/{messageId}/feedback', summary: 'Withdraw feedback on an answer', tags: ['sessions'], auth: true, responses: { 204: { description: 'No feedback remains' }, ...errors(400, 401, 404) } },
+  { method: 'get', path: '/api/chat/sessions/{id}/export', summary: 'One chat as a file: Markdown (format=md, the default) or JSON (format=json)', tags: ['sessions'], auth: true, query: sessionExportQuery, responses: { 200: { description: 'The chat, as an attachment', text: 'text/markdown' }, ...errors(400, 401, 404) } },
+  { method: 'post', path: '/api/chat', summary: "The AI SDK's default chat route: answers the last user message of the useChat body; its id names the chat (created with its first message)", tags: ['stream'], auth: true, body: streamBody, responses: { 200: { description: 'Server-Sent Events, ending with data: [DONE]', sse: true }, ...errors(400, 401, 404, 409, 413, 429, 503) } },
+  { method: 'get', path: '/api/chat/{id}/stream', summary: "The AI SDK's default resume route (useChat({ resume: true })): the chat's active run from its first event, then live", tags: ['stream'], auth: true, responses: { 200: { description: 'Server-Sent Events', sse: true }, 204: { description: 'No run is active' }, ...errors(400, 401, 404) } },
   { method: 'get', path: '/api/usage', summary: "The caller's token budgets", tags: ['usage'], auth: true, responses: { 200: { description: 'Used, limit and reset time', schema: usageResponse }, ...errors(401) } },
   { method: 'get', path: '/api/store/agents', summary: 'Search the agent store (typo-tolerant)', tags: ['store'], auth: true, query: storeQuery, responses: { 200: { description: 'Matches, best first', schema: z.object({ agents: z.array(agentResponse) }) }, ...errors(400, 401) } },
   { method: 'get', path: '/api/library', summary: "The caller's agent library", tags: ['library'], auth: true, responses: { 200: { description: 'Library entries', schema: z.object({ agents: z.array(agentResponse.extend({ addedAt: z.string() })) }) }, ...errors(401) } },
@@ -68,7 +76,8 @@ export function openApiDocument(version: string) {
   for (const op of operations) {
     const parameters: unknown[] = [];
     for (const name of op.path.match(/\{(\w+)\}/g)?.map((part) => part.slice(1, -1)) ?? []) {
-      parameters.push({ name, in: 'path', required: true, schema: name === 'id' ? { type: 'string', format: 'uuid' } : { type: 'string' } });
+      const uuid = name === 'id' && !op.path.startsWith('/api/chat/{id}');
+      parameters.push({ name, in: 'path', required: true, schema: uuid ? { type: 'string', format: 'uuid' } : { type: 'string' } });
     }
     for (const [name, schema] of Object.entries(op.query?.shape ?? {})) {
       parameters.push({ name, in: 'query', required: false, schema: json(schema as z.ZodType) });

@@ -26,6 +26,27 @@ export const streamBody = z.union([
 ]);
 export type StreamBody = z.infer<typeof streamBody>;
 
+export const messageParams = z.object({
+  id: z.uuid({ message: 'The session id must be a UUID.' }),
+  messageId: z.string().regex(/^[\w-]{1,100}$/, 'a message id is 1–100 letters, digits, _ or -'),
+});
+
+export const feedbackBody = z.strictObject({
+  rating: z.enum(['up', 'down'], { message: 'rating must be "up" or "down"' }),
+  comment: z.string().max(2000, 'a comment is at most 2,000 characters').optional(),
+});
+
+export const feedbackResponse = z.object({
+  messageId: z.string(),
+  rating: z.enum(['up', 'down']),
+  comment: z.string().optional(),
+  updatedAt: z.string(),
+});
+
+export const sessionExportQuery = z.object({
+  format: z.enum(['md', 'json'], { message: 'format must be "md" or "json"' }).default('md'),
+});
+
 export const librarySlugBody = z.strictObject({ slug: z.string().min(1).max(100) });
 export const storeQuery = z.object({
   q: z.string().max(500).default(''),

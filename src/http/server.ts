@@ -11,6 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { configOf, createChatService, type ChatServiceOptions } from '../chat/chat-service.js';
 import { isLoopbackHost } from '../config.js';
+import { createLogger } from '../logger.js';
 import { version } from '../version.js';
 import type { AppEnv } from './app-context.js';
 import { createApp } from './app.js';
@@ -37,7 +38,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       `Refusing to listen on ${settings.host} without AUTH_JWT_SECRET: single-user local mode is only allowed on a loopback address. Set AUTH_JWT_SECRET, or HOST=127.0.0.1.`,
     );
   }
-  const chat = await createChatService(serviceOptions);
+  // The server logs on stdout (a library user's program gets them on stderr, see createChatService).
+  const chat = await createChatService({ ...serviceOptions, logger: serviceOptions.logger ?? createLogger(settings.logLevel) });
   const { config, log } = chat;
   const metrics = createMetrics();
   chat.hooks.runStarted = () => metrics.activeRuns.inc();
@@ -52,6 +54,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics.tokens.inc({ kind: 'completion' }, entry.completionTokens);
     }
   };
+  chat.hooks.feedbackGiven = (rating) => metrics.feedback.inc({ rating });
   const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat) });
 
   const server: ServerType = await new Promise((resolve, reject) => {

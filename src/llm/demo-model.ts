@@ -82,9 +82,8 @@ function planReply(call: LanguageModelV3CallOptions): Plan {
   if (last?.role === 'tool') return { kind: 'text', text: describeToolResult(last.content) };
   const userText = lastUserText(call.prompt);
   const offersTool = call.tools?.some((tool) => tool.name === 'find_agent') ?? false;
-  if (offersTool && /\b(find|search|look for|recommend|need|want)\b.*\bagents?\b|\bagents?\b.*\b(for|that|to)\b/i.test(userText)) {
-    return { kind: 'tool', toolCallId: `call_demo_${Date.now().toString(36)}`, query: extractQuery(userText) };
-  }
+  const query = offersTool ? searchQueryOf(userText) : undefined;
+  if (query) return { kind: 'tool', toolCallId: `call_demo_${Date.now().toString(36)}`, query };
   if (call.tools === undefined || call.tools.length === 0) {
     // A title request (no tools): answer with a few words of the user's message.
     return { kind: 'text', text: titleFrom(userText) };
@@ -118,11 +117,23 @@ function lastUserText(prompt: LanguageModelV3Prompt): string {
   return '';
 }
 
-function extractQuery(text: string): string {
+/**
+ * The store search a message asks for, if it asks for one: it names agents ("which agents can help
+ * with …", "find me an agent that …") or asks for something to do a job ("I need something to …").
+ * The query is the job, in the person's words; quoted words win.
+ */
+export function searchQueryOf(text: string): string | undefined {
+  const asksForAgents =
+    /\b(find|search|look(ing)? for|recommend|suggest|show|need|want|which|what|any|help)\b.*\bagents?\b|\bagents?\b.*\b(for|that|to|which|can)\b/i.test(text);
+  const asksForSomething = /\b(need|want|looking for)\b\s+(something|someone|a tool|help)\s+(to|that|with|for)\b/i.test(text);
+  if (!asksForAgents && !asksForSomething) return undefined;
   const quoted = text.match(/['"“‘]([^'"”’]{2,100})['"”’]/);
   if (quoted?.[1]) return quoted[1].trim();
-  const after = text.match(/\b(?:agents?\s+(?:for|that|to|which)|for)\s+(.{2,100}?)[.?!]*$/i);
-  return (after?.[1] ?? text).trim().slice(0, 100);
+  const job =
+    text.match(/\bagents?\s+(?:that|which|who|to|for)?\s*(?:can\s+|could\s+|will\s+)?(?:help\s+(?:me\s+|us\s+)?(?:with|to)\s+)?(.{2,}?)[\s.?!]*$/i)?.[1] ??
+    text.match(/\b(?:something|someone|a tool|help)\s+(?:that\s+(?:can\s+)?|to\s+|for\s+|with\s+)?(.{2,}?)[\s.?!]*$/i)?.[1] ??
+    text.match(/\bfor\s+(.{2,}?)[\s.?!]*$/i)?.[1];
+  return (job ?? text).trim().slice(0, 100) || undefined;
 }
 
 function titleFrom(text: string): string {

@@ -5,7 +5,19 @@
 import { APICallError, InvalidResponseDataError, JSONParseError, RetryError, TypeValidationError } from 'ai';
 import { isCertificateError, UpstreamTimeoutError } from './upstream-fetch.js';
 
-export type UpstreamFailure = { message: string; kind: 'timeout' | 'rate_limited' | 'auth' | 'unavailable' | 'bad_request' | 'broken' | 'unknown' };
+export type UpstreamFailure = {
+  message: string;
+  kind: 'timeout' | 'rate_limited' | 'auth' | 'unreachable' | 'unavailable' | 'bad_request' | 'broken' | 'unknown';
+};
+
+/** Codes of a connection that never reached the provider, with what each means for an operator. */
+const UNREACHABLE: Record<string, string> = {
+  ENOTFOUND: "The model provider's address could not be found (its host name does not resolve)",
+  EAI_AGAIN: "The model provider's address could not be looked up right now (DNS did not answer)",
+  ECONNREFUSED: 'The model provider could not be reached (nothing answers at its address)',
+  EHOSTUNREACH: 'The model provider could not be reached (no route to its host)',
+  ENETUNREACH: 'The model provider could not be reached (this server has no network route to it)',
+};
 
 export function describeUpstreamError(error: unknown): UpstreamFailure {
   if (RetryError.isInstance(error)) return describeUpstreamError(error.lastError);
@@ -18,6 +30,10 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
       kind: 'unavailable',
       message: 'The connection to the model provider could not be secured: its certificate is not trusted. An operator needs to check LLM_BASE_URL or the trusted certificates.',
     };
+  }
+  const unreachable = rootCauseCode(error);
+  if (unreachable && UNREACHABLE[unreachable] && !(APICallError.isInstance(error) && error.statusCode)) {
+    return { kind: 'unreachable', message: `${UNREACHABLE[unreachable]}. An operator needs to check LLM_BASE_URL and this server's network.` };
   }
   if (APICallError.isInstance(error)) {
     const status = error.statusCode ?? 0;
@@ -38,6 +54,16 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
     return { kind: 'broken', message: 'The connection to the model provider was lost in the middle of the answer. Please try again.' };
   }
   return { kind: 'unknown', message: 'The answer could not be completed because of an unexpected error. Please try again.' };
+}
+
+/** The `code` of the innermost error that has one (a DNS or socket failure under the fetch's TypeError). */
+export function rootCauseCode(error: unknown): string | undefined {
+  let found: string | undefined;
+  for (let current = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') found = code;
+  }
+  return found;
 }
 
 function isConnectionLoss(error: unknown): boolean {

@@ -96,7 +96,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await migrate(db);
   } catch (error) {
     await closeClient();
-    throw error;
+    throw options.databaseUrl ? describeConnectionFailure(error, options.databaseUrl) : error;
   }
 
   return {
@@ -114,6 +114,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: closeClient,
     statementCount: () => statements,
   };
+}
+
+const CONNECTION_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'nothing answers there',
+  ENOTFOUND: 'that host name does not resolve',
+  EAI_AGAIN: 'that host name could not be resolved right now',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'that host is unreachable',
+  '28P01': 'the password was refused',
+  '28000': 'the server refused this user',
+  '3D000': 'that database does not exist',
+};
+
+/**
+ * A failure to reach the PostgreSQL server of `DATABASE_URL`, said so that the operator knows which
+ * setting to check: the variable, the server (never the password) and the reason.
+ */
+export function describeConnectionFailure(error: unknown, databaseUrl: string): Error {
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  const reason = code ? CONNECTION_FAILURES[code] : undefined;
+  if (!reason) return error instanceof Error ? error : new Error(String(error));
+  let where = 'the server it names';
+  try {
+    const url = new URL(databaseUrl);
+    where = `${url.hostname}:${url.port || '5432'}${url.pathname.length > 1 ? url.pathname : ''}`;
+  } catch {
+    // keep the generic wording
+  }
+  return new Error(`Could not connect to PostgreSQL at DATABASE_URL (${where}): ${reason}. Check that the server runs and that DATABASE_URL is right.`, { cause: error });
 }
 
 /** Applies pending migrations under an advisory lock, so instances starting together do not race. */

@@ -98,4 +98,21 @@ export const libraryAgents = pgTable(
   (table) => [primaryKey({ columns: [table.userId, table.slug] })],
 );
 
-export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents };
+export const feedbackRatings = ['up', 'down'] as const;
+
+export const messageFeedback = pgTable(
+  'message_feedback',
+  {
+    sessionId: uuid('session_id').notNull(),
+    messageId: text('message_id').notNull(),
+    userId: text('user_id').notNull(),
+    rating: text('rating', { enum: feedbackRatings }).notNull(),
+    /** The person's comment, sealed like message content; null when they gave none. */
+    comment: text('comment'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.messageId] })],
+);
+
+export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, messageFeedback };

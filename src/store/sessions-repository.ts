@@ -6,7 +6,7 @@ import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
-import { chatMessages, chatRuns, chatSessions, libraryAgents, usageEvents } from './schema.js';
+import { chatMessages, chatRuns, chatSessions, libraryAgents, messageFeedback, usageEvents } from './schema.js';
 import type { NewUsage } from './runs-repository.js';
 
 type SessionRow = typeof chatSessions.$inferSelect;
@@ -25,6 +25,12 @@ export class SessionsRepository {
       .values({ id, userId, title: title === null ? null : this.cipher.seal(title) })
       .returning();
     return this.toSummary(row!);
+  }
+
+  /** Creates the session unless one has this id already; true when it was created. */
+  async createIfAbsent(id: string, userId: string): Promise<boolean> {
+    const rows = await this.db.insert(chatSessions).values({ id, userId }).onConflictDoNothing().returning({ id: chatSessions.id });
+    return rows.length > 0;
   }
 
   async findRow(id: string): Promise<SessionRow | undefined> {
@@ -199,6 +205,7 @@ export class SessionsRepository {
     await this.db.transaction(async (tx) => {
       await tx.delete(usageEvents).where(eq(usageEvents.userId, userId));
       await tx.delete(libraryAgents).where(eq(libraryAgents.userId, userId));
+      await tx.delete(messageFeedback).where(eq(messageFeedback.userId, userId));
       await tx.delete(chatRuns).where(eq(chatRuns.userId, userId));
       await tx.delete(chatSessions).where(eq(chatSessions.userId, userId));
     });

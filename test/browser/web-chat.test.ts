@@ -110,6 +110,67 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     await screenshot(page, 'offline-demo');
   });
 
+  it('creates a chat only with its first message, marks agents already in the library, and shortens long titles with an ellipsis', async () => {
+    await page.goto(`${demo.url}/`);
+    await page.getByTestId('message-input').waitFor();
+    const chatsBefore = (await getJson(demo, '/api/chat/sessions')).sessions.length;
+    for (let click = 0; click < 3; click++) await page.getByTestId('new-chat').click();
+    expect((await getJson(demo, '/api/chat/sessions')).sessions.length, '"New chat" stored empty chats').toBe(chatsBefore);
+
+    const added = await fetch(`${demo.url}/api/library`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slug: 'money-printing-agent' }) });
+    expect(added.status).toBeLessThan(300);
+    const longWords = 'Extraordinarily complicated multinational telecommunications infrastructure questionnaire';
+    await send(page, `${longWords}. ${FIND_AGENT}`);
+    await page.getByTestId('agent-card').first().waitFor();
+    await waitForIdle(page);
+    expect((await getJson(demo, '/api/chat/sessions')).sessions.length).toBe(chatsBefore + 1);
+
+    // Reopened, the chat shows the agent as already in the library instead of offering to add it again.
+    await page.reload();
+    const card = page.getByTestId('agent-card').filter({ hasText: 'Money Printing Agent' }).first();
+    await card.getByRole('button', { name: 'Money Printing Agent added to library' }).waitFor();
+
+    const title = page.getByTestId('session-item').first().locator('.session-item__text');
+    await expect.poll(async () => (await title.textContent()) ?? '', { timeout: WAIT_MS }).toContain('Extraordinarily');
+    const fit = await title.evaluate((element) => {
+      const style = getComputedStyle(element);
+      return { overflows: element.scrollWidth > element.clientWidth, textOverflow: style.textOverflow, overflow: style.overflowX, display: style.display };
+    });
+    expect(fit).toEqual({ overflows: true, textOverflow: 'ellipsis', overflow: 'hidden', display: expect.not.stringMatching(/flex/) });
+    await screenshot(page, 'library-aware-and-ellipsis');
+  });
+
+  it('takes feedback on an answer (kept after a reload) and exports the chat as Markdown', async () => {
+    await page.goto(`${demo.url}/`);
+    await send(page, GREETING);
+    await expect.poll(() => answerText(page), { timeout: WAIT_MS }).toMatch(/demo/i);
+    await waitForIdle(page);
+    const answer = lastAnswer(page);
+    await answer.getByRole('button', { name: 'Bad answer' }).click();
+    await answer.getByRole('textbox', { name: 'What went wrong? (optional)' }).fill('Too generic');
+    await answer.getByRole('button', { name: 'Send' }).click();
+    await answer.getByText('“Too generic”').waitFor();
+
+    const sessionId = openSessionId(page);
+    const stored = await getJson(demo, `/api/chat/sessions/${sessionId}`);
+    expect(stored.messages[1].metadata.feedback).toMatchObject({ rating: 'down', comment: 'Too generic' });
+
+    await page.reload();
+    const reloaded = lastAnswer(page);
+    await reloaded.getByText('“Too generic”').waitFor();
+    expect(await reloaded.getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
+    await reloaded.getByRole('button', { name: 'Good answer' }).click();
+    await expect.poll(async () => (await getJson(demo, `/api/chat/sessions/${sessionId}`)).messages[1].metadata.feedback?.rating, { timeout: WAIT_MS }).toBe('up');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-chat').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.md$/);
+    const file = await download.path();
+    const markdown = (await import('node:fs')).readFileSync(file, 'utf8');
+    expect(markdown).toContain(`## You\n\n${GREETING}`);
+    expect(markdown).toContain('## autochat');
+    await screenshot(page, 'feedback-and-export');
+  });
+
   it('stops an answer mid-stream: the text stops growing and the partial answer is stored as stopped', async () => {
     upstream.enqueue(say('word '.repeat(300), 25));
     await page.goto(`${real.url}/`);
@@ -173,6 +234,9 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     const banner = page.getByTestId('error-banner');
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(/unavailable/i);
+    // Titled as the manual shows it, not "Something went wrong".
+    expect(await banner.getAttribute('data-code')).toBe('upstream_unavailable');
+    expect(await banner.locator('strong').textContent()).toBe('Model unavailable');
     const retry = page.getByTestId('retry');
     await retry.waitFor();
     await waitForIdle(page);

@@ -74,5 +74,8 @@ export function describeChatError(error: Error): ApiError {
   if (error.name === 'TypeError' && /fetch|network/i.test(text)) {
     return new ApiError('Could not reach the server. Check your connection and try again.', 'network_error');
   }
-  return new ApiError(text || 'Something went wrong while answering.', 'stream_error');
+  // An `error` event mid-answer carries only a sentence; the server words every failure of the model
+  // provider as "The model provider …" or "The model stopped …".
+  if (/^The model (provider|stopped)|model provider/i.test(text)) return new ApiError(text, 'upstream_unavailable');
+  return new ApiError(text || 'The answer could not be completed.', 'stream_error');
 }

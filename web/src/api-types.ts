@@ -32,6 +32,8 @@ export interface UsageRow extends TokenUsage {
 export interface MessageMetadata {
   sessionId?: string;
   usage?: TokenUsage;
+  /** The person's feedback on an answer, as stored. */
+  feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
 }
 
 export type ChatMessage = UIMessage<MessageMetadata>;

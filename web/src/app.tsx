@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api-error.js';
 import type { ServerInfo, SessionSummary, UsageReport } from './api-types.js';
 import { useAuthState } from './auth-token.js';
+import { LibraryProvider } from './library-state.js';
 import { Composer } from './components/composer.js';
 import { DemoBanner } from './components/demo-banner.js';
 import { ErrorBanner } from './components/error-banner.js';
@@ -11,7 +12,7 @@ import { sessionTitle } from './components/session-item.js';
 import { Sidebar } from './components/sidebar.js';
 import { TokenField } from './components/token-field.js';
 import { Welcome } from './components/welcome.js';
-import { createSession, deleteSession, getServerInfo, getUsage, listSessions } from './server-api.js';
+import { createSession, deleteSession, downloadChatMarkdown, getServerInfo, getUsage, listSessions } from './server-api.js';
 import { useOpenSessionId } from './session-route.js';
 
 function asApiError(error: unknown, fallback: string): ApiError {
@@ -32,8 +33,9 @@ export function App() {
   const [usage, setUsage] = useState<UsageReport | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<{ error: ApiError; text?: string } | null>(null);
+  const [createError, setCreateError] = useState<{ error: ApiError; text: string } | null>(null);
   const [pending, setPending] = useState<{ sessionId: string; text: string } | null>(null);
+  const [exportError, setExportError] = useState<ApiError | null>(null);
 
   const refreshSessions = useCallback(async () => {
     try {
@@ -95,13 +97,13 @@ export function App() {
   useEffect(() => () => window.clearTimeout(titleTimer.current), []);
 
   const startSession = useCallback(
-    async (text?: string) => {
+    async (text: string) => {
       setCreating(true);
       setCreateError(null);
       try {
         const session = await createSession();
         setSessions((previous) => [session, ...previous.filter((item) => item.sessionId !== session.sessionId)]);
-        if (text) setPending({ sessionId: session.sessionId, text });
+        setPending({ sessionId: session.sessionId, text });
         openSession(session.sessionId);
         setSidebarOpen(false);
       } catch (error) {
@@ -139,6 +141,16 @@ export function App() {
     [openSession],
   );
 
+  const exportChat = useCallback(async () => {
+    if (!openId) return;
+    setExportError(null);
+    try {
+      await downloadChatMarkdown(openId);
+    } catch (error) {
+      setExportError(asApiError(error, 'Could not export the chat.'));
+    }
+  }, [openId]);
+
   const clearPending = useCallback(() => setPending(null), []);
   const leaveSession = useCallback(() => openSession(null), [openSession]);
 
@@ -150,73 +162,101 @@ export function App() {
 
   const needsToken = unauthorized || (info?.authRequired === true && !token);
 
+  // "New chat" only clears the view: the chat is created on the server with its first message, so
+  // clicking it repeatedly leaves no empty chats behind.
+  const newChat = useCallback(() => {
+    openSession(null);
+    setSidebarOpen(false);
+  }, [openSession]);
+
   return (
-    <div className="app">
-      <Sidebar
-        open={sidebarOpen}
-        sessions={sessions}
-        loading={sessionsLoading}
-        error={sessionsError}
-        hasMore={nextCursor !== null}
-        activeId={openId}
-        creating={creating}
-        usage={usage}
-        version={info?.version}
-        hasToken={token !== null}
-        onClose={() => setSidebarOpen(false)}
-        onNewChat={() => void startSession()}
-        onOpen={onOpen}
-        onDelete={onDelete}
-        onLoadMore={() => void loadMore()}
-        onRetry={() => void refreshSessions()}
-      />
-      <main className="main">
-        <header className="topbar">
-          <button
-            type="button"
-            className="icon-button menu-button"
-            onClick={() => setSidebarOpen(true)}
-            aria-label="Open menu"
-            aria-expanded={sidebarOpen}
-          >
-            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-              <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
-            </svg>
-          </button>
-          <h2 className="topbar__title">{title}</h2>
-          {info?.model ? (
-            <span className={`model-chip${info.demoModel ? ' model-chip--demo' : ''}`} title="Model answering in this chat">
-              {info.model}
-            </span>
-          ) : null}
-        </header>
-        {info?.demoModel ? <DemoBanner model={info.model} /> : null}
-        {needsToken ? <TokenField hasToken={token !== null} rejected={unauthorized} /> : null}
-        {createError ? (
-          <div className="main__notice">
-            <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
-          </div>
-        ) : null}
-        {openId ? (
-          <SessionPane
-            key={openId}
-            sessionId={openId}
-            initialText={pending?.sessionId === openId ? pending.text : undefined}
-            onInitialTextSent={clearPending}
-            onAnswerFinished={onAnswerFinished}
-            onLeave={leaveSession}
-          />
-        ) : (
-          <div className="chat">
-            <div className="chat__scroll">
-              <div className="chat__log">
-                <Welcome onPick={(text) => void startSession(text)} disabled={creating} />
-              </div>
+    <LibraryProvider token={token}>
+      <div className="app">
+        <Sidebar
+          open={sidebarOpen}
+          sessions={sessions}
+          loading={sessionsLoading}
+          error={sessionsError}
+          hasMore={nextCursor !== null}
+          activeId={openId}
+          creating={creating}
+          usage={usage}
+          version={info?.version}
+          hasToken={token !== null}
+          onClose={() => setSidebarOpen(false)}
+          onNewChat={newChat}
+          onOpen={onOpen}
+          onDelete={onDelete}
+          onLoadMore={() => void loadMore()}
+          onRetry={() => void refreshSessions()}
+        />
+        <main className="main">
+          <header className="topbar">
+            <button
+              type="button"
+              className="icon-button menu-button"
+              onClick={() => setSidebarOpen(true)}
+              aria-label="Open menu"
+              aria-expanded={sidebarOpen}
+            >
+              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+              </svg>
+            </button>
+            <h2 className="topbar__title">{title}</h2>
+            {openId ? (
+              <button
+                type="button"
+                className="icon-button"
+                onClick={() => void exportChat()}
+                aria-label="Export chat as Markdown"
+                title="Export chat as Markdown"
+                data-testid="export-chat"
+              >
+                <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+                  <path d="M12 4v11m0 0l-4-4m4 4l4-4M5 19h14" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+                </svg>
+              </button>
+            ) : null}
+            {info?.model ? (
+              <span className={`model-chip${info.demoModel ? ' model-chip--demo' : ''}`} title="Model answering in this chat">
+                {info.model}
+              </span>
+            ) : null}
+          </header>
+          {info?.demoModel ? <DemoBanner model={info.model} /> : null}
+          {needsToken ? <TokenField hasToken={token !== null} rejected={unauthorized} /> : null}
+          {exportError ? (
+            <div className="main__notice">
+              <ErrorBanner error={exportError} onRetry={() => void exportChat()} />
             </div>
-            <Composer busy={false} sendDisabled={creating} onSend={(text) => void startSession(text)} onStop={() => undefined} />
-          </div>
-        )}
-      </main>
-    </div>
+          ) : null}
+          {createError ? (
+            <div className="main__notice">
+              <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
+            </div>
+          ) : null}
+          {openId ? (
+            <SessionPane
+              key={openId}
+              sessionId={openId}
+              initialText={pending?.sessionId === openId ? pending.text : undefined}
+              onInitialTextSent={clearPending}
+              onAnswerFinished={onAnswerFinished}
+              onLeave={leaveSession}
+            />
+          ) : (
+            <div className="chat">
+              <div className="chat__scroll">
+                <div className="chat__log">
+                  <Welcome onPick={(text) => void startSession(text)} disabled={creating} />
+                </div>
+              </div>
+              <Composer busy={false} sendDisabled={creating} onSend={(text) => void startSession(text)} onStop={() => undefined} />
+            </div>
+          )}
+        </main>
+      </div>
+    </LibraryProvider>
   );
 }

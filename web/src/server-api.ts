@@ -11,7 +11,7 @@ import type {
 import { authHeaders, markUnauthorized } from './auth-token.js';
 
 interface RequestOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
 }
@@ -86,6 +86,45 @@ export async function getServerInfo(): Promise<ServerInfo | null> {
   }
 }
 
+export function listLibrary(): Promise<{ agents: AgentSummary[] }> {
+  return request<{ agents: AgentSummary[] }>('/api/library');
+}
+
 export function addToLibrary(slug: string): Promise<AgentSummary | Record<string, unknown>> {
   return request<AgentSummary | Record<string, unknown>>('/api/library', { method: 'POST', body: { slug } });
+}
+
+export type FeedbackRating = 'up' | 'down';
+export type Feedback = { rating: FeedbackRating; comment?: string; updatedAt: string };
+
+export function giveFeedback(sessionId: string, messageId: string, rating: FeedbackRating, comment?: string): Promise<Feedback> {
+  return request<Feedback>(`${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/feedback`, {
+    method: 'PUT',
+    body: comment ? { rating, comment } : { rating },
+  });
+}
+
+export function withdrawFeedback(sessionId: string, messageId: string): Promise<void> {
+  return request<void>(`${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/feedback`, { method: 'DELETE' });
+}
+
+/** Downloads the chat as a Markdown file, named by the server after its title. */
+export async function downloadChatMarkdown(sessionId: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${sessionPath(sessionId)}/export?format=md`, { headers: authHeaders() });
+  } catch {
+    throw new ApiError('Could not reach the server. Check your connection and try again.', 'network_error');
+  }
+  if (response.status === 401) markUnauthorized();
+  if (!response.ok) throw apiErrorFromBody(await response.text(), response.status, response.headers.get('retry-after'));
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'chat.md';
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
 }

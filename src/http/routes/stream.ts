@@ -3,6 +3,7 @@
  * active run (from its first event) on any instance; stop asks the run, wherever it is, to stop.
  * A reader going away never stops a run.
  */
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
@@ -10,31 +11,45 @@ import { sessionIdParam, streamBody, type StreamBody } from '../schemas.js';
 import { sseResponse } from '../sse.js';
 import { parseWith, readJson } from '../validation.js';
 
+/** Reads the request body of a stream request: `{message}`, or the AI SDK `useChat` body. */
+export async function readStreamBody(c: Context<AppEnv>): Promise<StreamBody> {
+  return parseWith(streamBody, await readJson(c), 'request body', 'Send {"message": "your text"} (or the AI SDK useChat request body).');
+}
+
+/** Starts a run answering the body's message in the session, and streams it. */
+export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: StreamBody): Promise<Response> {
+  const { text, messageId } = messageOf(body);
+  const { chat, metrics } = c.get('services');
+  const started = performance.now();
+  const run = await chat.startRun(sessionId, text, { userId: c.get('userId'), messageId });
+  metrics.activeStreams.inc();
+  return sseResponse((signal) => chat.readRun(run.runId, signal), {
+    headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },
+    onFirstContent: () => metrics.timeToFirstToken.observe((performance.now() - started) / 1000),
+    onClose: () => metrics.activeStreams.dec(),
+  });
+}
+
+/** Attaches to the session's active run from its first event; 204 when nothing runs. */
+export async function resumeAnswer(c: Context<AppEnv>, sessionId: string): Promise<Response> {
+  const { chat, metrics } = c.get('services');
+  const runId = await chat.activeRunId(sessionId, c.get('userId'));
+  if (!runId || !(await chat.eventLog.exists(runId))) return c.body(null, 204);
+  metrics.activeStreams.inc();
+  return sseResponse((signal) => chat.readRun(runId, signal), {
+    headers: { 'x-request-id': c.get('requestId'), 'x-run-id': runId },
+    onClose: () => metrics.activeStreams.dec(),
+  });
+}
+
 export const streamRoutes = new Hono<AppEnv>()
   .post('/:id/stream', async (c) => {
     const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    const body = parseWith(streamBody, await readJson(c), 'request body', 'Send {"message": "your text"} (or the AI SDK useChat request body).');
-    const { text, messageId } = messageOf(body);
-    const { chat, metrics } = c.get('services');
-    const started = performance.now();
-    const run = await chat.startRun(id, text, { userId: c.get('userId'), messageId });
-    metrics.activeStreams.inc();
-    return sseResponse((signal) => chat.readRun(run.runId, signal), {
-      headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },
-      onFirstContent: () => metrics.timeToFirstToken.observe((performance.now() - started) / 1000),
-      onClose: () => metrics.activeStreams.dec(),
-    });
+    return streamAnswer(c, id, await readStreamBody(c));
   })
   .get('/:id/stream', async (c) => {
     const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    const { chat, metrics } = c.get('services');
-    const runId = await chat.activeRunId(id, c.get('userId'));
-    if (!runId || !(await chat.eventLog.exists(runId))) return c.body(null, 204);
-    metrics.activeStreams.inc();
-    return sseResponse((signal) => chat.readRun(runId, signal), {
-      headers: { 'x-request-id': c.get('requestId'), 'x-run-id': runId },
-      onClose: () => metrics.activeStreams.dec(),
-    });
+    return resumeAnswer(c, id);
   })
   .post('/:id/stop', async (c) => {
     const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');

@@ -3,17 +3,20 @@ import { useState } from 'react';
 import { ApiError } from '../api-error.js';
 import type { AgentSummary } from '../api-types.js';
 import { formatCount } from '../number-format.js';
-import { addToLibrary } from '../server-api.js';
+import { useLibrary } from '../library-state.js';
 
 type AddState = { kind: 'idle' } | { kind: 'adding' } | { kind: 'added' } | { kind: 'failed'; message: string };
 
 export function AgentCard({ agent }: { agent: AgentSummary }) {
-  const [add, setAdd] = useState<AddState>({ kind: 'idle' });
+  const library = useLibrary();
+  const [tried, setAdd] = useState<AddState>({ kind: 'idle' });
+  // An agent already in the library (added in this chat, another one, or another tab) shows as added.
+  const add: AddState = tried.kind === 'idle' && library.has(agent.slug) ? { kind: 'added' } : tried;
 
   const onAdd = async (): Promise<void> => {
     setAdd({ kind: 'adding' });
     try {
-      await addToLibrary(agent.slug);
+      await library.add(agent.slug);
       setAdd({ kind: 'added' });
     } catch (error) {
       if (ApiError.isInstance(error) && error.status === 409) {

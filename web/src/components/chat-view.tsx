@@ -152,6 +152,7 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
             <MessageItem
               key={message.id}
               message={message}
+              sessionId={sessionId}
               streaming={busy && index === messages.length - 1 && message.role === 'assistant'}
               stopped={stoppedIds.has(message.id)}
             />

@@ -16,6 +16,9 @@ const titles: Record<string, string> = {
   payload_too_large: 'Message too long',
   upstream_unavailable: 'Model unavailable',
   network_error: 'Connection problem',
+  stream_error: 'Answer interrupted',
+  unavailable: 'Server busy',
+  forbidden: 'Not allowed',
 };
 
 export function ErrorBanner({ error, onRetry, retryLabel = 'Retry' }: ErrorBannerProps) {

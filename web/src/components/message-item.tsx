@@ -2,11 +2,14 @@
 import { isToolUIPart } from 'ai';
 import type { ChatMessage } from '../api-types.js';
 import { formatTokens } from '../number-format.js';
+import { FeedbackBar } from './feedback-bar.js';
 import { MarkdownText } from './markdown-text.js';
 import { ToolPart } from './tool-part.js';
 
 interface MessageItemProps {
   message: ChatMessage;
+  /** The session the message belongs to (for feedback on answers). */
+  sessionId: string;
   /** True for the assistant message that is still streaming. */
   streaming: boolean;
   /** True when the user stopped this answer part-way. */
@@ -28,7 +31,7 @@ function UserMessage({ message }: { message: ChatMessage }) {
   );
 }
 
-function AssistantMessage({ message, streaming, stopped = false }: MessageItemProps) {
+function AssistantMessage({ message, sessionId, streaming, stopped = false }: MessageItemProps) {
   const usage = message.metadata?.usage;
   const lastPart = message.parts[message.parts.length - 1];
   const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
@@ -76,6 +79,7 @@ function AssistantMessage({ message, streaming, stopped = false }: MessageItemPr
             ) : null}
           </div>
         ) : null}
+        {!streaming && hasVisible ? <FeedbackBar sessionId={sessionId} messageId={message.id} initial={message.metadata?.feedback} /> : null}
       </div>
     </div>
   );
@@ -91,8 +95,8 @@ export function TypingDots() {
   );
 }
 
-export function MessageItem({ message, streaming, stopped }: MessageItemProps) {
+export function MessageItem({ message, sessionId, streaming, stopped }: MessageItemProps) {
   if (message.role === 'user') return <UserMessage message={message} />;
-  if (message.role === 'assistant') return <AssistantMessage message={message} streaming={streaming} stopped={stopped} />;
+  if (message.role === 'assistant') return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} />;
   return null;
 }

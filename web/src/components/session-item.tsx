@@ -50,7 +50,7 @@ export function SessionItem({ session, active, onOpen, onDelete }: SessionItemPr
       >
         <span className="session-item__title">
           {session.status === 'running' ? <span className="live-dot" aria-label="Answering" /> : null}
-          {title}
+          <span className="session-item__text">{title}</span>
         </span>
         <span className="session-item__time">{formatRelative(session.updatedAt)}</span>
       </button>

@@ -1,10 +1,5 @@
 // What an empty conversation shows: what the assistant can do, with a few one-click prompts.
-const suggestions = [
-  'Find me an agent that writes SEO blog posts',
-  'Which agents can help with lead generation?',
-  'I need something to triage my support inbox',
-  'Show me agents for turning YouTube videos into summaries',
-];
+import { welcomeSuggestions as suggestions } from '../welcome-suggestions.js';
 
 export function Welcome({ onPick, disabled = false }: { onPick: (text: string) => void; disabled?: boolean }) {
   return (
