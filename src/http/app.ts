@@ -1,14 +1,17 @@
 /**
- * The HTTP application: middleware (request id and access log, security headers, CORS, body limit,
- * auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
+ * The HTTP application: middleware (request id and access log, security headers, loopback host in
+ * local mode, CORS, same-origin writes, JSON bodies, body limit, auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { ChatError } from '../errors.js';
 import type { AppEnv, AppServices } from './app-context.js';
+import { allowedOriginForWrites } from './middleware/allowed-origin.js';
 import { authenticate } from './middleware/auth.js';
 import { toErrorResponse } from './middleware/errors.js';
+import { jsonBodiesOnly } from './middleware/json-bodies.js';
+import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { requestContext } from './middleware/request-context.js';
 import { openApiDocument } from './openapi.js';
 import { libraryRoutes } from './routes/library.js';
@@ -36,6 +39,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     c.header('x-frame-options', 'DENY');
     if (options.tls) c.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });
+  // Local mode has no credentials: being addressed by a loopback name is what keeps other sites out.
+  if (!config.authJwtSecret) app.use(loopbackHostOnly());
   if (config.corsOrigins.length > 0) {
     const allowOrigins = cors({
       origin: config.corsOrigins,
@@ -46,6 +51,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     app.use('/api/*', allowOrigins);
     app.use('/mcp', allowOrigins);
   }
+  app.use(allowedOriginForWrites(config.corsOrigins));
+  app.use(jsonBodiesOnly());
   const tooLarge = () => {
     throw new ChatError('payload_too_large', `The request body is larger than ${Math.round(maxBodyBytes / 1024)} KiB.`);
   };

@@ -1,5 +1,6 @@
 /** Request and response shapes of the HTTP API: they validate requests and generate the OpenAPI document. */
 import { z } from 'zod';
+import { errorStatus, type ErrorCode } from '../errors.js';
 
 export const sessionIdParam = z.object({ id: z.uuid({ message: 'The session id must be a UUID.' }) });
 
@@ -73,7 +74,7 @@ export const sessionResponse = sessionSummaryResponse.extend({
 
 export const errorResponse = z.object({
   error: z.object({
-    code: z.enum(['invalid_request', 'unauthorized', 'not_found', 'run_in_progress', 'payload_too_large', 'usage_limit_exceeded', 'rate_limited', 'upstream_unavailable', 'internal']),
+    code: z.enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     requestId: z.string(),
   }),
