@@ -286,6 +286,7 @@ describe('the agent-store MCP server over HTTP with AUTH_JWT_SECRET', () => {
       }),
     });
     expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="autochat"');
     const body = (await response.json()) as { error: { code: string } };
     expect(body.error.code).toBe('unauthorized');
   });
