@@ -89,7 +89,11 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
   }
   app.route('/', webRoutes());
 
-  app.notFound((c) => toErrorResponse(c, new ChatError('not_found', `No route ${c.req.method} ${c.req.path}.`)));
+  app.notFound((c) => {
+    // The path is echoed only when it is plain text of a sane length.
+    const path = c.req.path.length <= 200 && !/[\p{Cc}\uD800-\uDFFF]/u.test(c.req.path) ? ` ${c.req.path}` : '';
+    return toErrorResponse(c, new ChatError('not_found', `No route ${c.req.method}${path}.`));
+  });
   app.onError((error, c) => toErrorResponse(c, error));
   return app;
 }

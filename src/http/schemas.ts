@@ -1,6 +1,7 @@
 /** Request and response shapes of the HTTP API: they validate requests and generate the OpenAPI document. */
 import { z } from 'zod';
 import { errorStatus, type ErrorCode } from '../errors.js';
+import { agentSlug } from '../store/agent-slug.js';
 
 export const sessionIdParam = z.object({ id: z.uuid({ message: 'The session id must be a UUID.' }) });
 
@@ -27,7 +28,8 @@ export const streamBody = z.union([
 ]);
 export type StreamBody = z.infer<typeof streamBody>;
 
-export const librarySlugBody = z.strictObject({ slug: z.string().min(1).max(100) });
+export const librarySlugBody = z.strictObject({ slug: agentSlug });
+export const librarySlugParam = z.object({ slug: agentSlug });
 export const storeQuery = z.object({
   q: z.string().max(500).default(''),
   limit: z.coerce.number().int().min(1).max(50).default(10),

@@ -11,14 +11,12 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { agentSlug } from './agent-slug.js';
 import { queryRows, type Db } from './database.js';
 import { agents, libraryAgents } from './schema.js';
 
 export const agentSchema = z.object({
-  slug: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9-]{1,79}$/, 'must be 2–80 lowercase letters, digits or dashes'),
+  slug: agentSlug,
   name: z.string().trim().min(1).max(120),
   subHeading: z.string().trim().max(300).default(''),
   description: z.string().trim().max(5000).default(''),
