@@ -2,11 +2,18 @@
 import { z } from 'zod';
 import { errorStatus, type ErrorCode } from '../errors.js';
 import { agentSlug } from '../store/agent-slug.js';
+import { searchQueryText } from '../store/search-query.js';
 
 export const sessionIdParam = z.object({ id: z.uuid({ message: 'The session id must be a UUID.' }) });
 
+/** A page size from 1 to `max`, with a sentence for anything else (text, fractions, huge numbers). */
+const pageSize = (max: number, fallback: number) => {
+  const error = `limit must be a whole number from 1 to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(fallback);
+};
+
 export const listSessionsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageSize(100, 20),
   cursor: z.string().max(200).optional(),
 });
 
@@ -31,8 +38,8 @@ export type StreamBody = z.infer<typeof streamBody>;
 export const librarySlugBody = z.strictObject({ slug: agentSlug });
 export const librarySlugParam = z.object({ slug: agentSlug });
 export const storeQuery = z.object({
-  q: z.string().max(500).default(''),
-  limit: z.coerce.number().int().min(1).max(50).default(10),
+  q: searchQueryText().default(''),
+  limit: pageSize(50, 10),
 });
 
 const usageWindow = z.object({ used: z.number(), limit: z.number(), resetsAt: z.string() });

@@ -61,6 +61,17 @@ describe.each(databaseTargets)('bad input on $name', (target) => {
     await expectError(await call('DELETE', '/api/library/money-printing-agent'), 404, 'not_found');
   });
 
+  it('bounds what a query may cost: search words and length, page sizes (400 with a sentence)', async () => {
+    const words = (count: number) => Array.from({ length: count }, (_, i) => `word${i}`).join(' ');
+    expect(await expectError(await call('GET', `/api/store/agents?q=${encodeURIComponent(words(17))}`), 400, 'invalid_request')).toMatch(/at most 16 different words/);
+    expect(await expectError(await call('GET', `/api/store/agents?q=${'x'.repeat(501)}`), 400, 'invalid_request')).toMatch(/at most 500 characters/);
+    expect((await call('GET', `/api/store/agents?q=${encodeURIComponent(words(16))}`)).status).toBe(200);
+    for (const limit of ['0', '51', '2147483648', '99999999999999999999', '1e400', '-1', '2.5', 'ten', 'NaN', 'Infinity', '%00']) {
+      expect(await expectError(await call('GET', `/api/store/agents?limit=${limit}`), 400, 'invalid_request')).toMatch(/limit must be a whole number from 1 to 50/);
+      expect(await expectError(await call('GET', `/api/chat/sessions?limit=${limit === '51' ? '101' : limit}`), 400, 'invalid_request')).toMatch(/from 1 to 100/);
+    }
+  });
+
   it('answers web-asset paths that are no file with 404, and malformed encodings with 400, never reading outside assets', async () => {
     await expectError(await call('GET', '/assets/'), 404, 'not_found');
     await expectError(await call('GET', '/assets//'), 404, 'not_found');
