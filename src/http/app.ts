@@ -1,6 +1,6 @@
 /**
  * The HTTP application: middleware (request id and access log, security headers, loopback host in
- * local mode, CORS, same-origin writes, JSON bodies, body limit, auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
+ * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -9,6 +9,7 @@ import { ChatError } from '../errors.js';
 import type { AppEnv, AppServices } from './app-context.js';
 import { allowedOriginForWrites } from './middleware/allowed-origin.js';
 import { authenticate } from './middleware/auth.js';
+import { bodyDeadline } from './middleware/body-deadline.js';
 import { toErrorResponse } from './middleware/errors.js';
 import { jsonBodiesOnly } from './middleware/json-bodies.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
@@ -69,6 +70,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     }
     return streamedBodyLimit(c, next);
   });
+
+  app.use(bodyDeadline(config.limits.bodyTimeoutMs));
 
   app.route('/', operationsRoutes);
   app.get('/openapi.json', (c) => c.json(openApiDocument(services.version)));
