@@ -220,7 +220,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         system: 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.',
         prompt: `Message: ${firstText}`,
       });
-      const title = result.text.replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
+      // Control characters (a NUL the model copied from the message) are text no database column takes.
+      const title = result.text.replace(/\p{Cc}+/gu, ' ').replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
       await sessions.setTitleIfEmpty(sessionId, title);
       await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
     } catch (error) {
