@@ -1,6 +1,7 @@
 /**
  * The HTTP application: middleware (request id and access log, security headers, loopback host in
- * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
+ * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth) and the route
+ * groups of CONTRACT §4, with one error handler for the one error shape.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
