@@ -164,6 +164,20 @@ export const descriptions: Record<string, Description> = {
     group: 'Limits',
     text: 'Longest user message, in characters; longer ones are refused with 413 `payload_too_large` and not stored.',
   },
+  REQUEST_HEADERS_TIMEOUT_MS: {
+    group: 'Limits',
+    text:
+      'Milliseconds a client has to send a request line and headers, from the first byte of the request. A slower ' +
+      'client gets 408 `request_timeout` and its connection is closed. An idle keep-alive connection between ' +
+      'requests is not counted. Applies to HTTP/1.1 (also over TLS).',
+  },
+  REQUEST_BODY_TIMEOUT_MS: {
+    group: 'Limits',
+    text:
+      'Milliseconds a client has to send a request body once its headers are in. A body that trickles slower is ' +
+      'cut off with 408 `request_timeout` (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset). ' +
+      'Responses are not limited: a long answer streams for as long as it takes.',
+  },
   AUTH_JWT_SECRET: {
     group: 'Security and privacy',
     text:

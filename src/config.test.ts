@@ -5,7 +5,14 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: './.autochat', corsOrigins: [], mcpServers: {}, logLevel: 'info' });
-    expect(config.limits).toEqual({ dailyTokens: 2_500_000, weeklyTokens: 12_500_000, requestsPerMinute: 120, maxMessageChars: 32_000 });
+    expect(config.limits).toEqual({
+      dailyTokens: 2_500_000,
+      weeklyTokens: 12_500_000,
+      requestsPerMinute: 120,
+      maxMessageChars: 32_000,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
+    });
     expect(config.llm).toMatchObject({ apiKey: undefined, baseUrl: 'https://openrouter.ai/api/v1', timeoutMs: 60_000 });
   });
 

@@ -80,6 +80,8 @@ export const envSchema = z.object({
   MAX_TOOL_STEPS: integer(5, 1),
   RATE_LIMIT_PER_MINUTE: integer(120),
   MAX_MESSAGE_CHARS: integer(32_000, 1),
+  REQUEST_HEADERS_TIMEOUT_MS: integer(10_000, 1),
+  REQUEST_BODY_TIMEOUT_MS: integer(30_000, 1),
   RUN_LEASE_MS: integer(15_000, 500),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
@@ -116,6 +118,10 @@ export type Config = {
     weeklyTokens: number;
     requestsPerMinute: number;
     maxMessageChars: number;
+    /** A request's headers must arrive within this long of its first byte (408 otherwise). */
+    headersTimeoutMs: number;
+    /** Its body must arrive within this long after the headers (408 otherwise). */
+    bodyTimeoutMs: number;
   };
   runLeaseMs: number;
   encryptionKey?: string;
@@ -171,6 +177,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       weeklyTokens: e.WEEKLY_TOKEN_LIMIT,
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
       maxMessageChars: e.MAX_MESSAGE_CHARS,
+      headersTimeoutMs: e.REQUEST_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
     },
     runLeaseMs: e.RUN_LEASE_MS,
     encryptionKey: e.ENCRYPTION_KEY,

@@ -6,9 +6,12 @@
 export const errorStatus = {
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   run_in_progress: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   usage_limit_exceeded: 429,
   rate_limited: 429,
   upstream_unavailable: 503,
@@ -26,15 +29,18 @@ export class ChatError extends Error {
   readonly retryAfterSeconds?: number;
   /** Status override for codes that have two (502 vs 503). */
   readonly status: number;
+  /** Response headers the error calls for, e.g. `WWW-Authenticate` on a 401. */
+  readonly headers?: Readonly<Record<string, string>>;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options: { retryAfterSeconds?: number; status?: number; cause?: unknown } = {},
+    options: { retryAfterSeconds?: number; status?: number; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.status = options.status ?? errorStatus[code];
+    this.headers = options.headers;
   }
 
   static isInstance(error: unknown): error is ChatError {

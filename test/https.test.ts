@@ -132,6 +132,55 @@ describe.runIf(openssl)('HTTPS', () => {
     expect(upstream.handshakeFailures()).toBe(1);
   });
 
+  it('cuts off an HTTP/2 request body that trickles in with 408 in the error shape, and the connection serves on', async () => {
+    const slow = await startTestServer({
+      dataDir: 'memory://',
+      tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
+      limits: { headersTimeoutMs: 400, bodyTimeoutMs: 600 },
+    });
+    const client = http2Connect(slow.url, { ca });
+    try {
+      const body = JSON.stringify({ slug: 'money-printing-agent' });
+      const started = Date.now();
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = client.request({ ':method': 'POST', ':path': '/api/library', 'content-type': 'application/json', 'content-length': String(body.length) });
+        let text = '';
+        let status = 0;
+        let index = 0;
+        const timer = setInterval(() => {
+          if (request.closed || index >= body.length) return clearInterval(timer);
+          request.write(body[index++]!);
+        }, 100);
+        request.on('response', (headers) => (status = Number(headers[':status'])));
+        request.setEncoding('utf8');
+        request.on('data', (chunk: string) => (text += chunk));
+        request.on('close', () => {
+          clearInterval(timer);
+          resolve({ status, body: text });
+        });
+        request.on('error', reject);
+      });
+      expect(reply.status).toBe(408);
+      expect(JSON.parse(reply.body).error).toMatchObject({ code: 'request_timeout', message: expect.stringMatching(/600 ms/) });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      expect(await slow.chat.agents.library('local')).toEqual([]);
+      // The connection itself lives on: another request on it is answered.
+      const health = await new Promise<number>((resolve, reject) => {
+        const request = client.request({ ':method': 'GET', ':path': '/healthz' });
+        let status = 0;
+        request.on('response', (headers) => (status = Number(headers[':status'])));
+        request.on('end', () => resolve(status));
+        request.on('error', reject);
+        request.resume();
+        request.end();
+      });
+      expect(health).toBe(200);
+    } finally {
+      client.close();
+      await slow.close();
+    }
+  });
+
   it('refuses plain HTTP on the TLS port', async () => {
     const outcome = await new Promise<string>((resolve) => {
       const request = httpRequest(server.url.replace('https:', 'http:') + '/healthz', (response) => resolve(`status ${response.statusCode}`));

@@ -134,6 +134,25 @@ describe('external MCP servers as model tools', () => {
     expect(chunks.at(-1)!.type).toBe('finish');
   });
 
+  it.each(echoSpecs)('reports invalid input to an MCP tool over %s as tool-input-error, as for a built-in tool, and the model carries on', async (_transport, spec) => {
+    const { chat, upstream } = await serviceWith({ echo: spec() });
+    upstream.enqueue(callTool('echo__echo_upper', { text: 5 }, 'call_mcp'), callTool('find_agent', { query: 5 }, 'call_builtin'), say('my mistake'));
+
+    const session = await chat.createChatSession('local');
+    const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout 5 back at me', { userId: 'local' }));
+
+    const inputErrors = chunks.filter((chunk) => chunk.type === 'tool-input-error');
+    expect(inputErrors).toEqual([
+      expect.objectContaining({ toolCallId: 'call_mcp', toolName: 'echo__echo_upper', input: { text: 5 }, errorText: expect.stringMatching(/text.*string/) }),
+      expect.objectContaining({ toolCallId: 'call_builtin', toolName: 'find_agent', input: { query: 5 } }),
+    ]);
+    // Refused before the call: the server was never asked.
+    expect(chunks.filter((chunk) => chunk.type === 'tool-input-available' || chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error')).toEqual([]);
+    expect(JSON.stringify(upstream.requests[1]!.body.messages.at(-1))).toMatch(/text.*string/);
+    expect(textOf(chunks)).toBe('my mistake');
+    expect(chunks.at(-1)!.type).toBe('finish');
+  });
+
   it('keeps chatting when configured MCP servers are down, offering only the built-in tools', async () => {
     const { chat, upstream } = await serviceWith({ down: 'node -e "process.exit(1)"', gone: { url: await closedPortUrl() } });
     upstream.enqueue(say('still here'));
@@ -242,6 +261,55 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
     expect(result.isError).toBe(true);
   });
 
+  it('answers a call to an unknown tool with a JSON-RPC error (-32602), not a tool result', async () => {
+    for (const name of ['no_such_tool', 'toString', '__proto__', 'constructor']) {
+      const call = client.callTool({ name, arguments: {} });
+      await expect(call, name).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(`Unknown tool "${name}"`) });
+    }
+    // A known tool still answers after those.
+    structured(await client.callTool({ name: 'find_agent', arguments: { query: 'moneny printing agent' } }));
+  });
+
+  it('does not promise tools/list_changed notifications from a stateless endpoint', async () => {
+    const capabilities = client.getServerCapabilities();
+    expect(capabilities?.tools).toBeDefined();
+    expect(capabilities?.tools).not.toHaveProperty('listChanged');
+  });
+
+  it('bounds a search: more than 16 different words or 500 characters is an error result naming the bound', async () => {
+    const long = await client.callTool({ name: 'find_agent', arguments: { query: Array.from({ length: 17 }, (_, i) => `word${i}`).join(' ') } });
+    expect(long.isError).toBe(true);
+    expect(JSON.stringify(long.content)).toContain('at most 16 different words');
+    const wide = await client.callTool({ name: 'find_library_agent', arguments: { query: 'x'.repeat(501) } });
+    expect(wide.isError).toBe(true);
+    expect(JSON.stringify(wide.content)).toContain('500 characters');
+    // Sixteen words are fine, repeated words count once.
+    structured(await client.callTool({ name: 'find_agent', arguments: { query: `${Array.from({ length: 16 }, (_, i) => `word${i}`).join(' ')} word0 word1` } }));
+  });
+
+  it('refuses a JSON-RPC batch of more than 10 messages with 413 in the error shape, and answers one of 10', async () => {
+    const batch = (size: number) =>
+      fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(
+          Array.from({ length: size }, (_, index) => ({
+            jsonrpc: '2.0',
+            id: index + 1,
+            method: 'tools/call',
+            params: { name: 'find_agent', arguments: { query: 'moneny printing agent' } },
+          })),
+        ),
+      });
+    const refused = await batch(11);
+    expect(refused.status).toBe(413);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'payload_too_large', message: expect.stringContaining('at most 10 messages') });
+    const answered = await batch(10);
+    expect(answered.status).toBe(200);
+    expect((await answered.json()) as unknown[]).toHaveLength(10);
+  });
+
   it('answers GET and DELETE with 405 in the JSON error shape', async () => {
     for (const method of ['GET', 'DELETE']) {
       const response = await fetch(`${server.url}/mcp`, { method, headers: { accept: 'text/event-stream' } });
@@ -286,6 +354,7 @@ describe('the agent-store MCP server over HTTP with AUTH_JWT_SECRET', () => {
       }),
     });
     expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="autochat"');
     const body = (await response.json()) as { error: { code: string } };
     expect(body.error.code).toBe('unauthorized');
   });

@@ -32,6 +32,7 @@ import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
+import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
   /** Environment to read settings from (default `process.env`); explicit options win. */
@@ -341,9 +342,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     eventLog,
 
     async createChatSession(userId: string): Promise<ChatSession> {
-      if (typeof userId !== 'string' || userId.length === 0 || userId.length > 200) {
-        throw new ChatError('invalid_request', 'A user id is required.');
-      }
+      const problem = userIdProblem(userId);
+      if (problem) throw new ChatError('invalid_request', `The user id cannot name a user: ${problem}.`);
       const summary = await sessions.create(randomUUID(), userId);
       return { ...summary, messages: [], usage: [] };
     },

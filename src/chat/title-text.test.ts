@@ -7,6 +7,10 @@ describe('titleText', () => {
     expect(titleText('# Plan a trip\n')).toBe('Plan a trip');
   });
 
+  it('drops control characters, which no database text column takes', () => {
+    expect(titleText('Hello\u0000 world\u0007')).toBe('Hello world');
+  });
+
   it('falls back to "New chat" when nothing is left', () => {
     expect(titleText(' "" ')).toBe('New chat');
   });

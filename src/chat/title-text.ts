@@ -3,7 +3,8 @@
  * at most `max` characters, cut at a word boundary with an ellipsis rather than mid-word.
  */
 export function titleText(raw: string, max = 80): string {
-  const title = raw.replace(/\s+/g, ' ').replace(/^["'#\s]+|["'\s.]+$/g, '');
+  // Control characters (a NUL the model copied from the message) are text no database column takes.
+  const title = raw.replace(/[\p{Cc}\s]+/gu, ' ').replace(/^["'#\s]+|["'\s.]+$/g, '');
   if (title.length <= max) return title || 'New chat';
   const cut = title.slice(0, max - 1);
   const boundary = cut.lastIndexOf(' ');

@@ -1,14 +1,19 @@
 /**
- * The HTTP application: middleware (request id and access log, security headers, CORS, body limit,
- * auth) and the route groups of CONTRACT §4, with one error handler for the one error shape.
+ * The HTTP application: middleware (request id and access log, security headers, loopback host in
+ * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth) and the route
+ * groups of CONTRACT §4, with one error handler for the one error shape.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { ChatError } from '../errors.js';
 import type { AppEnv, AppServices } from './app-context.js';
+import { allowedOriginForWrites } from './middleware/allowed-origin.js';
 import { authenticate } from './middleware/auth.js';
+import { bodyDeadline } from './middleware/body-deadline.js';
 import { toErrorResponse } from './middleware/errors.js';
+import { jsonBodiesOnly } from './middleware/json-bodies.js';
+import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { requestContext } from './middleware/request-context.js';
 import { openApiDocument } from './openapi.js';
 import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
@@ -39,6 +44,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     c.header('x-frame-options', 'DENY');
     if (options.tls) c.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });
+  // Local mode has no credentials: being addressed by a loopback name is what keeps other sites out.
+  if (!config.authJwtSecret) app.use(loopbackHostOnly());
   if (config.corsOrigins.length > 0) {
     const allowOrigins = cors({
       origin: config.corsOrigins,
@@ -49,6 +56,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     app.use('/api/*', allowOrigins);
     app.use('/mcp', allowOrigins);
   }
+  app.use(allowedOriginForWrites(config.corsOrigins));
+  app.use(jsonBodiesOnly());
   const tooLarge = () => {
     throw new ChatError('payload_too_large', `The request body is larger than ${Math.round(maxBodyBytes / 1024)} KiB.`);
   };
@@ -65,6 +74,8 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     }
     return streamedBodyLimit(c, next);
   });
+
+  app.use(bodyDeadline(config.limits.bodyTimeoutMs));
 
   app.route('/', operationsRoutes);
   app.get('/openapi.json', (c) => c.json(openApiDocument(services.version)));
@@ -88,7 +99,11 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
   }
   app.route('/', webRoutes());
 
-  app.notFound((c) => toErrorResponse(c, new ChatError('not_found', `No route ${c.req.method} ${c.req.path}.`)));
+  app.notFound((c) => {
+    // The path is echoed only when it is plain text of a sane length.
+    const path = c.req.path.length <= 200 && !/[\p{Cc}\uD800-\uDFFF]/u.test(c.req.path) ? ` ${c.req.path}` : '';
+    return toErrorResponse(c, new ChatError('not_found', `No route ${c.req.method}${path}.`));
+  });
   app.onError((error, c) => toErrorResponse(c, error));
   return app;
 }

@@ -1,10 +1,19 @@
 /** Request and response shapes of the HTTP API: they validate requests and generate the OpenAPI document. */
 import { z } from 'zod';
+import { errorStatus, type ErrorCode } from '../errors.js';
+import { agentSlug } from '../store/agent-slug.js';
+import { searchQueryText } from '../store/search-query.js';
 
 export const sessionIdParam = z.object({ id: z.uuid({ message: 'The session id must be a UUID.' }) });
 
+/** A page size from 1 to `max`, with a sentence for anything else (text, fractions, huge numbers). */
+const pageSize = (max: number, fallback: number) => {
+  const error = `limit must be a whole number from 1 to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(fallback);
+};
+
 export const listSessionsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageSize(100, 20),
   cursor: z.string().max(200).optional(),
 });
 
@@ -47,10 +56,11 @@ export const sessionExportQuery = z.object({
   format: z.enum(['md', 'json'], { message: 'format must be "md" or "json"' }).default('md'),
 });
 
-export const librarySlugBody = z.strictObject({ slug: z.string().min(1).max(100) });
+export const librarySlugBody = z.strictObject({ slug: agentSlug });
+export const librarySlugParam = z.object({ slug: agentSlug });
 export const storeQuery = z.object({
-  q: z.string().max(500).default(''),
-  limit: z.coerce.number().int().min(1).max(50).default(10),
+  q: searchQueryText().default(''),
+  limit: pageSize(50, 10),
 });
 
 const usageWindow = z.object({ used: z.number(), limit: z.number(), resetsAt: z.string() });
@@ -94,7 +104,7 @@ export const sessionResponse = sessionSummaryResponse.extend({
 
 export const errorResponse = z.object({
   error: z.object({
-    code: z.enum(['invalid_request', 'unauthorized', 'not_found', 'run_in_progress', 'payload_too_large', 'usage_limit_exceeded', 'rate_limited', 'upstream_unavailable', 'internal']),
+    code: z.enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     requestId: z.string(),
   }),

@@ -15,6 +15,7 @@ import { createLogger } from '../logger.js';
 import { version } from '../version.js';
 import type { AppEnv } from './app-context.js';
 import { createApp } from './app.js';
+import { answerClientErrors } from './client-errors.js';
 import { createMetrics } from './metrics.js';
 
 export type RunningServer = {
@@ -57,6 +58,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   chat.hooks.feedbackGiven = (rating) => metrics.feedback.inc({ rating });
   const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat) });
 
+  const { headersTimeoutMs, bodyTimeoutMs } = config.limits;
+  // Node's deadlines end a request that has not fully arrived: headers within headersTimeoutMs of
+  // its first byte, the whole request soon after the body's own deadline (which the app keeps, to
+  // answer in the error shape; this one ends bodies the app never reads). They never cut a response,
+  // so long-lived streams are unaffected.
+  const timeouts = {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: headersTimeoutMs + bodyTimeoutMs + 1000,
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(headersTimeoutMs, bodyTimeoutMs) / 4))),
+  };
   const server: ServerType = await new Promise((resolve, reject) => {
     const tls = config.tls
       ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile), allowHTTP1: true, minVersion: 'TLSv1.2' as const }
@@ -66,15 +77,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         fetch: app.fetch,
         port: config.port,
         hostname: config.host,
-        ...(tls ? { createServer: createSecureServer, serverOptions: tls } : {}),
+        ...(tls ? { createServer: createSecureServer, serverOptions: tls } : { serverOptions: timeouts }),
       },
       () => resolve(created),
     );
     created.once('error', reject);
   });
-  // Long-lived streams must not be cut by Node's request timeouts; heartbeats keep proxies awake.
-  if ('requestTimeout' in server) server.requestTimeout = 0;
-  if ('headersTimeout' in server) server.headersTimeout = 30_000;
+  if (config.tls) {
+    // The HTTPS server takes these as properties only (HTTP/1.1 connections; it checks every 30 s).
+    Object.assign(server, { headersTimeout: timeouts.headersTimeout, requestTimeout: timeouts.requestTimeout });
+  }
+  answerClientErrors(server, config.limits, log);
 
   const port = (server.address() as AddressInfo).port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

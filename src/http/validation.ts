@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ChatError } from '../errors.js';
+import { isJsonMediaType, unsupportedMediaType } from './middleware/json-bodies.js';
 
 /** Parses `value`; on failure names what and where is wrong, with `hint` saying what is expected. */
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string, hint?: string): z.infer<T> {
@@ -17,15 +18,12 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The JSON body; an empty body counts as `{}` only when `allowEmpty`. */
 export async function readJson(c: Context, allowEmpty = false): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   if (bytes.length === 0) {
     if (allowEmpty) return {};
     throw new ChatError('invalid_request', 'The request body is empty; send JSON.');
   }
-  if (type && !/^application\/(.+\+)?json\b/i.test(type) && !/^text\/plain\b/i.test(type)) {
-    throw new ChatError('invalid_request', 'The request body must be JSON (content-type: application/json).');
-  }
+  if (!isJsonMediaType(c.req.header('content-type'))) throw unsupportedMediaType();
   let text: string;
   try {
     text = strictUtf8.decode(bytes);

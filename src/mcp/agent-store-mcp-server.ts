@@ -3,8 +3,8 @@
  * outputs), offered to any MCP client and acting for one user — over stdio by `autochat mcp`, over
  * streamable HTTP at `POST /mcp`.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer, type ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatService } from '../chat/chat-service.js';
 import { errorSummary } from '../chat/run.js';
@@ -28,36 +28,67 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   // The model's tools, for their descriptions: one wording for both audiences.
   const modelTools = createToolSet({ agents, userId });
   const server = new McpServer({ name: 'autochat-agent-store', version });
+  /** Each tool's call: its arguments checked against its input schema, then its handler, guarded. */
+  const calls = new Map<string, (args: unknown) => Promise<CallToolResult>>();
 
-  server.registerTool(
-    'find_agent',
-    { description: modelTools.find_agent.description, inputSchema: findAgentInput, outputSchema: searchOutput },
-    guarded('find_agent', async ({ query }) => jsonResult({ agents: await agents.search(query, SEARCH_LIMIT), query })),
-  );
+  function define<Input extends z.ZodObject>(
+    name: string,
+    spec: { input: Input; output: z.ZodObject; run: (input: z.infer<Input>) => Promise<CallToolResult> },
+  ) {
+    const handler = guarded(name, spec.run);
+    // TypeScript cannot resolve the SDK's callback type for a generic schema; it is this handler's.
+    const callback = handler as unknown as ToolCallback<Input>;
+    server.registerTool(name, { description: modelTools[name]!.description, inputSchema: spec.input, outputSchema: spec.output }, callback);
+    calls.set(name, async (args) => {
+      const parsed = spec.input.safeParse(args);
+      if (parsed.success) return handler(parsed.data);
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      return textError(`Invalid arguments for ${name}: ${where}${issue?.message ?? 'not valid'}.`);
+    });
+  }
 
-  server.registerTool(
-    'get_agent_details',
-    { description: modelTools.get_agent_details.description, inputSchema: getAgentDetailsInput, outputSchema: agentSchema },
-    guarded('get_agent_details', async ({ slug }) => {
+  define('find_agent', {
+    input: findAgentInput,
+    output: searchOutput,
+    run: async ({ query }) => jsonResult({ agents: await agents.search(query, SEARCH_LIMIT), query }),
+  });
+  define('get_agent_details', {
+    input: getAgentDetailsInput,
+    output: agentSchema,
+    run: async ({ slug }) => {
       const agent = await agents.get(slug);
       return agent ? jsonResult(agent) : unknownSlug(slug);
-    }),
-  );
-
-  server.registerTool(
-    'add_agent_to_library',
-    { description: modelTools.add_agent_to_library.description, inputSchema: addAgentToLibraryInput, outputSchema: libraryEntryOutput },
-    guarded('add_agent_to_library', async ({ slug }) => {
+    },
+  });
+  define('add_agent_to_library', {
+    input: addAgentToLibraryInput,
+    output: libraryEntryOutput,
+    run: async ({ slug }) => {
       const entry = await agents.addToLibrary(userId, slug);
       return entry ? jsonResult(entry) : unknownSlug(slug);
-    }),
-  );
+    },
+  });
+  define('find_library_agent', {
+    input: findLibraryAgentInput,
+    output: searchOutput,
+    run: async ({ query }) => jsonResult({ agents: await agents.searchLibrary(userId, query, SEARCH_LIMIT), query }),
+  });
 
-  server.registerTool(
-    'find_library_agent',
-    { description: modelTools.find_library_agent.description, inputSchema: findLibraryAgentInput, outputSchema: searchOutput },
-    guarded('find_library_agent', async ({ query }) => jsonResult({ agents: await agents.searchLibrary(userId, query, SEARCH_LIMIT), query })),
-  );
+  // McpServer lists the tools; calls are answered here, so that an unknown tool is a protocol error
+  // (-32602, as the MCP specification asks) rather than a tool result, while invalid arguments and
+  // failures stay tool results the caller (often a model) can read and act on.
+  server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const call = calls.get(request.params.name);
+    if (!call) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". This server has: ${[...calls.keys()].join(', ')}.`);
+    }
+    return call(request.params.arguments ?? {});
+  });
+  // The tools never change while a client is connected, and over HTTP no connection outlives its
+  // request: no tools/list_changed notifications are promised. (McpServer registers listChanged:
+  // true; undefined removes it from the initialize result.)
+  server.server.registerCapabilities({ tools: { listChanged: undefined } });
 
   /** An unexpected failure (say, of the database) becomes a plain error result: no SQL or stack leaks out. */
   function guarded<Input>(tool: string, handler: (input: Input) => Promise<CallToolResult>) {
@@ -66,13 +97,15 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
         return await handler(input);
       } catch (error) {
         chat.log.error({ tool, userId, err: errorSummary(error) }, 'MCP tool call failed');
-        return { content: [{ type: 'text', text: `${tool} failed because of an unexpected error on the server. Please try again.` }], isError: true };
+        return textError(`${tool} failed because of an unexpected error on the server. Please try again.`);
       }
     };
   }
 
   return server;
 }
+
+const textError = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
 /** Clients that read only `content` get the JSON as text; the others get it structured. */
 function jsonResult(value: object): CallToolResult {

@@ -1,12 +1,14 @@
 /**
  * Tools of external MCP servers (MCP_SERVERS), offered to the model beside the built-in ones as
  * `<server>__<tool>`. A server that cannot be reached or listed in time is left out with a warning:
- * chat keeps working without its tools.
+ * chat keeps working without its tools. The model's inputs are checked against each tool's schema.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js';
 import { jsonSchema, tool, type JSONSchema7, type ToolSet } from 'ai';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -44,6 +46,7 @@ export async function loadMcpTools(servers: Config['mcpServers'], log: Logger, o
 
   const tools: ToolSet = {};
   const clients: Client[] = [];
+  const validator = new AjvJsonSchemaValidator();
   for (const entry of connected) {
     if (!entry) continue;
     clients.push(entry.client);
@@ -53,7 +56,9 @@ export async function loadMcpTools(servers: Config['mcpServers'], log: Logger, o
         log.warn({ server: entry.server, tool: name }, 'MCP tool name taken by another tool; this one is left out');
         continue;
       }
-      tools[name] = modelTool(entry.client, entry.server, mcpTool, callTimeoutMs);
+      const check = inputCheck(validator, mcpTool);
+      if (!check) log.warn({ server: entry.server, tool: name }, "MCP tool's input schema cannot be compiled; its inputs are passed on unchecked");
+      tools[name] = modelTool(entry.client, entry.server, mcpTool, callTimeoutMs, check);
     }
     log.info({ server: entry.server, tools: entry.tools.length }, 'MCP server connected');
   }
@@ -140,13 +145,35 @@ export function splitCommandLine(line: string): string[] {
   return words;
 }
 
-function modelTool(client: Client, server: string, mcpTool: McpTool, callTimeoutMs: number) {
+type InputCheck = (value: unknown) => { success: true; value: Record<string, unknown> } | { success: false; error: Error };
+
+/**
+ * Checks a model's input against the tool's own JSON Schema, so that invalid input is reported as
+ * `tool-input-error` (and shown to the model) like that of a built-in tool, instead of being sent to
+ * the server. Undefined when the schema cannot be compiled.
+ */
+function inputCheck(validator: AjvJsonSchemaValidator, mcpTool: McpTool): InputCheck | undefined {
+  let validate: ReturnType<AjvJsonSchemaValidator['getValidator']>;
+  try {
+    validate = validator.getValidator({ ...mcpTool.inputSchema, type: 'object' } as JsonSchemaType);
+  } catch {
+    return undefined;
+  }
+  return (value) => {
+    const result = validate(value);
+    return result.valid
+      ? { success: true, value: result.data as Record<string, unknown> }
+      : { success: false, error: new Error(`the input does not match the tool's schema: ${result.errorMessage}`.slice(0, MAX_ERROR_CHARS)) };
+  };
+}
+
+function modelTool(client: Client, server: string, mcpTool: McpTool, callTimeoutMs: number, check: InputCheck | undefined) {
   // Providers want an object schema with `properties`, even for a tool without inputs.
   const schema: JSONSchema7 = { ...(mcpTool.inputSchema as JSONSchema7), type: 'object' };
   schema.properties ??= {};
   return tool({
     description: mcpTool.description ?? mcpTool.title ?? `${mcpTool.name} (from the ${server} MCP server)`,
-    inputSchema: jsonSchema<Record<string, unknown>>(schema),
+    inputSchema: jsonSchema<Record<string, unknown>>(schema, check ? { validate: check } : undefined),
     execute: async (input, { abortSignal }) => {
       let result: CallResult;
       try {

@@ -12,14 +12,13 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { agentDefinitionFields, requireWholeDefinition } from './agent-definition.js';
+import { agentSlug } from './agent-slug.js';
 import { queryRows, type Db } from './database.js';
+import { MAX_QUERY_CHARS, MAX_QUERY_WORDS, normalise, queryWords } from './search-query.js';
 import { agents, libraryAgents } from './schema.js';
 
 export const agentSchema = z.object({
-  slug: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9-]{1,79}$/, 'must be 2–80 lowercase letters, digits or dashes'),
+  slug: agentSlug,
   name: z.string().trim().min(1).max(120),
   subHeading: z.string().trim().max(300).default(''),
   description: z.string().trim().max(5000).default(''),
@@ -36,8 +35,6 @@ export type AgentMatch = Agent & { score: number };
 export type LibraryEntry = Agent & { addedAt: string };
 
 const MAX_RESULTS = 50;
-/** Query words past this many are ignored: a search is a need in a few words, not a document. */
-const MAX_QUERY_WORDS = 16;
 const UPSERT_BATCH = 500;
 
 /** Runs SQL: the database or a transaction. */
@@ -228,10 +225,11 @@ export function searchStatement(
   onlySlugs?: string[],
   cap: number = CANDIDATES_PER_WORD,
 ): SQL | undefined {
-  const text = normalise(query).slice(0, 500);
+  // Callers refuse longer queries (search-query.ts); these cuts only keep a direct call bounded.
+  const text = normalise(query).slice(0, MAX_QUERY_CHARS);
   if (!text) return undefined;
   const size = Math.min(Math.max(limit, 1), MAX_RESULTS);
-  const words = [...new Set(text.split(' '))].slice(0, MAX_QUERY_WORDS);
+  const words = queryWords(text).slice(0, MAX_QUERY_WORDS);
   const inScope = onlySlugs ? sql`and a.slug in (${sql.join(onlySlugs.map((slug) => sql`${slug}`), sql`, `)})` : sql``;
   return sql`
     with query_words as (
@@ -415,14 +413,4 @@ async function countWords(executor: Executor, before: string[], after: string[])
     await executor.execute(sql`
       delete from agent_words v using ${counts} as c where v.word = c.key and v.agents = 0 and v.word <> ''`);
   }
-}
-
-/** Lower case, accents off, anything but letters and digits as single spaces. */
-function normalise(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
 }

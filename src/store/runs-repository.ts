@@ -59,8 +59,9 @@ export class RunsRepository {
    * idle → running, in one statement (two for a retried message id): claims the session, records the run and stores the user's
    * message together, so a message is never stored without a run that answers it, nor twice. A
    * message id that is already stored is a retry, allowed for the session's last user message while
-   * it has no complete answer; it is answered again, not stored again. Throws `not_found`,
-   * `run_in_progress`, or `invalid_request` for a message id used elsewhere.
+   * it has no complete answer; it is answered again, not stored again. Message ids are scoped to
+   * their session (migration 0008): another session's ids, anyone's, neither collide nor show. Throws
+   * `not_found`, `run_in_progress`, or `invalid_request` for an id used earlier in this session.
    *
    * The same statement returns what the run needs next — the session's title and stored summary and
    * its history including the new message — so a run reaches the model after one statement.
@@ -73,7 +74,7 @@ export class RunsRepository {
       // takes the one that checks whether the stored message may be answered again.
       result = (await this.claim(input, false)) ?? (await this.claim(input, true));
     } catch (error) {
-      // The same id inserted concurrently by another session: nothing was written.
+      // The same id inserted concurrently in this session: nothing was written.
       if (sqlStateOf(error) === '23505') throw messageIdUsed();
       throw error;
     }
@@ -102,7 +103,7 @@ export class RunsRepository {
   /**
    * The statement of `begin`: claims the idle session the user owns, records the run, stores the
    * message unless it is already stored, and reads the history. With `retry` false it claims only
-   * for a message id not stored anywhere (the SQL function `autochat_begin_run`, migration 0005);
+   * for a message id not stored in the session (the SQL function `autochat_begin_run`, migration 0008);
    * with `retry` true also for a stored one that may be answered again. Returns nothing when it
    * claimed nothing (and then wrote nothing).
    */
@@ -118,7 +119,7 @@ export class RunsRepository {
     }
     const [row] = await queryRows<BeginRow>(this.db, sql`
       with ok as (
-          select not exists (select 1 from chat_messages where id = ${userMessage.id}) as fresh,
+          select not exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${userMessage.id}) as fresh,
             exists (
               select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
               where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
@@ -172,7 +173,7 @@ export class RunsRepository {
   }
 
   /**
-   * running → an outcome, in one statement (`autochat_end_run`, migration 0005): closes the run,
+   * running → an outcome, in one statement (`autochat_end_run`, migrations 0005 and 0008): closes the run,
    * stores the answer (partial or whole) and the usage rows, and frees the session. Throws `RunStateError`, storing nothing, if the run is not
    * running (it already ended — e.g. another instance declared it interrupted after a lost lease).
    */

@@ -29,18 +29,23 @@ export const chatSessions = pgTable('chat_sessions', {
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });
 
-export const chatMessages = pgTable('chat_messages', {
-  id: text('id').primaryKey(),
-  sessionId: uuid('session_id').notNull(),
-  seq: integer('seq').notNull(),
-  role: text('role', { enum: ['user', 'assistant', 'system'] }).notNull(),
-  /** JSON of the UIMessage parts, or their ciphertext when ENCRYPTION_KEY is set. */
-  parts: text('parts').notNull(),
-  /** JSON of the message metadata (e.g. usage), sealed like the parts; null when there is none. */
-  metadata: text('metadata'),
-  runId: uuid('run_id'),
-  createdAt: timestamptz('created_at').notNull().defaultNow(),
-});
+/** Message ids are the client's and belong to their session: the key is (session_id, id). */
+export const chatMessages = pgTable(
+  'chat_messages',
+  {
+    id: text('id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    seq: integer('seq').notNull(),
+    role: text('role', { enum: ['user', 'assistant', 'system'] }).notNull(),
+    /** JSON of the UIMessage parts, or their ciphertext when ENCRYPTION_KEY is set. */
+    parts: text('parts').notNull(),
+    /** JSON of the message metadata (e.g. usage), sealed like the parts; null when there is none. */
+    metadata: text('metadata'),
+    runId: uuid('run_id'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.id] })],
+);
 
 export const runStatuses = ['running', 'finished', 'failed', 'stopped', 'interrupted'] as const;
 export type RunStatus = (typeof runStatuses)[number];

@@ -126,7 +126,7 @@ export class SessionsRepository {
           (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
           ${message.role}, ${parts}, ${metadata}
         )
-        on conflict (id) do nothing
+        on conflict (session_id, id) do nothing
         returning session_id
       )
       update chat_sessions set updated_at = now()

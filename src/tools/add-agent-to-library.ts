@@ -1,9 +1,10 @@
 /** `add_agent_to_library`: saves a store agent into the caller's own library. */
 import { tool } from 'ai';
 import { z } from 'zod';
+import { agentSlug } from '../store/agent-slug.js';
 import type { ToolContext } from './tool-context.js';
 
-export const addAgentToLibraryInput = z.object({ slug: z.string().min(1).max(100).describe('The slug of the store agent to add.') });
+export const addAgentToLibraryInput = z.object({ slug: agentSlug.describe('The slug of the store agent to add.') });
 
 export const addAgentToLibrary = (context: ToolContext) =>
   tool({

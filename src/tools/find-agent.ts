@@ -1,10 +1,11 @@
 /** `find_agent`: a typo-tolerant search of the agent store. */
 import { tool } from 'ai';
 import { z } from 'zod';
+import { searchQueryText } from '../store/search-query.js';
 import type { ToolContext } from './tool-context.js';
 
 export const findAgentInput = z.object({
-  query: z.string().min(1).max(500).describe('What the user wants an agent for, in their words (typos are fine).'),
+  query: searchQueryText().min(1).describe('What the user wants an agent for, in their words (typos are fine), at most 16 words.'),
 });
 
 export const findAgent = (context: ToolContext) =>

@@ -1,9 +1,10 @@
 /** `find_library_agent`: a typo-tolerant search of the caller's own library. */
 import { tool } from 'ai';
 import { z } from 'zod';
+import { searchQueryText } from '../store/search-query.js';
 import type { ToolContext } from './tool-context.js';
 
-export const findLibraryAgentInput = z.object({ query: z.string().min(1).max(500).describe('What to look for in the user library.') });
+export const findLibraryAgentInput = z.object({ query: searchQueryText().min(1).describe('What to look for in the user library, at most 16 words.') });
 
 export const findLibraryAgent = (context: ToolContext) =>
   tool({

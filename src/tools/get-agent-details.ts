@@ -1,9 +1,10 @@
 /** `get_agent_details`: the full catalog entry of one agent. */
 import { tool } from 'ai';
 import { z } from 'zod';
+import { agentSlug } from '../store/agent-slug.js';
 import type { ToolContext } from './tool-context.js';
 
-export const getAgentDetailsInput = z.object({ slug: z.string().min(1).max(100).describe('The agent slug, as returned by find_agent.') });
+export const getAgentDetailsInput = z.object({ slug: agentSlug.describe('The agent slug, as returned by find_agent.') });
 
 export const getAgentDetails = (context: ToolContext) =>
   tool({

@@ -83,10 +83,10 @@ describe('the AI SDK default chat routes', () => {
   it('the same chat id of two users names two chats; a UUID of another user\'s session is 404', async () => {
     upstream.setDefault((request) => (request.body.tools?.length ? say('private answer') : say('Title')));
     const headers = (sub: string) => ({ authorization: `Bearer ${signJwt({ sub }, 'default-routes-secret')}`, 'content-type': 'application/json' });
-    const body = (user: string) =>
-      JSON.stringify({ id: 'shared-id', messages: [{ id: `first-of-${user}`, role: 'user', parts: [{ type: 'text', text: 'Hello' }] }], trigger: 'submit-message' });
+    // The same chat id and the same message id from both users: neither learns of the other.
+    const body = JSON.stringify({ id: 'shared-id', messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Hello' }] }], trigger: 'submit-message' });
     for (const user of ['ann', 'bob']) {
-      const response = await fetch(`${authed.url}/api/chat`, { method: 'POST', headers: headers(user), body: body(user) });
+      const response = await fetch(`${authed.url}/api/chat`, { method: 'POST', headers: headers(user), body });
       expect(response.status).toBe(200);
       const parsed = await parseSseText(await response.text());
       expect(parsed.invalid).toEqual([]);

@@ -25,7 +25,7 @@ describe('API errors', () => {
   });
   afterAll(async () => server?.close());
 
-  it('refuses stream bodies that are not JSON, of the wrong types, empty, or with unknown fields (400)', async () => {
+  it('refuses stream bodies that are not JSON, of the wrong types, empty, or with unknown fields (400), or not sent as JSON (415)', async () => {
     const path = `/api/chat/sessions/${sessionId}/stream`;
     await expectError(await post(path, '{not json'), 400, 'invalid_request');
     await expectError(await post(path, ''), 400, 'invalid_request');
@@ -39,7 +39,8 @@ describe('API errors', () => {
     await expectError(await post(path, JSON.stringify({ messages: [] })), 400, 'invalid_request');
     await expectError(await post(path, JSON.stringify({ messages: [{ role: 'assistant', parts: [{ type: 'text', text: 'x' }] }] })), 400, 'invalid_request');
     await expectError(await post(path, new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, 'invalid_request');
-    await expectError(await post(path, 'message=hi', { 'content-type': 'application/x-www-form-urlencoded' }), 400, 'invalid_request');
+    await expectError(await post(path, 'message=hi', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+    await expectError(await post(path, JSON.stringify({ message: 'hi' }), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
     expect(await storedMessages()).toBe(0);
   });
 

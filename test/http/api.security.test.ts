@@ -38,6 +38,33 @@ describe('auth and isolation', () => {
     await expect401(await server.app.request('/api/usage', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }));
   });
 
+  it('refuses a sub that is not well-formed Unicode, has control characters or is too long (401, a sentence), so two ids never collide', async () => {
+    for (const sub of ['x\uD800y', 'x\uDFFF', 'a\u0000b', 'line\nbreak', 'bell\u0007', 'x'.repeat(201)]) {
+      const response = await server.app.request('/api/chat/sessions', { method: 'POST', headers: { authorization: `Bearer ${token(sub)}` } });
+      expect(response.status, JSON.stringify(sub)).toBe(401);
+      const body = await response.json();
+      expect(body.error.code).toBe('unauthorized');
+      expect(body.error.message).toMatch(/subject \(sub\)/);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="autochat", error="invalid_token"');
+    }
+    // Text that only looks odd is a user like any other, and stays apart from its look-alike.
+    const replacement = await as('x\uFFFDy', '/api/chat/sessions', { method: 'POST' });
+    expect(replacement.status).toBe(201);
+    const id = (await replacement.json()).sessionId;
+    expect((await as('x\uFFFDy', `/api/chat/sessions/${id}`)).status).toBe(200);
+    expect((await as('😀'.repeat(200), '/api/chat/sessions', { method: 'POST' })).status).toBe(201);
+  });
+
+  it('says how to authenticate on every 401 (WWW-Authenticate: Bearer)', async () => {
+    const missing = await server.app.request('/api/usage');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="autochat"');
+    const invalid = await server.app.request('/api/usage', { headers: { authorization: `Bearer ${signJwt({ sub: 'alice' }, 'wrong-secret')}` } });
+    expect(invalid.status).toBe(401);
+    expect(invalid.headers.get('www-authenticate')).toBe('Bearer realm="autochat", error="invalid_token"');
+    expect((await as('alice', '/api/usage')).headers.get('www-authenticate')).toBeNull();
+  });
+
   it('hides every session route of one user from another (404), and leaves their data untouched', async () => {
     const session = await (await as('alice', '/api/chat/sessions', { method: 'POST' })).json();
     const id = session.sessionId;

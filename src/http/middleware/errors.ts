@@ -21,7 +21,7 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown): Response {
     c.get('log')?.error({ err: errorSummary(error) }, 'unexpected error');
     chatError = new ChatError('internal', 'Something went wrong on our side. Please try again; if it keeps happening, quote the request id.');
   }
-  const headers: Record<string, string> = { 'x-request-id': requestId };
+  const headers: Record<string, string> = { ...chatError.headers, 'x-request-id': requestId };
   if (chatError.retryAfterSeconds !== undefined) headers['retry-after'] = String(chatError.retryAfterSeconds);
   return c.json(errorBody(chatError.code, chatError.message, requestId), chatError.status as 400, headers);
 }

@@ -1,9 +1,10 @@
 /**
  * Verification of HS256 JSON Web Tokens: the header must say HS256 (so `alg: none` and every other
  * algorithm are refused), the signature must match in constant time, `exp`/`nbf` must hold, and `sub`
- * names the user.
+ * names the user (well-formed text without control characters, at most 200 characters).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { userIdProblem } from '../../chat/user-id.js';
 
 export type JwtClaims = { sub: string; exp?: number; nbf?: number; iat?: number };
 
@@ -24,9 +25,9 @@ export function verifyJwt(token: string, secret: string, nowSeconds = Math.floor
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new JwtError('The token signature is invalid.');
   const claims = decodeJson(payloadPart) as Partial<JwtClaims> | undefined;
   if (!claims || typeof claims !== 'object') throw new JwtError('The token payload is not JSON.');
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 200) {
-    throw new JwtError('The token has no subject (sub) naming the user.');
-  }
+  if (claims.sub === undefined || claims.sub === '') throw new JwtError('The token has no subject (sub) naming the user.');
+  const problem = userIdProblem(claims.sub);
+  if (problem) throw new JwtError(`The token's subject (sub) cannot name a user: ${problem}.`);
   if (claims.exp !== undefined && (typeof claims.exp !== 'number' || nowSeconds > claims.exp + CLOCK_SKEW_SECONDS)) {
     throw new JwtError('The token has expired.');
   }

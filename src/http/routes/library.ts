@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
-import { librarySlugBody } from '../schemas.js';
+import { librarySlugBody, librarySlugParam } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
 
 export const libraryRoutes = new Hono<AppEnv>()
@@ -14,7 +14,8 @@ export const libraryRoutes = new Hono<AppEnv>()
     return c.json(entry, 201);
   })
   .delete('/:slug', async (c) => {
-    const removed = await c.get('services').chat.agents.removeFromLibrary(c.get('userId'), c.req.param('slug'));
+    const { slug } = parseWith(librarySlugParam, c.req.param(), 'slug');
+    const removed = await c.get('services').chat.agents.removeFromLibrary(c.get('userId'), slug);
     if (!removed) throw new ChatError('not_found', 'That agent is not in your library.');
     return c.body(null, 204);
   });

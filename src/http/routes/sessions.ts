@@ -1,5 +1,6 @@
 /** Chat sessions: create, list (newest first, by cursor), read with history, delete. */
 import { Hono } from 'hono';
+import { isUuid } from '../../chat/chat-service.js';
 import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
 import { listSessionsQuery, sessionIdParam } from '../schemas.js';
@@ -31,6 +32,9 @@ export const sessionRoutes = new Hono<AppEnv>()
 
 type Cursor = { updatedAt: string; id: string };
 
+/** A UTC time from 1970 to 9999 in ISO form: nothing a session could have, nor a database reject. */
+const ISO_TIME = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -39,7 +43,8 @@ function decodeCursor(text: string | undefined): Cursor | undefined {
   if (!text) return undefined;
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof value.updatedAt === 'string' && !Number.isNaN(Date.parse(value.updatedAt)) && typeof value.id === 'string' && /^[0-9a-f-]{36}$/i.test(value.id)) {
+    // Exactly what encodeCursor writes: an ISO time both JavaScript and PostgreSQL read, and a UUID.
+    if (typeof value.updatedAt === 'string' && ISO_TIME.test(value.updatedAt) && !Number.isNaN(Date.parse(value.updatedAt)) && isUuid(value.id)) {
       return { updatedAt: value.updatedAt, id: value.id };
     }
   } catch {

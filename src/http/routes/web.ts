@@ -1,9 +1,10 @@
 /** Serves the built web UI (dist/web): the single page at `/`, its hashed assets under `/assets/`. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
 
 const CANDIDATES = [new URL('../web/', import.meta.url), new URL('../../../dist/web/', import.meta.url)].map((url) => fileURLToPath(url));
@@ -48,10 +49,8 @@ export function webRoutes(root = CANDIDATES.find((dir) => existsSync(join(dir, '
   app.get('/', page);
   app.get('/s/*', page);
   app.get('/assets/*', async (c) => {
-    if (!root) return c.notFound();
-    const relative = normalize(decodeURIComponent(c.req.path)).replace(/^(\.\.[/\\])+/, '');
-    const path = join(root, relative);
-    if (!path.startsWith(join(root, 'assets')) || !existsSync(path)) return c.notFound();
+    const path = root && (await assetFile(root, new URL(c.req.url).pathname));
+    if (!path) throw new ChatError('not_found', 'There is no such file in the web UI.');
     return c.body(new Uint8Array(await read(path)), 200, {
       'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
       'cache-control': 'public, max-age=31536000, immutable',
@@ -63,4 +62,30 @@ export function webRoutes(root = CANDIDATES.find((dir) => existsSync(join(dir, '
     return c.body(new Uint8Array(await read(path)), 200, { 'content-type': TYPES['.svg']! });
   });
   return app;
+}
+
+/**
+ * The file under `root/assets` a request path names, or undefined. Each segment is decoded once,
+ * strictly (a malformed or non-UTF-8 percent-encoding such as `%c0%ae` is a 400); segments that
+ * could leave the directory (`..`, separators, NUL) and anything but a regular file name nothing.
+ */
+async function assetFile(root: string, pathname: string): Promise<string | undefined> {
+  const segments = pathname.replace(/^\/assets\/?/, '').split('/').map(decodeSegment);
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..' || /[/\\\0]/.test(segment))) return undefined;
+  const directory = join(root, 'assets');
+  const path = join(directory, ...segments);
+  if (!path.startsWith(directory + sep)) return undefined;
+  try {
+    return (await stat(path)).isFile() ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ChatError('invalid_request', 'The path has a malformed percent-encoding: each %XX sequence must encode UTF-8.');
+  }
 }
