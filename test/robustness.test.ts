@@ -296,7 +296,9 @@ describe('bounded load: 200 concurrent streams with drops and faults', () => {
       if (session!.lastRunStatus === 'finished') {
         expect(session!.messages[1]!.parts.some((part) => part.type === 'text' && part.text.length > 0)).toBe(true);
       }
-      expect(session!.usage.length).toBeGreaterThan(0);
+      // An answer that began is charged; a call the provider refused (500) before answering costs nothing.
+      if (session!.messages.length > 1) expect(session!.usage.length).toBeGreaterThan(0);
+      else expect(session!.usage.filter((entry) => entry.kind === 'chat')).toEqual([]);
     }
     expect(outcomes.finished).toBeGreaterThan(100);
     expect(outcomes.failed).toBeGreaterThan(10);
