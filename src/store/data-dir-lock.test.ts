@@ -26,6 +26,14 @@ function sleeper() {
   return { pid: child.pid!, kill: async () => (child.kill('SIGKILL'), await exited) };
 }
 
+/** The error `lockDataDir` refuses with (the test fails if it takes the lock instead). */
+async function refusal(path: string): Promise<Error> {
+  const lock = await lockDataDir(path).catch((error: unknown) => error as Error);
+  if (lock instanceof Error) return lock;
+  await lock.release();
+  throw new Error('the lock was taken, not refused');
+}
+
 function startTicks(pid: number): string {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return text.slice(text.lastIndexOf(')') + 2).split(' ')[19]!;
@@ -50,7 +58,7 @@ describe('the DATA_DIR lock', () => {
   it('refuses while the holder runs, and takes over once it died (kill -9)', async () => {
     const holder = sleeper();
     await writeFile(join(dir, LOCK_FILE), record({ pid: holder.pid, startTicks: startTicks(holder.pid), startedAt: '2026-02-03T04:05:06.000Z' }));
-    const refused = await lockDataDir(dir).catch((error: unknown) => error as Error);
+    const refused = await refusal(dir);
     expect(refused).toBeInstanceOf(DataDirInUseError);
     expect(refused.message).toBe(
       `DATA_DIR ${dir} is in use by another autochat process (pid ${holder.pid} on host ${hostname()}, started 2026-02-03T04:05:06.000Z). ` +
@@ -91,7 +99,7 @@ describe('the DATA_DIR lock', () => {
 
   it('refuses a lock held on another host, and says which file to delete if that host is gone', async () => {
     await writeFile(join(dir, LOCK_FILE), record({ host: 'other-machine', pid: 4242 }));
-    const refused = await lockDataDir(dir).catch((error: unknown) => error as Error);
+    const refused = await refusal(dir);
     expect(refused.message).toMatch(/another host \(pid 4242 on host other-machine, started 2026-01-01T00:00:00.000Z\)/);
     expect(refused.message).toContain(`delete ${join(dir, LOCK_FILE)}`);
   });
