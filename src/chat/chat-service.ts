@@ -16,18 +16,20 @@ import { AgentsRepository } from '../store/agents-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { verifyEncryptionKeys } from '../store/key-check.js';
 import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
-import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
+import { SessionsRepository, type SessionCursor, type SessionsPage } from '../store/sessions-repository.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
-import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
+import { COMPLETION_RESERVE_TOKENS, startOfUtcWeek, TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
+import { loadUsageSubject, type UsageSubject } from '../usage/usage-subject.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, type RunDeps } from './run.js';
+import { errorSummary, executeRun, SYSTEM_PROMPT, type RunDeps } from './run.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
@@ -71,6 +73,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let subjectOf: UsageSubject;
+  try {
+    // Before anything is written: a key that does not fit the database stops the start here.
+    const keys = await verifyEncryptionKeys(database.db, cipher);
+    if (keys.added || keys.retired.length > 0) log.info({ keyIds: keys.verified, added: keys.added, retired: keys.retired }, 'encryption keys checked');
+    subjectOf = await loadUsageSubject(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   let eventLog: RunEventLog;
   let redis: Redis | undefined;
   try {
@@ -93,7 +105,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const sessions = new SessionsRepository(database.db, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
   const agents = new AgentsRepository(database.db);
-  const budget = new TokenBudget(database.db, config.limits);
+  const budget = new TokenBudget(database.db, config.limits, subjectOf);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
     : createMemoryRateLimiter(config.limits.requestsPerMinute);
@@ -156,7 +168,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await rateLimiter.take(input.userId);
     const text = validateMessage(message);
     if (!isUuid(sessionId)) throw notFound();
-    await budget.check(input.userId);
 
     const runId = randomUUID();
     const answerId = randomUUID();
@@ -165,44 +176,74 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       role: 'user',
       parts: [{ type: 'text', text }],
     };
+    // The answer's reservation: the new message, the system prompt and a completion (the statement
+    // adds its estimate of the stored history).
+    const reserve = COMPLETION_RESERVE_TOKENS + Math.ceil((text.length + SYSTEM_PROMPT.length) / 4);
+    const admission = budget.admission(input.userId, reserve, config.llm.contextWindowTokens);
     await eventLog.open(runId);
     let begun: BegunRun;
     try {
-      // One statement: checks the owner, claims the session, stores the message, reads the history.
-      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage });
+      // One statement: checks the budget and the owner, claims the session, reserves the answer's
+      // estimate, stores the message, reads the history.
+      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage, admission });
     } catch (error) {
       await eventLog.forget([runId]);
       throw error;
     }
     const { retry } = begun;
-    // A retry answers the stored message afresh: the cut-short answers after it stay stored and
-    // visible, but the model is not shown them.
-    const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
-
-    log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
-    const controller = new AbortController();
     const userId = input.userId;
-    hooks.runStarted?.();
-    const done = executeRun(runDeps, {
-      runId,
-      sessionId,
-      userId,
-      messageId: answerId,
-      history,
-      tools: createToolSet({ agents, userId }, extraTools),
-      summary: begun.summary,
-      saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
-      stopSignal: controller.signal,
-    })
-      .then((outcome) => {
-        // Only the first exchange names a session; later runs never pay for a title.
-        const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
-        return outcome;
+    const controller = new AbortController();
+    let done: Promise<RunOutcome>;
+    try {
+      // A retry answers the stored message afresh: the cut-short answers after it stay stored and
+      // visible, but the model is not shown them.
+      const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
+      const tools = createToolSet({ agents, userId }, extraTools);
+      log.info({ runId, sessionId, userId, from: 'idle', to: 'running', retry }, 'run started');
+      hooks.runStarted?.();
+      done = executeRun(runDeps, {
+        runId,
+        sessionId,
+        userId,
+        messageId: answerId,
+        history,
+        tools,
+        summary: begun.summary,
+        saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
+        stopSignal: controller.signal,
       })
-      .finally(() => active.delete(runId));
+        .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error))
+        .then((outcome) => {
+          // Only the first exchange names a session; later runs never pay for a title.
+          const firstExchange = history.filter((message) => message.role === 'user').length === 1;
+          if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+          return outcome;
+        })
+        .finally(() => active.delete(runId));
+    } catch (error) {
+      // Nothing generates for this claim: undo it, so the failed request leaves no claimed session.
+      await runs.abandon(runId, sessionId, retry ? undefined : userMessage.id).catch((undo: unknown) =>
+        log.error({ runId, sessionId, err: errorSummary(undo) }, 'undoing a failed start failed; the run is closed when its lease expires'),
+      );
+      await eventLog.forget([runId]);
+      throw error;
+    }
     active.set(runId, { controller, done });
     return { runId, sessionId, messageId: answerId };
+  }
+
+  /**
+   * A run whose code threw instead of ending (it never should): it is ended as failed, so its session
+   * is freed at once rather than when its lease expires, and its readers get an error and the end.
+   */
+  async function failUnexpectedly(runId: string, sessionId: string, userId: string, error: unknown): Promise<RunOutcome> {
+    log.error({ runId, sessionId, err: errorSummary(error) }, 'run failed unexpectedly');
+    await runs.end(runId, sessionId, userId, { status: 'failed', reason: 'internal', usage: [] }).catch(() => undefined);
+    await eventLog.append(runId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' }).catch(() => undefined);
+    await eventLog.append(runId, { type: 'finish', messageMetadata: { sessionId } }).catch(() => undefined);
+    await eventLog.end(runId).catch(() => undefined);
+    hooks.runEnded?.('failed');
+    return 'failed';
   }
 
   async function generateTitle(sessionId: string, userId: string, history: ChatMessage[]) {
@@ -414,15 +455,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     /** Every session, message, usage row and library entry of a user (GDPR access). */
     async exportUser(userId: string) {
       const all: ChatSession[] = [];
-      let cursor: SessionCursor | undefined;
+      // Paged by creation, which never changes: a session that gets a message meanwhile neither
+      // moves past the cursor nor comes round twice.
+      let after: SessionsPage['nextCursor'] = null;
       do {
-        const page = await sessions.list(userId, 100, cursor);
+        const page: SessionsPage = await sessions.listByCreation(userId, 100, after ?? undefined);
         for (const summary of page.sessions) {
           const session = await sessions.load(summary.sessionId);
           if (session) all.push(session);
         }
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+        after = page.nextCursor;
+      } while (after);
       return {
         userId,
         exportedAt: new Date().toISOString(),
@@ -432,14 +475,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       };
     },
 
-    /** Erases every row and every shared-state entry of a user (GDPR erasure). */
+    /**
+     * Erases every row and every shared-state entry of a user (GDPR erasure). What they spent in the
+     * current budget week stays counted, under an anonymous subject (see usage-subject.ts).
+     */
     async eraseUser(userId: string): Promise<void> {
       const runIds = await sessions.runIdsOfUser(userId);
       for (const runId of runIds) active.get(runId)?.controller.abort();
       await Promise.all(runIds.map((runId) => active.get(runId)?.done));
       await eventLog.forget(runIds);
       await rateLimiter.forget(userId);
-      await sessions.eraseUser(userId);
+      await sessions.eraseUser(userId, { subject: subjectOf(userId), since: startOfUtcWeek(new Date()) });
     },
 
     /** What readiness depends on; `accepting` turns false as soon as shutdown begins, so a load balancer drains this instance. */
