@@ -57,6 +57,9 @@ export type RunEventsHook = {
 
 export const LOCAL_USER = 'local';
 
+/** At shutdown, how long starts already under way are waited for at least, even with no grace period. */
+const STARTS_WAIT_MS = 2000;
+
 export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
 /** The settings a set of service options selects: explicit options over the environment. */
@@ -121,6 +124,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   /** Runs executing in this process, so shutdown can wait for them or stop them. */
   const active = new Map<string, { controller: AbortController; done: Promise<RunOutcome> }>();
   let closing = false;
+  let draining: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
 
   const runDeps: RunDeps = {
     runs,
@@ -164,6 +169,30 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    */
   async function startRun(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
     if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
+    // A start already past this check when shutdown begins is waited for, and its run gets the grace period.
+    const started = claimStart();
+    try {
+      return await startRunOnce(sessionId, message, input);
+    } finally {
+      started();
+    }
+  }
+
+  /** Starts in progress, so `drain` waits for them before it counts the running runs. */
+  const starting = new Set<Promise<void>>();
+  function claimStart(): () => void {
+    let release!: () => void;
+    const start = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    starting.add(start);
+    return () => {
+      starting.delete(start);
+      release();
+    };
+  }
+
+  async function startRunOnce(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
     // Every stream request counts against the rate limit, whatever becomes of it.
     await rateLimiter.take(input.userId);
     const text = validateMessage(message);
@@ -349,6 +378,43 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     return session;
   }
 
+  /**
+   * Stops taking new runs, lets running ones finish for up to `graceMs`, and stops the rest (their
+   * partial answers are stored). Connections stay open, so readers can still take the last events.
+   */
+  function drain(graceMs = 0): Promise<void> {
+    draining ??= (async () => {
+      closing = true;
+      clearInterval(sweeper);
+      const deadline = Date.now() + graceMs;
+      if (starting.size > 0) {
+        // Bounded: a start stuck on an unreachable database must not hold the shutdown.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(starting),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(graceMs, STARTS_WAIT_MS));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      // Runs started by those starts count too: wait until none is left or the grace period is over.
+      while (active.size > 0 && Date.now() < deadline) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...active.values()].map((run) => run.done.catch(() => undefined))),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, deadline - Date.now());
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      for (const run of active.values()) run.controller.abort();
+      await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+    })();
+    return draining;
+  }
+
   return {
     config,
     log,
@@ -500,25 +566,19 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     databaseKind: database.kind,
     activeRunCount: () => active.size,
 
-    /**
-     * Stops taking new runs, lets running ones finish for up to `graceMs`, stops the rest (their
-     * partial answers are stored), then closes connections.
-     */
-    async close(graceMs = 0): Promise<void> {
-      if (closing) return;
-      closing = true;
-      clearInterval(sweeper);
-      const pending = [...active.values()];
-      if (graceMs > 0 && pending.length > 0) {
-        await Promise.race([Promise.all(pending.map((run) => run.done)), new Promise((resolve) => setTimeout(resolve, graceMs))]);
-      }
-      for (const run of active.values()) run.controller.abort();
-      await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
-      runDeps.leases.stop();
-      await eventLog.close();
-      redis?.disconnect();
-      await mcp?.close();
-      await database.close();
+    drain,
+
+    /** `drain(graceMs)`, then closes the event log, Redis, MCP clients and the database. */
+    close(graceMs = 0): Promise<void> {
+      closed ??= (async () => {
+        await drain(graceMs);
+        runDeps.leases.stop();
+        await eventLog.close();
+        redis?.disconnect();
+        await mcp?.close();
+        await database.close();
+      })();
+      return closed;
     },
   };
 }
