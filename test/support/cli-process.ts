@@ -16,8 +16,8 @@ export type FinishedCli = { code: number | null; stdout: string; stderr: string 
 const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn' });
 
 /** Starts `autochat serve`; rejects with `{code, stderr}` if it exits before listening. */
-export function serveCli(env: Record<string, string>, options: { args?: string[]; cwd?: string } = {}): Promise<ServingCli> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--port', '0', ...(options.args ?? [])], {
+export function serveCli(env: Record<string, string>, options: { args?: string[]; cwd?: string; port?: number } = {}): Promise<ServingCli> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--port', String(options.port ?? 0), ...(options.args ?? [])], {
     cwd: options.cwd ?? ROOT,
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
