@@ -78,7 +78,8 @@ export class RunsRepository {
    * message together, so a message is never stored without a run that answers it, nor twice. A
    * message id that is already stored is a retry, allowed for the session's last user message while
    * it has no complete answer; it is answered again, not stored again. Throws `not_found`,
-   * `run_in_progress`, or `invalid_request` for a message id used elsewhere.
+   * `run_in_progress`, `invalid_request` for a message id used elsewhere, or — with `admission` —
+   * the budget's `usage_limit_exceeded`, checked in the same statement and writing nothing.
    *
    * The same statement returns what the run needs next — the session's title and stored summary and
    * its history including the new message — so a run reaches the model after one statement.
@@ -150,9 +151,11 @@ export class RunsRepository {
   /**
    * The statement of `begin`: claims the idle session the user owns, records the run, stores the
    * message unless it is already stored, and reads the history. With `retry` false it claims only
-   * for a message id not stored anywhere (the SQL function `autochat_begin_run`, migration 0005);
-   * with `retry` true also for a stored one that may be answered again. Returns nothing when it
-   * claimed nothing (and then wrote nothing).
+   * for a message id not stored anywhere (the SQL function `autochat_admit_run`, migration 0007: the
+   * budget check, then `autochat_begin_run` of migration 0005, then the run's reservation); with
+   * `retry` true also for a stored one that may be answered again (then the budget check and the
+   * claim are two statements in one transaction). Returns nothing when it claimed nothing (and then
+   * wrote nothing).
    */
   private async claim(input: BeginInput, retry: boolean): Promise<BeginRow | undefined> {
     const { sessionId, userId, runId, userMessage, admission } = input;
