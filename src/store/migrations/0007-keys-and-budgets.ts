@@ -8,6 +8,7 @@
  *   this migration are listed without a check; the first start that has the key adds it.
  * - `erased_usage`: the tokens an erased user spent per UTC day, under a one-way hash of the user id,
  *   so erasure does not reset a budget; rows older than a budget week are deleted.
+ * - `chat_sessions_user_created`: the export pages through a user's sessions by creation time.
  * - `chat_runs.reserved_tokens`: what a running answer may still spend, counted by admission until
  *   the run ends (when its usage rows replace it, in the same statement).
  * - `autochat_budget_refusal`: the budget check, serialised per user across instances by an advisory
@@ -44,6 +45,8 @@ CREATE TABLE erased_usage (
   PRIMARY KEY (subject, day)
 );
 CREATE INDEX erased_usage_day ON erased_usage (day);
+
+CREATE INDEX chat_sessions_user_created ON chat_sessions (user_id, created_at DESC, id DESC);
 
 ALTER TABLE chat_runs ADD COLUMN reserved_tokens integer NOT NULL DEFAULT 0 CHECK (reserved_tokens >= 0);
 CREATE INDEX chat_runs_running_user ON chat_runs (user_id) WHERE status = 'running';
