@@ -201,18 +201,21 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
       parts: [{ type: 'text' as const, text: `message ${index}` }],
     }));
     await chat.upsertChatSession({ ...(await chat.getChatSession(session.sessionId))!, messages: messages.slice(0, 2) });
-    const measure = async () => {
+    const once = async () => {
       const before = chat.statementCount();
       upstream.enqueue(say('ok'));
       await collect(chat.streamChatCompletion(session.sessionId, 'next', { userId: 'henry' }));
       return chat.statementCount() - before;
     };
+    // The fewer of two turns: the service's timers (lease renewal, the sweeper) may add a statement
+    // to one of them on a slow machine; they are seconds apart, so not to both.
+    const measure = async () => Math.min(await once(), await once());
     const small = await measure();
     await chat.upsertChatSession({ ...(await chat.getChatSession(session.sessionId))!, messages: [...(await chat.getChatSession(session.sessionId))!.messages, ...messages.slice(2)] });
     const large = await measure();
     expect(large).toBe(small);
     const stored = await chat.getChatSession(session.sessionId);
-    expect(stored!.messages).toHaveLength(2 + 2 + 198 + 2);
+    expect(stored!.messages).toHaveLength(2 + 2 + 2 + 198 + 2 + 2);
   });
 
   it('upserts a session object by appending, never rewriting stored history', async () => {

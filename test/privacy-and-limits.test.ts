@@ -173,12 +173,15 @@ describe.each(databaseTargets)('export and erasure on $name', (target) => {
       expect(exported.usage.length).toBeGreaterThan(0);
       expect(exported.library.map((entry: { slug: string }) => entry.slug)).toEqual(['money-printing-agent']);
 
+      const spent = (await (await fetch(`${server.url}/api/usage`, { headers: as('erin') })).json()).daily.used;
+      expect(spent).toBeGreaterThan(0);
       expect((await fetch(`${server.url}/api/me`, { method: 'DELETE', headers: as('erin') })).status).toBe(204);
       const after = await (await fetch(`${server.url}/api/me/export`, { headers: as('erin') })).json();
       expect(after.sessions).toEqual([]);
       expect(after.usage).toEqual([]);
       expect(after.library).toEqual([]);
-      expect((await (await fetch(`${server.url}/api/usage`, { headers: as('erin') })).json()).daily.used).toBe(0);
+      // Erasure removes content and identity, not what was spent: the budget window still counts it.
+      expect((await (await fetch(`${server.url}/api/usage`, { headers: as('erin') })).json()).daily.used).toBe(spent);
       const other = await (await fetch(`${server.url}/api/me/export`, { headers: as('other') })).json();
       expect(other.sessions).toHaveLength(1);
       expect(other.library).toHaveLength(1);

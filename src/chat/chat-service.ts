@@ -17,19 +17,21 @@ import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { verifyEncryptionKeys } from '../store/key-check.js';
 import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
-import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
+import { SessionsRepository, type SessionCursor, type SessionsPage } from '../store/sessions-repository.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
-import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
+import { COMPLETION_RESERVE_TOKENS, startOfUtcWeek, TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
+import { loadUsageSubject, type UsageSubject } from '../usage/usage-subject.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { titleText } from './title-text.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, type RunDeps } from './run.js';
+import { errorSummary, executeRun, SYSTEM_PROMPT, type RunDeps } from './run.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 import { userIdProblem } from './user-id.js';
@@ -59,6 +61,9 @@ export type RunEventsHook = {
 
 export const LOCAL_USER = 'local';
 
+/** At shutdown, how long starts already under way are waited for at least, even with no grace period. */
+const STARTS_WAIT_MS = 2000;
+
 export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
 /** The settings a set of service options selects: explicit options over the environment. */
@@ -75,6 +80,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let subjectOf: UsageSubject;
+  try {
+    // Before anything is written: a key that does not fit the database stops the start here.
+    const keys = await verifyEncryptionKeys(database.db, cipher);
+    if (keys.added || keys.retired.length > 0) log.info({ keyIds: keys.verified, added: keys.added, retired: keys.retired }, 'encryption keys checked');
+    subjectOf = await loadUsageSubject(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   let eventLog: RunEventLog;
   let redis: Redis | undefined;
   try {
@@ -98,7 +113,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const runs = new RunsRepository(database.db, sessions, cipher);
   const agents = new AgentsRepository(database.db);
   const feedback = new FeedbackRepository(database.db, cipher);
-  const budget = new TokenBudget(database.db, config.limits);
+  const budget = new TokenBudget(database.db, config.limits, subjectOf);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
     : createMemoryRateLimiter(config.limits.requestsPerMinute);
@@ -114,6 +129,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   /** Runs executing in this process, so shutdown can wait for them or stop them. */
   const active = new Map<string, { controller: AbortController; done: Promise<RunOutcome> }>();
   let closing = false;
+  let draining: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
 
   const runDeps: RunDeps = {
     runs,
@@ -157,11 +174,34 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    */
   async function startRun(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
     if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
+    // A start already past this check when shutdown begins is waited for, and its run gets the grace period.
+    const started = claimStart();
+    try {
+      return await startRunOnce(sessionId, message, input);
+    } finally {
+      started();
+    }
+  }
+
+  /** Starts in progress, so `drain` waits for them before it counts the running runs. */
+  const starting = new Set<Promise<void>>();
+  function claimStart(): () => void {
+    let release!: () => void;
+    const start = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    starting.add(start);
+    return () => {
+      starting.delete(start);
+      release();
+    };
+  }
+
+  async function startRunOnce(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
     // Every stream request counts against the rate limit, whatever becomes of it.
     await rateLimiter.take(input.userId);
     const text = validateMessage(message);
     if (!isUuid(sessionId)) throw notFound();
-    await budget.check(input.userId);
 
     const runId = randomUUID();
     const answerId = randomUUID();
@@ -170,47 +210,77 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       role: 'user',
       parts: [{ type: 'text', text }],
     };
+    // The answer's reservation: the new message, the system prompt and a completion (the statement
+    // adds its estimate of the stored history).
+    const reserve = COMPLETION_RESERVE_TOKENS + Math.ceil((text.length + SYSTEM_PROMPT.length) / 4);
+    const admission = budget.admission(input.userId, reserve, config.llm.contextWindowTokens);
     await eventLog.open(runId);
     let begun: BegunRun;
     try {
-      // One statement: checks the owner, claims the session, stores the message, reads the history.
-      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage });
+      // One statement: checks the budget and the owner, claims the session, reserves the answer's
+      // estimate, stores the message, reads the history.
+      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage, admission });
     } catch (error) {
       await eventLog.forget([runId]);
       throw error;
     }
     const { retry } = begun;
-    // A retry answers the stored message afresh: the cut-short answers after it stay stored and
-    // visible, but the model is not shown them.
-    const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
-
-    log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
-    const controller = new AbortController();
     const userId = input.userId;
-    hooks.runStarted?.();
-    const done = executeRun(runDeps, {
-      runId,
-      sessionId,
-      userId,
-      messageId: answerId,
-      history,
-      tools: createToolSet({ agents, userId }, extraTools),
-      summary: begun.summary,
-      saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
-      stopSignal: controller.signal,
-    })
-      .then((outcome) => {
-        // Only the first exchange names a session, however it ended (a stopped or failed first answer
-        // still leaves a chat to find again); later runs never pay for a title.
-        const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        // After a failed answer the model is not asked again (the provider just failed): the first
-        // words of the message name the chat.
-        if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
-        return outcome;
+    const controller = new AbortController();
+    let done: Promise<RunOutcome>;
+    try {
+      // A retry answers the stored message afresh: the cut-short answers after it stay stored and
+      // visible, but the model is not shown them.
+      const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
+      const tools = createToolSet({ agents, userId }, extraTools);
+      log.info({ runId, sessionId, userId, from: 'idle', to: 'running', retry }, 'run started');
+      hooks.runStarted?.();
+      done = executeRun(runDeps, {
+        runId,
+        sessionId,
+        userId,
+        messageId: answerId,
+        history,
+        tools,
+        summary: begun.summary,
+        saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
+        stopSignal: controller.signal,
       })
-      .finally(() => active.delete(runId));
+        .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error))
+        .then((outcome) => {
+          // Only the first exchange names a session, however it ended (a stopped or failed first
+          // answer still leaves a chat to find again); later runs never pay for a title. After a
+          // failed answer the model is not asked again (the provider just failed): the first words of
+          // the message name the chat.
+          const firstExchange = history.filter((message) => message.role === 'user').length === 1;
+          if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
+          return outcome;
+        })
+        .finally(() => active.delete(runId));
+    } catch (error) {
+      // Nothing generates for this claim: undo it, so the failed request leaves no claimed session.
+      await runs.abandon(runId, sessionId, retry ? undefined : userMessage.id).catch((undo: unknown) =>
+        log.error({ runId, sessionId, err: errorSummary(undo) }, 'undoing a failed start failed; the run is closed when its lease expires'),
+      );
+      await eventLog.forget([runId]);
+      throw error;
+    }
     active.set(runId, { controller, done });
     return { runId, sessionId, messageId: answerId };
+  }
+
+  /**
+   * A run whose code threw instead of ending (it never should): it is ended as failed, so its session
+   * is freed at once rather than when its lease expires, and its readers get an error and the end.
+   */
+  async function failUnexpectedly(runId: string, sessionId: string, userId: string, error: unknown): Promise<RunOutcome> {
+    log.error({ runId, sessionId, err: errorSummary(error) }, 'run failed unexpectedly');
+    await runs.end(runId, sessionId, userId, { status: 'failed', reason: 'internal', usage: [] }).catch(() => undefined);
+    await eventLog.append(runId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' }).catch(() => undefined);
+    await eventLog.append(runId, { type: 'finish', messageMetadata: { sessionId } }).catch(() => undefined);
+    await eventLog.end(runId).catch(() => undefined);
+    hooks.runEnded?.('failed');
+    return 'failed';
   }
 
   async function generateTitle(sessionId: string, userId: string, history: ChatMessage[], askModel: boolean) {
@@ -329,6 +399,44 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       if (entry) message.metadata = { ...message.metadata, feedback: entry };
     }
     return session;
+  }
+
+  /**
+   * Stops taking new runs, lets running ones finish for up to `graceMs`, and stops the rest (their
+   * partial answers are stored). Connections stay open, so readers can still take the last events.
+   */
+  function drain(graceMs = 0): Promise<void> {
+    draining ??= (async () => {
+      closing = true;
+      clearInterval(sweeper);
+      const deadline = Date.now() + graceMs;
+      if (starting.size > 0) {
+        // Bounded: a start stuck on an unreachable database must not hold the shutdown.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(starting),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(graceMs, STARTS_WAIT_MS));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      // Runs started by those starts count too: wait until none is left or the grace period is over.
+      while (active.size > 0 && Date.now() < deadline) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...active.values()].map((run) => run.done.catch(() => undefined))),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, deadline - Date.now());
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      for (const run of active.values()) run.controller.abort();
+      await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+      await Promise.all(pendingTitles);
+    })();
+    return draining;
   }
 
   return {
@@ -465,15 +573,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     /** Every session, message, usage row and library entry of a user (GDPR access). */
     async exportUser(userId: string) {
       const all: ChatSession[] = [];
-      let cursor: SessionCursor | undefined;
+      // Paged by creation, which never changes: a session that gets a message meanwhile neither
+      // moves past the cursor nor comes round twice.
+      let after: SessionsPage['nextCursor'] = null;
       do {
-        const page = await sessions.list(userId, 100, cursor);
+        const page: SessionsPage = await sessions.listByCreation(userId, 100, after ?? undefined);
         for (const summary of page.sessions) {
           const session = await sessions.load(summary.sessionId);
           if (session) all.push(session);
         }
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+        after = page.nextCursor;
+      } while (after);
       return {
         userId,
         exportedAt: new Date().toISOString(),
@@ -484,14 +594,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       };
     },
 
-    /** Erases every row and every shared-state entry of a user (GDPR erasure). */
+    /**
+     * Erases every row and every shared-state entry of a user (GDPR erasure). What they spent in the
+     * current budget week stays counted, under an anonymous subject (see usage-subject.ts).
+     */
     async eraseUser(userId: string): Promise<void> {
       const runIds = await sessions.runIdsOfUser(userId);
       for (const runId of runIds) active.get(runId)?.controller.abort();
       await Promise.all(runIds.map((runId) => active.get(runId)?.done));
       await eventLog.forget(runIds);
       await rateLimiter.forget(userId);
-      await sessions.eraseUser(userId);
+      await sessions.eraseUser(userId, { subject: subjectOf(userId), since: startOfUtcWeek(new Date()) });
     },
 
     /** What readiness depends on; `accepting` turns false as soon as shutdown begins, so a load balancer drains this instance. */
@@ -506,26 +619,19 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     databaseKind: database.kind,
     activeRunCount: () => active.size,
 
-    /**
-     * Stops taking new runs, lets running ones finish for up to `graceMs`, stops the rest (their
-     * partial answers are stored), then closes connections.
-     */
-    async close(graceMs = 0): Promise<void> {
-      if (closing) return;
-      closing = true;
-      clearInterval(sweeper);
-      const pending = [...active.values()];
-      if (graceMs > 0 && pending.length > 0) {
-        await Promise.race([Promise.all(pending.map((run) => run.done)), new Promise((resolve) => setTimeout(resolve, graceMs))]);
-      }
-      for (const run of active.values()) run.controller.abort();
-      await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
-      await Promise.all(pendingTitles);
-      runDeps.leases.stop();
-      await eventLog.close();
-      redis?.disconnect();
-      await mcp?.close();
-      await database.close();
+    drain,
+
+    /** `drain(graceMs)`, then closes the event log, Redis, MCP clients and the database. */
+    close(graceMs = 0): Promise<void> {
+      closed ??= (async () => {
+        await drain(graceMs);
+        runDeps.leases.stop();
+        await eventLog.close();
+        redis?.disconnect();
+        await mcp?.close();
+        await database.close();
+      })();
+      return closed;
     },
   };
 }

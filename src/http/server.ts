@@ -2,8 +2,9 @@
  * Starts autochat as a network service: the chat service, the HTTP app, and a Node server (HTTPS with
  * HTTP/2 when TLS files are configured). SIGTERM/SIGINT stop it gracefully: no new connections,
  * running answers get a grace period to finish, the rest are stopped with their partial answers
- * stored, then the database closes.
+ * stored, open streams send their last events, then the database closes.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,10 @@ import type { AppEnv } from './app-context.js';
 import { createApp } from './app.js';
 import { answerClientErrors } from './client-errors.js';
 import { createMetrics } from './metrics.js';
+import { errorBody } from './middleware/errors.js';
+
+/** At shutdown, how long open responses get to finish at least, even with no grace period. */
+const FLUSH_MS = 1000;
 
 export type RunningServer = {
   url: string;
@@ -68,13 +73,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     requestTimeout: headersTimeoutMs + bodyTimeoutMs + 1000,
     connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(headersTimeoutMs, bodyTimeoutMs) / 4))),
   };
+  let disconnecting = false;
   const server: ServerType = await new Promise((resolve, reject) => {
     const tls = config.tls
       ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile), allowHTTP1: true, minVersion: 'TLSv1.2' as const }
       : undefined;
     const created = serve(
       {
-        fetch: app.fetch,
+        // Once the database is closing, whatever still arrives is told to go elsewhere, not failed.
+        fetch: (request, env) => (disconnecting ? shuttingDown() : app.fetch(request, env)),
         port: config.port,
         hostname: config.host,
         ...(tls ? { createServer: createSecureServer, serverOptions: tls } : { serverOptions: timeouts }),
@@ -93,6 +100,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url, database: chat.databaseKind, streams: chat.eventLog.kind, demoModel: chat.demo }, 'autochat listening');
 
+  // Responses not yet fully written, so shutdown lets the last events of an answer reach its reader.
+  const responses = new Set<{ once(event: 'close', listener: () => void): unknown }>();
+  let responsesDone: (() => void) | undefined;
+  server.on('request', (_request: unknown, response: { once(event: 'close', listener: () => void): unknown }) => {
+    responses.add(response);
+    response.once('close', () => {
+      responses.delete(response);
+      // While stopping, a connection is closed as soon as its response ends, so that a load balancer
+      // does not send it another request.
+      if (closing && 'closeIdleConnections' in server) server.closeIdleConnections();
+      if (responses.size === 0) responsesDone?.();
+    });
+  });
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -101,14 +122,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     app,
     close(graceMs = 0) {
       closing ??= (async () => {
+        const deadline = Date.now() + graceMs;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await chat.close(graceMs);
+        await chat.drain(graceMs);
+        // The runs are over; their readers still send the closing events. Wait for them (a reader of a
+        // run on another instance may wait longer: it is cut at the deadline and resumes elsewhere).
+        if (responses.size > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            responsesDone = resolve;
+            timer = setTimeout(resolve, Math.max(FLUSH_MS, deadline - Date.now()));
+          });
+          clearTimeout(timer);
+        }
+        disconnecting = true;
+        await chat.close();
         if ('closeAllConnections' in server) server.closeAllConnections();
         await closed;
       })();
       return closing;
     },
   };
+}
+
+/** The answer to a request that reaches an instance after it started to disconnect (a load balancer retries it). */
+function shuttingDown(): Response {
+  const requestId = randomUUID();
+  const body = errorBody('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', requestId);
+  return Response.json(body, { status: 503, headers: { 'x-request-id': requestId, 'retry-after': '2', connection: 'close' } });
 }
 
 /** Stops the server on SIGTERM/SIGINT, giving running answers `graceMs` to finish. */

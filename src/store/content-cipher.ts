@@ -9,9 +9,20 @@ const PREFIX = 'enc1';
 
 export type ContentCipher = {
   encrypted: boolean;
+  /** The id of the key new values are sealed with (none: stored plain). */
+  currentKeyId?: string;
+  /** Ids of every configured key, current first: what this process can open. */
+  keyIds: string[];
   seal(plain: string): string;
+  /** Seals under one configured key (by id), for the key checks of keys other than the current one. */
+  sealWith(keyId: string, plain: string): string;
   open(stored: string): string;
 };
+
+/** The id a sealed value names as its key's, or undefined for a plain value. */
+export function keyIdOf(stored: string): string | undefined {
+  return stored.startsWith(`${PREFIX}:`) ? stored.split(':')[1] : undefined;
+}
 
 export function createContentCipher(key?: string, previousKeys: string[] = []): ContentCipher {
   const keys = new Map<string, Buffer>();
@@ -24,14 +35,25 @@ export function createContentCipher(key?: string, previousKeys: string[] = []): 
   const current = key ? Buffer.from(key, 'base64') : undefined;
   const currentId = current ? keyId(current) : undefined;
 
+  const sealUnder = (id: string, secret: Buffer, plain: string) => {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', secret, nonce);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${PREFIX}:${id}:${Buffer.concat([nonce, cipher.getAuthTag(), body]).toString('base64')}`;
+  };
+
   return {
     encrypted: current !== undefined,
+    currentKeyId: currentId,
+    keyIds: [...keys.keys()],
     seal(plain) {
       if (!current || !currentId) return plain;
-      const nonce = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', current, nonce);
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      return `${PREFIX}:${currentId}:${Buffer.concat([nonce, cipher.getAuthTag(), body]).toString('base64')}`;
+      return sealUnder(currentId, current, plain);
+    },
+    sealWith(id, plain) {
+      const secret = keys.get(id);
+      if (!secret) throw new Error(`Key ${id} is not configured.`);
+      return sealUnder(id, secret, plain);
     },
     open(stored) {
       if (!stored.startsWith(`${PREFIX}:`)) return stored;

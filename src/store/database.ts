@@ -1,6 +1,7 @@
 /**
  * Opens the database: embedded PGlite under DATA_DIR by default, a PostgreSQL server when a URL is
- * given. Both get the same migrations and are used through the same drizzle query builder.
+ * given. Both get the same migrations and are used through the same drizzle query builder. The
+ * embedded one is locked to this process for as long as it is open (see data-dir-lock.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -10,6 +11,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.js';
 import { migrations, statementsOf } from './migrations/index.js';
 import { schema } from './schema.js';
 
@@ -81,13 +83,28 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind = 'postgres';
     closeClient = () => pool.end();
   } else {
-    const dataDir = options.dataDir === 'memory://' ? undefined : `${options.dataDir.replace(/\/$/, '')}/pgdata`;
-    if (dataDir) await mkdir(dataDir, { recursive: true });
-    const client = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+    const inMemory = options.dataDir === 'memory://';
+    const dataDir = inMemory ? undefined : `${options.dataDir.replace(/\/$/, '')}/pgdata`;
+    // Before PGlite touches the files: a second process must not even open them.
+    const lock = inMemory ? undefined : await lockDataDir(options.dataDir);
+    let client: PGlite;
+    try {
+      if (dataDir) await mkdir(dataDir, { recursive: true });
+      client = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+    } catch (error) {
+      await lock?.release();
+      throw error;
+    }
     db = drizzlePglite({ client, schema, logger }) as unknown as Db;
     drivers.set(db, { query: (text, params) => client.query(text, params), counted: logger.logQuery });
     kind = 'pglite';
-    closeClient = () => client.close();
+    closeClient = async () => {
+      try {
+        await client.close();
+      } finally {
+        await lock?.release();
+      }
+    };
     await client.exec(`set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD};
       set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`);
   }

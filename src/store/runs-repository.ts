@@ -9,6 +9,7 @@ import type { StoredSummary } from '../chat/context-window.js';
 import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
 import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
+import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
@@ -35,9 +36,22 @@ export type BegunRun = {
   history: ChatMessage[];
 };
 
-type BeginInput = { sessionId: string; userId: string; runId: string; owner: string; leaseMs: number; userMessage: ChatMessage };
+type BeginInput = {
+  sessionId: string;
+  userId: string;
+  runId: string;
+  owner: string;
+  leaseMs: number;
+  userMessage: ChatMessage;
+  /** The budget check that admits the run, in the same statement; none when no budget applies. */
+  admission?: BudgetAdmission;
+};
 
 type BeginRow = {
+  refused?: 'daily' | 'weekly' | null;
+  daily_used?: string | null;
+  weekly_used?: string | null;
+  reserved?: string | null;
   stored: number;
   title: string | null;
   summary: string | null;
@@ -47,6 +61,10 @@ type BeginRow = {
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
 
 export type ExpiredRun = { runId: string; sessionId: string; userId: string };
+
+function refusalOf(row: Pick<BeginRow, 'refused' | 'daily_used' | 'weekly_used' | 'reserved'>) {
+  return { window: row.refused!, dailyUsed: Number(row.daily_used ?? 0), weeklyUsed: Number(row.weekly_used ?? 0), reserved: Number(row.reserved ?? 0) };
+}
 
 export class RunsRepository {
   constructor(
@@ -61,7 +79,9 @@ export class RunsRepository {
    * message id that is already stored is a retry, allowed for the session's last user message while
    * it has no complete answer; it is answered again, not stored again. Message ids are scoped to
    * their session (migration 0008): another session's ids, anyone's, neither collide nor show. Throws
-   * `not_found`, `run_in_progress`, or `invalid_request` for an id used earlier in this session.
+   * `not_found`, `run_in_progress`, `invalid_request` for an id used earlier in this session, or —
+   * with `admission` — the budget's `usage_limit_exceeded`, checked in the same statement and
+   * writing nothing.
    *
    * The same statement returns what the run needs next — the session's title and stored summary and
    * its history including the new message — so a run reaches the model after one statement.
@@ -79,18 +99,15 @@ export class RunsRepository {
       throw error;
     }
     if (result) {
-      // The history was read in the statement's snapshot: a new message is not in it yet.
-      const stored = (JSON.parse(result.history) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
-        this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
-      );
       const retry = result.stored === 0;
-      const { userMessage } = input;
-      return {
-        retry,
-        title: result.title === null ? null : this.cipher.open(result.title),
-        summary: this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq }),
-        history: retry ? stored : [...stored, { ...userMessage, metadata: { ...userMessage.metadata, createdAt: new Date().toISOString() } }],
-      };
+      try {
+        return this.readBegun(result, input.userMessage, retry);
+      } catch (error) {
+        // The session is claimed and the message stored, but what was read cannot be used (e.g. content
+        // sealed with a key this process lacks): undo the claim, so the failed request leaves nothing.
+        await this.abandon(input.runId, sessionId, retry ? undefined : input.userMessage.id);
+        throw error;
+      }
     }
     const row = await this.sessions.findRow(sessionId);
     if (!row || row.userId !== userId) throw notFound();
@@ -100,24 +117,81 @@ export class RunsRepository {
     });
   }
 
+  private readBegun(result: BeginRow, userMessage: ChatMessage, retry: boolean): BegunRun {
+    // The history was read in the statement's snapshot: a new message is not in it yet.
+    const stored = (JSON.parse(result.history) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
+      this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
+    );
+    return {
+      retry,
+      title: result.title === null ? null : this.cipher.open(result.title),
+      summary: this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq }),
+      history: retry ? stored : [...stored, { ...userMessage, metadata: { ...userMessage.metadata, createdAt: new Date().toISOString() } }],
+    };
+  }
+
+  /**
+   * running → gone, for a run that never started generating: deletes the run and the user message its
+   * `begin` stored (`messageId`; none for a retried message, which was stored before) and frees the
+   * session, in one statement. For a request that failed after its claim.
+   */
+  async abandon(runId: string, sessionId: string, messageId: string | undefined): Promise<void> {
+    await queryRows(this.db, sql`
+      with run as (delete from chat_runs where id = ${runId} and status = 'running' returning id),
+        message as (
+          delete from chat_messages where id = ${messageId ?? null} and run_id = ${runId} and session_id = ${sessionId} and role = 'user'
+          returning id
+        ),
+        freed as (
+          update chat_sessions set status = 'idle', active_run_id = null
+          where id = ${sessionId} and active_run_id = ${runId}
+          returning id
+        )
+      select (select count(*) from run)::int as runs, (select count(*) from message)::int as messages, (select count(*) from freed)::int as freed`);
+  }
+
   /**
    * The statement of `begin`: claims the idle session the user owns, records the run, stores the
    * message unless it is already stored, and reads the history. With `retry` false it claims only
-   * for a message id not stored in the session (the SQL function `autochat_begin_run`, migration 0008);
-   * with `retry` true also for a stored one that may be answered again. Returns nothing when it
-   * claimed nothing (and then wrote nothing).
+   * for a message id not stored in the session (the SQL function `autochat_admit_run`, migration
+   * 0007: the budget check, then `autochat_begin_run` as migration 0008 left it, then the run's
+   * reservation); with `retry` true also for a stored one that may be answered again (then the budget
+   * check and the claim are two statements in one transaction). Returns nothing when it claimed
+   * nothing (and then wrote nothing).
    */
   private async claim(input: BeginInput, retry: boolean): Promise<BeginRow | undefined> {
-    const { sessionId, userId, runId, userMessage } = input;
+    const { sessionId, userId, runId, userMessage, admission } = input;
     const parts = this.cipher.seal(JSON.stringify(userMessage.parts));
     const lease = `${input.leaseMs} milliseconds`;
+    const reserve = admission?.reserve ?? 0;
+    const context = admission?.contextTokens ?? 0;
     if (!retry) {
       const [row] = await queryRows<BeginRow>(this.db, sql`
-        select 1 as stored, session_title as title, session_summary as summary, summary_seq as summary_through_seq, history
-        from autochat_begin_run(${userMessage.id}, ${sessionId}, ${userId}, ${runId}, ${input.owner}, ${lease}, ${parts})`);
+        select refused, daily_used::text, weekly_used::text, reserved::text, 1 as stored, session_title as title,
+          session_summary as summary, summary_seq as summary_through_seq, history
+        from autochat_admit_run(${userMessage.id}, ${sessionId}, ${userId}, ${runId}, ${input.owner}, ${lease}, ${parts},
+          ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
+          ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()}, ${reserve}, ${context})`);
+      if (row?.refused) throw admission!.refusal(refusalOf(row));
       return row;
     }
-    const [row] = await queryRows<BeginRow>(this.db, sql`
+    if (!admission) return this.claimStored(this.db, input, parts, lease, 0, 0);
+    // The budget check and the claim in one transaction: the check's per-user lock is held until the
+    // run and its reservation are written.
+    return this.db.transaction(async (tx) => {
+      const [budget] = await queryRows<BeginRow & { refused: BeginRow['refused'] }>(tx as unknown as Db, sql`
+        select refused, daily_used::text, weekly_used::text, reserved::text
+        from autochat_budget_refusal(${userId}, ${admission.subject}, ${admission.dailyLimit}, ${admission.weeklyLimit},
+          ${admission.day.toISOString()}, ${admission.week.toISOString()})`);
+      if (budget?.refused) throw admission.refusal(refusalOf(budget));
+      return this.claimStored(tx as unknown as Db, input, parts, lease, reserve, context);
+    });
+  }
+
+  /** `claim` for a message id that may already be stored (a retried request); see `begin`. */
+  private async claimStored(db: Db, input: BeginInput, parts: string, lease: string, reserve: number, context: number): Promise<BeginRow | undefined> {
+    const { sessionId, userId, runId, userMessage } = input;
+    const [row] = await queryRows<BeginRow>(db, sql`
       with ok as (
           select not exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${userMessage.id}) as fresh,
             exists (
@@ -135,8 +209,10 @@ export class RunsRepository {
           returning id, title, summary, summary_through_seq
         ),
         run as (
-          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at)
-          select ${runId}, id, ${userId}, ${input.owner}, now() + ${lease}::interval from claimed
+          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at, reserved_tokens)
+          select ${runId}, id, ${userId}, ${input.owner}, now() + ${lease}::interval,
+            ${reserve}::int + least(${context}::int, (select coalesce(sum(length(m.parts)), 0) / 4 from chat_messages m where m.session_id = ${sessionId}))::int
+          from claimed
         ),
         message as (
           insert into chat_messages (id, session_id, seq, role, parts, run_id)

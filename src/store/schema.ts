@@ -1,7 +1,9 @@
 /** drizzle table definitions; the SQL that creates them lives in ./migrations. */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
+  date,
   boolean,
   customType,
   integer,
@@ -62,6 +64,8 @@ export const chatRuns = pgTable('chat_runs', {
   checkpoint: text('checkpoint'),
   startedAt: timestamptz('started_at').notNull().defaultNow(),
   endedAt: timestamptz('ended_at'),
+  /** Tokens a running answer may still spend, counted by budget admission until the run ends. */
+  reservedTokens: integer('reserved_tokens').notNull().default(0),
 });
 
 export const usageEvents = pgTable('usage_events', {
@@ -120,4 +124,31 @@ export const messageFeedback = pgTable(
   (table) => [primaryKey({ columns: [table.sessionId, table.messageId] })],
 );
 
-export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, messageFeedback };
+
+/** Values of this deployment (e.g. the salt of anonymous usage subjects). */
+export const autochatSettings = pgTable('autochat_settings', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+/** One row per encryption key content was written with: a known text sealed under it. */
+export const keyChecks = pgTable('autochat_key_checks', {
+  keyId: text('key_id').primaryKey(),
+  /** Null for a key found in data written before key checks existed, until a start that has it. */
+  sealedCheck: text('sealed_check'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+/** Tokens spent by erased users per UTC day, under a one-way hash of the user id (no identity, no content). */
+export const erasedUsage = pgTable(
+  'erased_usage',
+  {
+    subject: text('subject').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    totalTokens: bigint('total_tokens', { mode: 'number' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.subject, table.day] })],
+);
+
+export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, autochatSettings, keyChecks, erasedUsage, messageFeedback };

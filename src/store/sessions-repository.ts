@@ -2,7 +2,7 @@
  * Sessions and their append-only message history. Appending is one INSERT whose sequence number is
  * computed by the database from the (session_id, seq) index, so its cost does not grow with history.
  */
-import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
@@ -11,7 +11,20 @@ import type { NewUsage } from './runs-repository.js';
 
 type SessionRow = typeof chatSessions.$inferSelect;
 
+/**
+ * Where a page of the session list ends: the last session's `updated_at`, to the microsecond the
+ * database keeps (an ISO time with six decimals), and its id. A millisecond would not do: sessions
+ * created together share milliseconds, and the rows of the last one on a page would be skipped.
+ */
 export type SessionCursor = { updatedAt: string; id: string };
+
+/** Where a page of sessions in creation order ends (for the export); like `SessionCursor`. */
+export type CreationCursor = { createdAt: string; id: string };
+
+export type SessionsPage = { sessions: ChatSessionSummary[]; nextCursor: CreationCursor | null };
+
+/** A timestamp as an ISO text with all six decimals the column keeps, in UTC. */
+const exactTime = (column: SQL) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export class SessionsRepository {
   constructor(
@@ -93,22 +106,37 @@ export class SessionsRepository {
   /** The caller's sessions, most recently active first, `limit` at a time. */
   async list(userId: string, limit: number, cursor?: SessionCursor) {
     const after = cursor
-      ? or(
-          lt(chatSessions.updatedAt, new Date(cursor.updatedAt)),
-          and(eq(chatSessions.updatedAt, new Date(cursor.updatedAt)), lt(chatSessions.id, cursor.id)),
-        )
+      ? sql`(${chatSessions.updatedAt}, ${chatSessions.id}) < (${cursor.updatedAt}::timestamptz, ${cursor.id}::uuid)`
       : undefined;
     const rows = await this.db
-      .select()
+      .select({ ...getTableColumns(chatSessions), at: exactTime(sql`${chatSessions.updatedAt}`) })
       .from(chatSessions)
       .where(and(eq(chatSessions.userId, userId), after))
       .orderBy(desc(chatSessions.updatedAt), desc(chatSessions.id))
       .limit(limit + 1);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    const nextCursor: SessionCursor | null =
-      rows.length > limit && last ? { updatedAt: last.updatedAt.toISOString(), id: last.id } : null;
+    const nextCursor: SessionCursor | null = rows.length > limit && last ? { updatedAt: last.at, id: last.id } : null;
     return { sessions: page.map((row) => this.toSummary(row)), nextCursor };
+  }
+
+  /** The caller's sessions, newest first by creation (which never changes), `limit` at a time. */
+  async listByCreation(userId: string, limit: number, cursor?: CreationCursor): Promise<SessionsPage> {
+    const after = cursor
+      ? sql`(${chatSessions.createdAt}, ${chatSessions.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+      : undefined;
+    const rows = await this.db
+      .select({ ...getTableColumns(chatSessions), at: exactTime(sql`${chatSessions.createdAt}`) })
+      .from(chatSessions)
+      .where(and(eq(chatSessions.userId, userId), after))
+      .orderBy(desc(chatSessions.createdAt), desc(chatSessions.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      sessions: page.map((row) => this.toSummary(row)),
+      nextCursor: rows.length > limit && last ? { createdAt: last.at, id: last.id } : null,
+    };
   }
 
   /**
@@ -200,9 +228,23 @@ export class SessionsRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Deletes every row of a user: sessions (and with them messages and runs), usage, library. */
-  async eraseUser(userId: string): Promise<void> {
+  /**
+   * Deletes every row of a user: sessions (and with them messages and runs), usage, library. With
+   * `keep`, the tokens they spent since `since` (the budget week) are first added to `erased_usage`
+   * per UTC day under the anonymous `subject`, so erasure does not reset their budget; counters
+   * older than any budget window are dropped in passing.
+   */
+  async eraseUser(userId: string, keep?: { subject: string; since: Date }): Promise<void> {
     await this.db.transaction(async (tx) => {
+      if (keep) {
+        await tx.execute(sql`
+          insert into erased_usage (subject, day, total_tokens)
+          select ${keep.subject}, (created_at at time zone 'UTC')::date, sum(total_tokens)
+          from usage_events where user_id = ${userId} and created_at >= ${keep.since.toISOString()}::timestamptz
+          group by 2
+          on conflict (subject, day) do update set total_tokens = erased_usage.total_tokens + excluded.total_tokens`);
+        await tx.execute(sql`delete from erased_usage where day < ${keep.since.toISOString().slice(0, 10)}::date`);
+      }
       await tx.delete(usageEvents).where(eq(usageEvents.userId, userId));
       await tx.delete(libraryAgents).where(eq(libraryAgents.userId, userId));
       await tx.delete(messageFeedback).where(eq(messageFeedback.userId, userId));

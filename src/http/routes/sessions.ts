@@ -1,6 +1,5 @@
 /** Chat sessions: create, list (newest first, by cursor), read with history, delete. */
 import { Hono } from 'hono';
-import { isUuid } from '../../chat/chat-service.js';
 import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
 import { listSessionsQuery, sessionIdParam } from '../schemas.js';
@@ -32,23 +31,42 @@ export const sessionRoutes = new Hono<AppEnv>()
 
 type Cursor = { updatedAt: string; id: string };
 
-/** A UTC time from 1970 to 9999 in ISO form: nothing a session could have, nor a database reject. */
-const ISO_TIME = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+/** An ISO time in UTC with up to six decimals (the database keeps microseconds). */
+const CURSOR_TIME = /^(\d{4})-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
+/**
+ * The cursor back from its opaque text, or a 400: anything but what `encodeCursor` makes (a real UTC
+ * time the database accepts, to the microsecond, and a session id) is refused before it reaches SQL.
+ */
 function decodeCursor(text: string | undefined): Cursor | undefined {
   if (!text) return undefined;
-  try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
-    // Exactly what encodeCursor writes: an ISO time both JavaScript and PostgreSQL read, and a UUID.
-    if (typeof value.updatedAt === 'string' && ISO_TIME.test(value.updatedAt) && !Number.isNaN(Date.parse(value.updatedAt)) && isUuid(value.id)) {
-      return { updatedAt: value.updatedAt, id: value.id };
+  const value = text.length <= 200 ? parseJson(Buffer.from(text, 'base64url').toString('utf8')) : undefined;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const { updatedAt, id, ...rest } = value as Record<string, unknown>;
+    if (Object.keys(rest).length === 0 && typeof updatedAt === 'string' && typeof id === 'string' && CURSOR_ID.test(id) && isRealTime(updatedAt)) {
+      return { updatedAt, id };
     }
-  } catch {
-    // fall through
   }
   throw new ChatError('invalid_request', 'The cursor is not valid; use the nextCursor of a previous page.');
+}
+
+/** True for a time that exists (no 31 February) within the years the database and JavaScript share. */
+function isRealTime(text: string): boolean {
+  const year = Number(CURSOR_TIME.exec(text)?.[1] ?? 0);
+  if (year < 1970 || year > 9999) return false;
+  const parsed = new Date(text);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === text.slice(0, 19);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
