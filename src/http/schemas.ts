@@ -73,7 +73,7 @@ export const sessionResponse = sessionSummaryResponse.extend({
 
 export const errorResponse = z.object({
   error: z.object({
-    code: z.enum(['invalid_request', 'unauthorized', 'not_found', 'run_in_progress', 'payload_too_large', 'usage_limit_exceeded', 'rate_limited', 'upstream_unavailable', 'internal']),
+    code: z.enum(['invalid_request', 'unauthorized', 'not_found', 'run_in_progress', 'payload_too_large', 'usage_limit_exceeded', 'rate_limited', 'upstream_unavailable', 'unavailable', 'internal']),
     message: z.string(),
     requestId: z.string(),
   }),

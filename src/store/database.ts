@@ -72,6 +72,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
+      // A server that does not answer (down, unreachable) fails a request in seconds (503) rather than holding it.
+      connectionTimeoutMillis: 5000,
       options: `-c pg_trgm.word_similarity_threshold=${TRIGRAM_THRESHOLD} -c pg_trgm.similarity_threshold=${TRIGRAM_THRESHOLD}`,
     });
     // An idle client that loses its connection must not crash the process; the pool replaces it.
