@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { generateText, type ToolSet, type UIMessageChunk } from 'ai';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
@@ -16,18 +17,24 @@ import { AgentsRepository } from '../store/agents-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
+import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
+import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '../store/runs-repository.js';
+import { openSpillJournal } from '../store/spill-journal.js';
 import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
+import { createRedisPendingSaves } from '../streams/redis-pending-saves.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
+import { interruptedRunUsage } from '../usage/interrupted-run-usage.js';
 import { TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
+import { outageOf } from '../service-outage.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, type RunDeps } from './run.js';
+import { createRunSettler } from './run-settler.js';
+import { errorSummary, executeRun, totalsOf, type RunDeps } from './run.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
@@ -51,7 +58,14 @@ export type RunEventsHook = {
   runStarted?: () => void;
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
+  /** An attempt to store a pending answer failed (the database is still away). */
+  saveRetryFailed?: () => void;
+  /** An unsaved answer could not be kept durably (PENDING_SAVES_MAX_BYTES reached, or its place is down). */
+  saveOverflowed?: () => void;
 };
+
+/** How long deleting a running session waits for the run's owner, on another instance, to stop and store it. */
+const STOP_WAIT_MS = 5000;
 
 export const LOCAL_USER = 'local';
 
@@ -100,6 +114,31 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
 
+  // Where the end of a run waits if the database cannot take it: Redis (any instance can store it),
+  // else a journal under DATA_DIR (replayed at the next start), else only this process's memory.
+  let place: PendingSaves;
+  try {
+    place = redis
+      ? createRedisPendingSaves(redis, cipher)
+      : config.dataDir === 'memory://'
+        ? memoryPendingSaves()
+        : await openSpillJournal(join(config.dataDir, 'pending-saves.journal'), { cipher, maxBytes: config.pendingSaves.maxBytes });
+  } catch (error) {
+    await eventLog.close();
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+  const settler = createRunSettler({
+    runs,
+    place,
+    log,
+    maxBytes: config.pendingSaves.maxBytes,
+    onStored: (record) => hooks.tokensUsed?.(record.usage),
+    onRetryFailed: () => hooks.saveRetryFailed?.(),
+    onOverflow: () => hooks.saveOverflowed?.(),
+  });
+
   if (seedCatalog && (await agents.count()) === 0) {
     const catalog = await readCatalogFile(SHIPPED_CATALOG);
     await agents.upsert(catalog.agents);
@@ -111,7 +150,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   let closing = false;
 
   const runDeps: RunDeps = {
-    runs,
+    settler,
     eventLog,
     models,
     contextWindow: {
@@ -124,7 +163,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log }),
     maxRetries: config.llm.maxRetries,
     maxToolSteps: config.llm.maxToolSteps,
-    onUsage: (usage) => hooks.tokensUsed?.(usage),
     onEnded: (outcome) => hooks.runEnded?.(outcome),
   };
 
@@ -197,7 +235,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       .then((outcome) => {
         // Only the first exchange names a session; later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+        // Not while the answer waits for the database: the title's usage could not be recorded either.
+        if (outcome === 'finished' && begun.title === null && firstExchange && !settler.has(runId)) void generateTitle(sessionId, userId, history);
         return outcome;
       })
       .finally(() => active.delete(runId));
@@ -249,37 +288,66 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   }
 
   /**
-   * Closes runs whose owner stopped renewing its lease (its process died): the partial answer is
-   * rebuilt from the shared event log (or the last checkpoint) and stored, readers get `error` and
-   * `finish`, and the session is usable again.
+   * Closes runs whose owner stopped renewing its lease (its process died, or lost the database for
+   * longer than the lease). A run whose end record is kept (it ended while the database was away) is
+   * stored from that record, as it ended; any other is closed as interrupted with the partial answer
+   * (from the shared event log, or the last checkpoint) and charged for every call it made.
    */
   async function recoverInterruptedRuns(): Promise<number> {
     let recovered = 0;
-    for (const run of await runs.expired()) {
+    const expired = await runs.expired();
+    // The database answers: whatever waits to be stored can be stored now.
+    settler.retryNow();
+    for (const run of expired) {
       if (active.has(run.runId)) continue;
-      const message = (await rebuildFromLog(run.runId)) ?? (await runs.checkpoint(run.runId));
-      try {
-        await runs.end(run.runId, run.sessionId, run.userId, { status: 'interrupted', reason: 'owner stopped responding', message, usage: [] });
-      } catch (error) {
-        if (RunStateError.isInstance(error)) continue; // another instance closed it first
-        throw error;
-      }
-      recovered++;
-      log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason: 'owner stopped responding' }, 'run interrupted');
-      if (await eventLog.exists(run.runId)) {
-        await eventLog.append(run.runId, {
-          type: 'error',
-          errorText: 'The server generating this answer stopped unexpectedly. What was written so far has been saved; please try again.',
-        });
-        await eventLog.append(run.runId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
-        await eventLog.end(run.runId);
-      }
-      hooks.runEnded?.('interrupted');
+      if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
     }
     return recovered;
   }
 
-  async function rebuildFromLog(runId: string): Promise<ChatMessage | undefined> {
+  /**
+   * Ends a running run on behalf of its owner: from its kept end record if there is one, else as
+   * interrupted with what is known. Exactly one party ends a run, so racing the owner or another
+   * instance is safe. Throws while the database is away.
+   */
+  async function closeOwnerlessRun(run: ExpiredRun, reason: string): Promise<'stored' | 'interrupted' | 'ended-elsewhere'> {
+    const record = await settler.find(run.runId);
+    if (record) {
+      const result = await settler.settle(record);
+      if (result === 'stored') log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
+      return result;
+    }
+    const rebuilt = await rebuildFromLog(run.runId);
+    const partial = rebuilt?.message() ?? (await runs.checkpoint(run.runId));
+    const usage = interruptedRunUsage({
+      progress: run.progress,
+      inFlightChars: rebuilt?.unaccountedChars,
+      model: models.chatModelId,
+      fallbackPromptTokens: run.progress ? 0 : await runs.promptEstimate(run.sessionId),
+    });
+    const message = partial && { ...partial, metadata: { sessionId: run.sessionId, usage: totalsOf(usage) } };
+    try {
+      await runs.end(run.runId, run.sessionId, run.userId, { status: 'interrupted', reason, message, usage });
+    } catch (error) {
+      if (RunStateError.isInstance(error)) return 'ended-elsewhere'; // its owner or another instance closed it first
+      throw error;
+    }
+    hooks.tokensUsed?.(usage);
+    log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason, upstreamCalls: usage.length }, 'run interrupted');
+    if (await eventLog.exists(run.runId)) {
+      await eventLog.append(run.runId, {
+        type: 'error',
+        errorText: 'The server generating this answer stopped unexpectedly. What was written so far has been saved; please try again.',
+      });
+      await eventLog.append(run.runId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
+      await eventLog.end(run.runId);
+    }
+    hooks.runEnded?.('interrupted');
+    return 'interrupted';
+  }
+
+  /** The answer as the shared event log has it (every chunk), or undefined without one. */
+  async function rebuildFromLog(runId: string): Promise<AnswerBuilder | undefined> {
     if (eventLog.kind === 'memory' || !(await eventLog.exists(runId))) return undefined;
     const reader = new AbortController();
     const timer = setTimeout(() => reader.abort(), 2000);
@@ -292,14 +360,64 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     } finally {
       clearTimeout(timer);
     }
-    return builder?.message();
+    return builder;
+  }
+
+  /**
+   * Before a running session is deleted, its run is ended — stopped by its owner, wherever it runs,
+   * or closed here if the owner does not answer — so that the answer's usage is recorded (usage rows
+   * outlive the session; budgets stay honest).
+   */
+  async function endRunBeforeDelete(runId: string): Promise<void> {
+    const local = active.get(runId);
+    if (local) {
+      local.controller.abort();
+      await local.done.catch(() => undefined);
+    } else if (!settler.has(runId) && !(await settler.find(runId))) {
+      await eventLog.requestStop(runId);
+      // The owner ends the log after it stored the run: reading to the end waits for exactly that.
+      const reader = new AbortController();
+      const timer = setTimeout(() => reader.abort(), STOP_WAIT_MS);
+      try {
+        for await (const _event of eventLog.read(runId, reader.signal)) {
+          // drained
+        }
+      } catch {
+        // the log could not be read: the run is closed below if it is still running
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const still = await runs.running(runId);
+    if (still) await closeOwnerlessRun(still, 'session deleted');
   }
 
   const sweeper = setInterval(() => {
-    recoverInterruptedRuns().catch((error: unknown) => log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed'));
+    recoverInterruptedRuns().catch((error: unknown) => {
+      const service = outageOf(error);
+      if (service) log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
+      else log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed');
+    });
   }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
   sweeper.unref();
-  await recoverInterruptedRuns().catch(() => 0);
+  // Answers an earlier process kept in the journal are taken over before the first sweep, so that
+  // the sweep stores them as they ended rather than as interrupted.
+  try {
+    settler.adopt(await place.load());
+  } catch (error) {
+    clearInterval(sweeper);
+    await settler.close().catch(() => undefined);
+    await eventLog.close();
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+  try {
+    await recoverInterruptedRuns();
+  } catch (error) {
+    // Not fatal: the sweeper tries again every RUN_LEASE_MS / 2. But never silent.
+    log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted runs at start failed; the sweeper will retry');
+  }
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {
     if (!isUuid(sessionId)) return null;
@@ -336,13 +454,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     async deleteChatSession(sessionId: string, userId: string): Promise<void> {
       const row = await ownedSession(sessionId, userId);
       if (row.status === 'running' && row.activeRunId) {
-        const local = active.get(row.activeRunId);
-        if (local) {
-          local.controller.abort();
-          await local.done.catch(() => undefined);
-        } else {
-          await eventLog.requestStop(row.activeRunId);
-        }
+        await endRunBeforeDelete(row.activeRunId);
         await eventLog.forget([row.activeRunId]);
       }
       await sessions.delete(sessionId);
@@ -449,6 +561,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       return shared === undefined ? { accepting, database: db } : { accepting, database: db, redis: shared };
     },
 
+    /** Answers kept until the database takes them, in this process: how many, and their size. */
+    pendingSaves: () => settler.stats(),
+    /** Where they are kept: `journal` (DATA_DIR), `redis`, or `memory` (nowhere durable). */
+    pendingSavesPlace: place.kind,
+
     /** Statements sent to the database so far (for tests of how much work an operation does). */
     statementCount: () => database.statementCount(),
     databaseKind: database.kind,
@@ -469,6 +586,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
       runDeps.leases.stop();
+      await settler.close();
       await eventLog.close();
       redis?.disconnect();
       await mcp?.close();

@@ -15,8 +15,12 @@ export const operationsRoutes = new Hono<AppEnv>()
     return c.json({ status: 'unavailable', checks, down, reason }, 503, { 'retry-after': String(OUTAGE_RETRY_AFTER_SECONDS) });
   })
   .get('/metrics', async (c) => {
-    const { registry, activeRuns } = c.get('services').metrics;
-    activeRuns.set(c.get('services').chat.activeRunCount());
+    const { registry, activeRuns, pendingSaves, pendingSaveBytes } = c.get('services').metrics;
+    const { chat } = c.get('services');
+    activeRuns.set(chat.activeRunCount());
+    const pending = chat.pendingSaves();
+    pendingSaves.set(pending.count);
+    pendingSaveBytes.set(pending.bytes);
     return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
   });
 
