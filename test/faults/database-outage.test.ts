@@ -1,0 +1,178 @@
+/**
+ * PostgreSQL down as a run ends, with two instances sharing PostgreSQL and Redis: the answer, its
+ * usage and its status are stored when the database returns — without restarting autochat — and
+ * nothing expires meanwhile; readers get the whole answer and then a sentence that saving is pending
+ * (a stream the AI SDK accepts); if the instance that generated it dies during the outage, another
+ * stores it, as finished with its real usage. Against a PostgreSQL and a Redis server this test
+ * starts, kills and restarts itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
+import { followSse } from '../support/live-sse.js';
+import { spawnServer, type ServerProcess } from '../support/server-processes.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
+import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
+import { rebuildMessage, textOf, typesOf } from '../support/ui-stream.js';
+import { waitUntil } from '../support/wait-until.js';
+
+const json = { 'content-type': 'application/json' };
+const BEFORE = 'The answer begins here and ';
+const AFTER = 'it ends after the database went away.';
+
+/** An answer that pauses at a gate after its first words, so the test can act at that point. */
+const gated = (gate: string): Script => ({
+  steps: [...words(BEFORE), { gate }, ...words(AFTER)],
+  finishReason: 'stop',
+  usage: { prompt_tokens: 21, completion_tokens: 13 },
+});
+const words = (text: string) => text.match(/\S+\s*/g)!.map((word) => ({ text: word }));
+
+const metric = async (url: string, name: string): Promise<number> => {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : Number.NaN;
+};
+
+describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
+  let postgres: ThrowawayPostgres;
+  let redis: ThrowawayRedis;
+  let upstream: FakeUpstream;
+  let env: Record<string, string>;
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    [postgres, redis, upstream] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis(), startFakeUpstream()]);
+    env = {
+      DATABASE_URL: await postgres.createDatabase('outage'),
+      REDIS_URL: redis.url,
+      OPEN_ROUTER_API_KEY: 'test-key',
+      LLM_BASE_URL: upstream.url,
+      CHAT_MODEL: 'test/chat',
+      TITLE_MODEL: 'test/title',
+      LLM_MAX_RETRIES: '0',
+      RATE_LIMIT_PER_MINUTE: '0',
+      RUN_LEASE_MS: '1500',
+    };
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.kill()));
+    await upstream?.close();
+    await redis?.destroy();
+    await postgres?.destroy();
+  });
+
+  const start = async () => {
+    const server = await spawnServer(env);
+    servers.push(server);
+    return server;
+  };
+
+  it('stores the answer, its usage and its status when the database returns; nothing expires meanwhile', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+    upstream.enqueue(gated('outage-1'));
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const runId = post.headers.get('x-run-id')!;
+    const owner = followSse(post);
+    await upstream.reached('outage-1');
+    await owner.until((live) => live.text() === BEFORE);
+    const resumer = followSse(await fetch(`${b.url}/api/chat/sessions/${sessionId}/stream`));
+    await resumer.until((live) => live.text() === BEFORE);
+
+    await postgres.kill();
+    upstream.release('outage-1');
+
+    // Readers get the whole answer, then the sentence that saving is pending, then finish.
+    for (const reader of [owner, resumer]) {
+      const stream = await reader.ended;
+      expect(stream.invalid).toEqual([]);
+      expect(stream.endedWithDone).toBe(true);
+      expect(textOf(stream.chunks)).toBe(BEFORE + AFTER);
+      const types = typesOf(stream.chunks);
+      expect(types).not.toContain('error');
+      expect(types.slice(-2)).toEqual(['data-save-pending', 'finish']);
+      const finish = stream.chunks.at(-1) as { messageMetadata: { savePending: string; usage: { totalTokens: number } } };
+      expect(finish.messageMetadata.savePending).toMatch(/saving it is delayed.*saved automatically/);
+      expect(finish.messageMetadata.usage.totalTokens).toBe(34);
+      // useChat's own reader takes it: the whole answer, with the pending sentence in its metadata.
+      const message = await rebuildMessage(stream.chunks);
+      expect(message!.parts.filter((part) => part.type === 'text').map((part) => (part as { text: string }).text).join('')).toBe(BEFORE + AFTER);
+      expect((message!.metadata as { savePending?: string }).savePending).toBeTruthy();
+    }
+
+    // Kept in Redis with no expiry, and counted in /metrics, while the database is away.
+    const inspect = redis.client();
+    expect(await inspect.exists(`autochat:end:${runId}`)).toBe(1);
+    expect(await inspect.pttl(`autochat:end:${runId}`)).toBe(-1);
+    expect(await metric(a.url, 'autochat_pending_saves')).toBe(1);
+    expect(await metric(a.url, 'autochat_pending_save_bytes')).toBeGreaterThan(BEFORE.length + AFTER.length);
+
+    // Meanwhile the API says the service is unavailable, not broken; readiness names the database.
+    const during = await fetch(`${b.url}/api/chat/sessions/${sessionId}`);
+    expect(during.status).toBe(503);
+    expect((await during.json()).error.code).toBe('unavailable');
+    expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
+    const ready = await fetch(`${b.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'unavailable', down: ['database'], checks: { database: false, redis: true } });
+
+    // The settler keeps trying, and nothing it holds expires, however long that takes.
+    await waitUntil(async () => (await metric(a.url, 'autochat_pending_save_retries_total')) >= 2, 30_000);
+    expect(await inspect.pttl(`autochat:end:${runId}`)).toBe(-1);
+    expect(await metric(a.url, 'autochat_pending_saves')).toBe(1);
+
+    await postgres.start();
+    let session: { status: string; lastRunStatus: string; messages: { role: string; parts: { text?: string }[] }[]; usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[] } | undefined;
+    await waitUntil(async () => {
+      const response = await fetch(`${b.url}/api/chat/sessions/${sessionId}`);
+      if (response.status !== 200) return false;
+      session = await response.json();
+      return session!.status === 'idle';
+    }, 30_000);
+    expect(session!.lastRunStatus).toBe('finished');
+    expect(session!.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(session!.messages[1]!.parts.map((part) => part.text ?? '').join('')).toBe(BEFORE + AFTER);
+    // Its real, measured usage — once.
+    expect(session!.usage.filter((row) => (row as { kind?: string }).kind === 'chat')).toEqual([
+      expect.objectContaining({ promptTokens: 21, completionTokens: 13 }),
+    ]);
+    expect(session!.usage[0]!.estimated).toBeUndefined();
+    await waitUntil(async () => (await metric(a.url, 'autochat_pending_saves')) === 0, 10_000);
+    expect(await inspect.exists(`autochat:end:${runId}`)).toBe(0);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+  });
+
+  it('if the instance that generated it dies during the outage, another stores it as finished with its usage', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+    upstream.enqueue(gated('outage-2'));
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const runId = post.headers.get('x-run-id')!;
+    const owner = followSse(post);
+    await upstream.reached('outage-2');
+    await owner.until((live) => live.text() === BEFORE);
+    await postgres.kill();
+    upstream.release('outage-2');
+    const stream = await owner.ended;
+    expect(typesOf(stream.chunks).slice(-2)).toEqual(['data-save-pending', 'finish']);
+
+    // The generating instance dies before the database returns: only Redis holds the answer.
+    await a.kill();
+    expect(await redis.client().pttl(`autochat:end:${runId}`)).toBe(-1);
+    await postgres.start();
+
+    // B's sweeper finds the run's lease expired, and stores it from the kept end record, not as a
+    // partial interrupted answer.
+    let session: { status: string; lastRunStatus: string; messages: { parts: { text?: string }[] }[]; usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[] } | undefined;
+    await waitUntil(async () => {
+      const response = await fetch(`${b.url}/api/chat/sessions/${sessionId}`);
+      if (response.status !== 200) return false;
+      session = await response.json();
+      return session!.status === 'idle';
+    }, 30_000);
+    expect(session!.lastRunStatus).toBe('finished');
+    expect(session!.messages[1]!.parts.map((part) => part.text ?? '').join('')).toBe(BEFORE + AFTER);
+    expect(session!.usage).toEqual([expect.objectContaining({ promptTokens: 21, completionTokens: 13 })]);
+    expect(await redis.client().exists(`autochat:end:${runId}`)).toBe(0);
+  });
+});
