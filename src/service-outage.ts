@@ -17,6 +17,14 @@ const DATABASE_MESSAGES =
 const REDIS_MESSAGES = /Connection is closed|Stream isn't writeable|enableOfflineQueue|^LOADING |Reached the max retries per request limit/i;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
+const SERVICE = Symbol.for('autochat.backing-service');
+
+/** Marks an error raised while reaching a service (e.g. a refused connection) as that service's. */
+export function markOutage<T>(error: T, service: BackingService): T {
+  if (error instanceof Error) Object.defineProperty(error, SERVICE, { value: service });
+  return error;
+}
+
 /**
  * Which backing service an error says is down: `database`, `redis`, `unknown` for a network failure
  * that names neither, or undefined when the error is not an outage at all. Looks through `cause`s
@@ -25,6 +33,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
 export function outageOf(error: unknown): BackingService | 'unknown' | undefined {
   let network = false;
   for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const marked = (current as { [SERVICE]?: BackingService })[SERVICE];
+    if (marked) return marked;
     const { name, message } = current;
     const code = (current as { code?: unknown }).code;
     if (name === 'MaxRetriesPerRequestError' || REDIS_MESSAGES.test(message)) return 'redis';
