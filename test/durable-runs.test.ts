@@ -134,6 +134,9 @@ function behaviours(name: string, setup: () => Promise<{ a: string; b: string; u
         expect(session.lastRunStatus).toBe('interrupted');
         const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
         expect(partial.startsWith('one two three')).toBe(true);
+        // Charged for the call it had in flight: an estimate whose completion is what it had written.
+        expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+        expect(session.usage[0].completionTokens).toBeGreaterThanOrEqual(Math.ceil(partial.length / 4));
         // The session is usable again.
         const next = await readSse(await send(env.b, sessionId, 'Are you there?'));
         expect(typesOf(next.chunks).at(-1)).toBe('finish');
@@ -217,6 +220,9 @@ describe('crash of a single embedded instance', () => {
       expect(session.lastRunStatus).toBe('interrupted');
       const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
       expect(partial.startsWith('one two three')).toBe(true);
+      // The call it had in flight is charged, as an estimate (its usage never arrived).
+      expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+      expect(session.usage[0].totalTokens).toBeGreaterThan(0);
       expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
     } finally {
       await server.stop();

@@ -300,7 +300,14 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     settler.retryNow();
     for (const run of expired) {
       if (active.has(run.runId)) continue;
-      if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
+      try {
+        if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
+      } catch (error) {
+        if (outageOf(error)) throw error; // the database went away: the next sweep tries again
+        // One run that cannot be closed (e.g. its checkpoint is sealed with a key that is not
+        // configured) must not hold up the others; it stays running, and is tried at every sweep.
+        log.error({ runId: run.runId, sessionId: run.sessionId, err: errorSummary(error) }, 'closing an interrupted run failed; it is tried again at the next sweep');
+      }
     }
     return recovered;
   }
@@ -318,7 +325,13 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       return result;
     }
     const rebuilt = await rebuildFromLog(run.runId);
-    const partial = rebuilt?.message() ?? (await runs.checkpoint(run.runId));
+    const partial =
+      rebuilt?.message() ??
+      (await runs.checkpoint(run.runId).catch((error: unknown) => {
+        if (outageOf(error)) throw error;
+        // Not dropped: closing the run without it would lose the partial answer for good.
+        throw Object.assign(new Error('The partial answer checkpointed with the run cannot be read.', { cause: error }), { code: 'checkpoint_unreadable' });
+      }));
     const usage = interruptedRunUsage({
       progress: run.progress,
       inFlightChars: rebuilt?.unaccountedChars,

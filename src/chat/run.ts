@@ -247,10 +247,11 @@ export function totalsOf(usage: NewUsage[]): TokenUsage {
   return cost === undefined ? totals : { ...totals, costUsd: cost };
 }
 
-/** What may be logged of an error: its kind and status, never its message body or a stack. */
-export function errorSummary(error: unknown): Record<string, unknown> {
+/** What may be logged of an error: its kind, status and code (and its cause's), never its message body or a stack. */
+export function errorSummary(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
   const status = (error as { statusCode?: number }).statusCode;
   const code = (error as { code?: string }).code;
-  return { type: error.name, ...(status ? { status } : {}), ...(code ? { code } : {}) };
+  const cause = depth < 2 && error.cause !== undefined ? { cause: errorSummary(error.cause, depth + 1) } : {};
+  return { type: error.name, ...(status ? { status } : {}), ...(code ? { code } : {}), ...cause };
 }
