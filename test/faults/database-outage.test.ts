@@ -6,6 +6,8 @@
  * stores it, as finished with its real usage. Against a PostgreSQL and a Redis server this test
  * starts, kills and restarts itself.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
@@ -174,5 +176,28 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     expect(session!.messages[1]!.parts.map((part) => part.text ?? '').join('')).toBe(BEFORE + AFTER);
     expect(session!.usage).toEqual([expect.objectContaining({ promptTokens: 21, completionTokens: 13 })]);
     expect(await redis.client().exists(`autochat:end:${runId}`)).toBe(0);
+  });
+
+  it('the terminal client prints the answer and the pending sentence, and exits 0 (not an error)', async () => {
+    const a = await start();
+    upstream.enqueue(gated('outage-cli'));
+    const cli = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts'), 'chat', '-m', 'Hello', '--url', a.url], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
+    cli.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
+    const exited = new Promise<number | null>((resolve) => cli.once('close', (code) => resolve(code)));
+    await upstream.reached('outage-cli');
+    await waitUntil(() => stdout.includes(BEFORE.trim()), 20_000);
+    await postgres.kill();
+    upstream.release('outage-cli');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain(BEFORE + AFTER);
+    expect(stdout).toMatch(/saving it is delayed.*saved automatically/);
+    expect(stderr).not.toMatch(/error/i);
+    await postgres.start();
   });
 });

@@ -32,6 +32,8 @@ export interface UsageRow extends TokenUsage {
 export interface MessageMetadata {
   sessionId?: string;
   usage?: TokenUsage;
+  /** Set on the stream's `finish` when the answer is complete but the database has not stored it yet. */
+  savePending?: string;
 }
 
 export type ChatMessage = UIMessage<MessageMetadata>;
