@@ -332,9 +332,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         // Not dropped: closing the run without it would lose the partial answer for good.
         throw Object.assign(new Error('The partial answer checkpointed with the run cannot be read.', { cause: error }), { code: 'checkpoint_unreadable' });
       }));
+    // Without a shared log or saved progress, what the checkpoint holds is what the call in flight wrote.
+    const checkpointChars = partial?.parts.reduce((sum, part) => sum + (part.type === 'text' ? part.text.length : 0), 0);
     const usage = interruptedRunUsage({
       progress: run.progress,
-      inFlightChars: rebuilt?.unaccountedChars,
+      inFlightChars: rebuilt?.unaccountedChars ?? (run.progress ? undefined : checkpointChars),
       model: models.chatModelId,
       fallbackPromptTokens: run.progress ? 0 : await runs.promptEstimate(run.sessionId),
     });

@@ -108,6 +108,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     if (chunk.type === 'finish-step') {
       calling = toolsRan;
       toolsRan = false;
+      // A measured call is done and another begins: saved now rather than at the next renewal, so a
+      // crash in between charges it as measured. (After the last call the run's end stores it.)
+      if (calling) deps.leases.flush();
     }
     const appended = deps.eventLog.append(runId, chunk);
     pendingAppends = pendingAppends.then(
@@ -131,10 +134,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       signal: abort.signal,
     });
     promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
-    // Saved before the first call, so that a run closed by someone else is charged for it.
+    // From here the lease renewals save what the run spends (a run closed before the first renewal
+    // is charged an estimate from the stored history).
     calling = true;
     progressKnown = true;
-    deps.leases.flush();
 
     emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
@@ -158,7 +161,6 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
           ),
         );
         calling = false;
-        deps.leases.flush();
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.
         if (!step.reasonGiven) brokenStep = true;

@@ -18,6 +18,9 @@ import { createContentCipher, type ContentCipher } from '../store/content-cipher
 
 const PREFIX = 'autochat:run:';
 const STOP_CHANNEL = 'autochat:stop';
+/** A stop request is also left as a key for a while, for an owner whose subscription was down when it was published. */
+const STOP_KEY_PREFIX = 'autochat:stop:';
+const STOP_KEY_TTL_MS = 60_000;
 const MAX_EVENTS = 100_000;
 /** A safety net: a log whose run never ended (its owner died) still goes away. */
 const OPEN_LOG_TTL_MS = 24 * 3600 * 1000;
@@ -82,6 +85,22 @@ export async function createRedisRunEventLog(
       setTimeout(() => gone.delete(runId), endedTtlMs).unref();
     }
     wakers.notify(runId);
+  });
+
+  // A stop published while this instance's subscription was down (Redis restarting) is not lost:
+  // once subscribed again, look for the request keys of the runs this instance generates — now, and
+  // once more after the re-subscription has surely reached Redis.
+  const checkMissedStops = async () => {
+    const runIds = stopListeners.runIds();
+    if (runIds.length === 0) return;
+    const flags = await Promise.all(runIds.map((runId) => commands.exists(`${STOP_KEY_PREFIX}${runId}`).catch(() => 0)));
+    runIds.forEach((runId, index) => {
+      if (flags[index] === 1) stopListeners.notify(runId);
+    });
+  };
+  subscriber.on('ready', () => {
+    void checkMissedStops();
+    setTimeout(() => void checkMissedStops(), POLL_MS / 2).unref();
   });
 
   // After a reconnect Redis may have lost the logs (no persistence) or their last entries (a
@@ -274,7 +293,7 @@ export async function createRedisRunEventLog(
       }
     },
     async requestStop(runId) {
-      await commands.publish(STOP_CHANNEL, runId);
+      await commands.multi().set(`${STOP_KEY_PREFIX}${runId}`, '1', 'PX', STOP_KEY_TTL_MS).publish(STOP_CHANNEL, runId).exec();
     },
     onStop: (runId, onStop) => stopListeners.add(runId, onStop),
     async forget(runIds) {
