@@ -17,6 +17,7 @@ import { AgentsRepository } from '../store/agents-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
+import type { EndRecord } from '../store/end-record.js';
 import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
 import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '../store/runs-repository.js';
 import { openSpillJournal } from '../store/spill-journal.js';
@@ -100,6 +101,25 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await database.close();
     throw new Error(`Could not connect to Redis at REDIS_URL: ${(error as Error).message}`);
   }
+  // Where the end of a run waits if the database cannot take it: Redis (any instance can store it),
+  // else a journal under DATA_DIR (replayed at the next start), else only this process's memory.
+  // Its records are read now, before anything can sweep runs, so a failed start leaves nothing behind.
+  const place: PendingSaves = redis
+    ? createRedisPendingSaves(redis, cipher)
+    : config.dataDir === 'memory://'
+      ? memoryPendingSaves()
+      : await openSpillJournal(join(config.dataDir, 'pending-saves.journal'), { cipher, maxBytes: config.pendingSaves.maxBytes });
+  let leftBehind: EndRecord[];
+  try {
+    leftBehind = await place.load();
+  } catch (error) {
+    await place.close();
+    await eventLog.close();
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+
   // After the connections that can fail, so a failed start leaves no MCP server process behind.
   const mcp = !givenTools && Object.keys(config.mcpServers).length > 0 ? await loadMcpTools(config.mcpServers, log) : undefined;
   const extraTools = givenTools ?? mcp?.tools;
@@ -114,21 +134,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
 
-  // Where the end of a run waits if the database cannot take it: Redis (any instance can store it),
-  // else a journal under DATA_DIR (replayed at the next start), else only this process's memory.
-  let place: PendingSaves;
-  try {
-    place = redis
-      ? createRedisPendingSaves(redis, cipher)
-      : config.dataDir === 'memory://'
-        ? memoryPendingSaves()
-        : await openSpillJournal(join(config.dataDir, 'pending-saves.journal'), { cipher, maxBytes: config.pendingSaves.maxBytes });
-  } catch (error) {
-    await eventLog.close();
-    redis?.disconnect();
-    await database.close();
-    throw error;
-  }
   const settler = createRunSettler({
     runs,
     place,
@@ -407,6 +412,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     if (still) await closeOwnerlessRun(still, 'session deleted');
   }
 
+  // Answers an earlier process kept in the journal are taken over before any sweep, so that the
+  // sweep stores them as they ended rather than as interrupted.
+  settler.adopt(leftBehind);
   const sweeper = setInterval(() => {
     recoverInterruptedRuns().catch((error: unknown) => {
       const service = outageOf(error);
@@ -415,18 +423,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     });
   }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
   sweeper.unref();
-  // Answers an earlier process kept in the journal are taken over before the first sweep, so that
-  // the sweep stores them as they ended rather than as interrupted.
-  try {
-    settler.adopt(await place.load());
-  } catch (error) {
-    clearInterval(sweeper);
-    await settler.close().catch(() => undefined);
-    await eventLog.close();
-    redis?.disconnect();
-    await database.close();
-    throw error;
-  }
   try {
     await recoverInterruptedRuns();
   } catch (error) {
