@@ -23,6 +23,7 @@ import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '.
 import { openSpillJournal } from '../store/spill-journal.js';
 import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
+import { noOwnerPresence, redisOwnerPresence, type OwnerPresence } from '../streams/owner-presence.js';
 import { createRedisPendingSaves } from '../streams/redis-pending-saves.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
@@ -134,6 +135,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
 
+  const presence: OwnerPresence = redis ? redisOwnerPresence(redis, owner, config.runLeaseMs) : noOwnerPresence;
   const settler = createRunSettler({
     runs,
     place,
@@ -165,7 +167,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       maxRetries: config.llm.maxRetries,
     },
     log,
-    leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log }),
+    leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log, presence }),
     maxRetries: config.llm.maxRetries,
     maxToolSteps: config.llm.maxToolSteps,
     onEnded: (outcome) => hooks.runEnded?.(outcome),
@@ -305,6 +307,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     settler.retryNow();
     for (const run of expired) {
       if (active.has(run.runId)) continue;
+      // Its owner is alive — the lease ran out while the database was away — and renews or ends it.
+      if (run.owner !== owner && (await presence.alive(run.owner))) continue;
       try {
         if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
       } catch (error) {

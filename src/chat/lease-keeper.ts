@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { RunProgress } from '../store/run-progress.js';
 import type { RunsRepository } from '../store/runs-repository.js';
+import type { OwnerPresence } from '../streams/owner-presence.js';
 import type { ChatMessage } from './types.js';
 
 export type RunSnapshot = { answer: ChatMessage; progress?: RunProgress };
@@ -27,6 +28,8 @@ export function createLeaseKeeper(options: {
   /** Whether to save partial answers (not needed when a shared event log keeps every chunk). */
   checkpoints: boolean;
   log: Logger;
+  /** Also says, at every tick, that this instance is alive (kept outside the database). */
+  presence?: OwnerPresence;
 }): LeaseKeeper {
   const tracked = new Map<string, Tracked>();
   let renewing = false;
@@ -83,7 +86,11 @@ export function createLeaseKeeper(options: {
     }
   };
 
-  const timer = setInterval(() => void tick(), Math.max(200, Math.floor(options.leaseMs / 3)));
+  const timer = setInterval(() => {
+    options.presence?.beat().catch(() => {});
+    void tick();
+  }, Math.max(200, Math.floor(options.leaseMs / 3)));
+  void options.presence?.beat().catch(() => {});
   timer.unref();
 
   return {

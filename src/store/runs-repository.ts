@@ -47,7 +47,7 @@ type BeginRow = {
 };
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
 
-export type ExpiredRun = { runId: string; sessionId: string; userId: string; progress?: RunProgress };
+export type ExpiredRun = { runId: string; sessionId: string; userId: string; owner: string; progress?: RunProgress };
 
 export class RunsRepository {
   constructor(
@@ -201,7 +201,7 @@ export class RunsRepository {
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */
   async expired(limit = 50): Promise<ExpiredRun[]> {
     const rows = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, progress: chatRuns.progress })
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
       .from(chatRuns)
       .where(and(eq(chatRuns.status, 'running'), lt(chatRuns.leaseExpiresAt, sql`now()`)))
       .limit(limit);
@@ -211,7 +211,7 @@ export class RunsRepository {
   /** A run that is still running, as a sweeper would find it (for closing it on purpose, e.g. its session is deleted). */
   async running(runId: string): Promise<ExpiredRun | undefined> {
     const [row] = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, progress: chatRuns.progress })
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
       .from(chatRuns)
       .where(and(eq(chatRuns.id, runId), eq(chatRuns.status, 'running')));
     return row && { ...row, progress: parseRunProgress(row.progress) };

@@ -8,12 +8,15 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChatService } from '../../src/index.js';
 import { startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
 import { spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
+import { upstreamOptions } from '../support/test-service.js';
 import { rebuildMessage, textOf, typesOf } from '../support/ui-stream.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -199,5 +202,36 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     expect(stdout).toMatch(/saving it is delayed.*saved automatically/);
     expect(stderr).not.toMatch(/error/i);
     await postgres.start();
+  });
+
+  it('does not take a run from its living owner when the database returns after an outage longer than the lease', async () => {
+    // Two instances in this process, with a lease long enough that no timer of theirs fires during
+    // the test: the sweep is called by hand at the worst moment.
+    const databaseUrl = await postgres.createDatabase('living_owner');
+    const options = upstreamOptions(upstream.url, { databaseUrl, redisUrl: redis.url, dataDir: 'memory://', runLeaseMs: 600_000 });
+    const [a, b] = [await createChatService(options), await createChatService(options)];
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const session = await a.createChatSession('u');
+      upstream.enqueue(gated('living-owner'));
+      const run = await a.startRun(session.sessionId, 'Hello', { userId: 'u' });
+      await upstream.reached('living-owner');
+      // What an outage longer than the lease leaves when the database returns: every lease expired,
+      // though A is alive and still generating.
+      await db.query(`update chat_runs set lease_expires_at = now() - interval '1 minute' where id = $1`, [run.runId]);
+      expect(await b.recoverInterruptedRuns()).toBe(0);
+      expect((await b.getChatSession(session.sessionId))!.status).toBe('running');
+
+      upstream.release('living-owner');
+      expect(await a.waitForRun(run.runId)).toBe('finished');
+      const stored = (await b.getChatSession(session.sessionId))!;
+      expect(stored.lastRunStatus).toBe('finished');
+      expect(stored.messages[1]!.parts.map((part) => (part as { text?: string }).text ?? '').join('')).toBe(BEFORE + AFTER);
+    } finally {
+      await db.end();
+      await a.close();
+      await b.close();
+    }
   });
 });
