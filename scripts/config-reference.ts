@@ -140,8 +140,20 @@ export const descriptions: Record<string, Description> = {
     group: 'Storage and scaling',
     text:
       'Lease of a running answer (at least 500). The instance generating it renews the lease every third of this ' +
-      'time and checkpoints the partial answer; every instance sweeps every half of it, and closes a run whose ' +
-      'lease has expired (its owner died) as `interrupted`, storing what had been written.',
+      'time, saving what the answer has spent so far (and, without Redis, the partial answer); every instance ' +
+      'sweeps every half of it, and closes a run whose lease has expired (its owner died) as `interrupted`, ' +
+      'storing what had been written and charging every upstream call it made — or, if the run had ended while ' +
+      'the database was away, stores it as it ended.',
+  },
+  PENDING_SAVES_MAX_BYTES: {
+    group: 'Storage and scaling',
+    text:
+      'Bound on the answers one instance keeps while the database does not take them (a database outage as ' +
+      'answers end), in bytes of their JSON. Each such answer is kept in Redis (no expiry) when `REDIS_URL` is ' +
+      'set, else fsynced to `pending-saves.journal` under `DATA_DIR`, and stored as soon as the database answers ' +
+      'again — however long that takes. Past the bound an answer is kept in this process\'s memory only (lost if ' +
+      'the process also dies before the database returns), an error is logged and ' +
+      '`autochat_pending_save_overflows_total` counts it. `0` keeps nothing durably.',
   },
   DAILY_TOKEN_LIMIT: {
     group: 'Limits',

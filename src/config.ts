@@ -83,6 +83,7 @@ export const envSchema = z.object({
   REQUEST_HEADERS_TIMEOUT_MS: integer(10_000, 1),
   REQUEST_BODY_TIMEOUT_MS: integer(30_000, 1),
   RUN_LEASE_MS: integer(15_000, 500),
+  PENDING_SAVES_MAX_BYTES: integer(64 * 1024 * 1024, 0),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
   CORS_ORIGINS: optionalText.transform((value) =>
@@ -124,6 +125,8 @@ export type Config = {
     bodyTimeoutMs: number;
   };
   runLeaseMs: number;
+  /** Ends of runs the database could not take yet, kept durably until it can (see docs/architecture.md). */
+  pendingSaves: { maxBytes: number };
   encryptionKey?: string;
   previousEncryptionKeys: string[];
   tls?: { certFile: string; keyFile: string };
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
     },
     runLeaseMs: e.RUN_LEASE_MS,
+    pendingSaves: { maxBytes: e.PENDING_SAVES_MAX_BYTES },
     encryptionKey: e.ENCRYPTION_KEY,
     previousEncryptionKeys: (e.ENCRYPTION_KEYS_PREVIOUS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,

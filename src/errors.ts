@@ -15,6 +15,7 @@ export const errorStatus = {
   usage_limit_exceeded: 429,
   rate_limited: 429,
   upstream_unavailable: 503,
+  unavailable: 503,
   internal: 500,
 } as const;
 
@@ -48,7 +49,7 @@ export class ChatError extends Error {
   }
 
   get retryable(): boolean {
-    return this.code === 'rate_limited' || this.code === 'upstream_unavailable' || this.code === 'run_in_progress';
+    return this.code === 'rate_limited' || this.code === 'upstream_unavailable' || this.code === 'unavailable' || this.code === 'run_in_progress';
   }
 }
 

@@ -95,11 +95,15 @@ function behaviours(name: string, setup: () => Promise<{ a: string; b: string; u
 
     it('lets exactly one of 20 concurrent stream requests on one session start a run; the rest get 409', async () => {
       const sessionId = await newSession(env.a);
-      env.upstream.setDefault(say(SLOW, 100)); // long enough that every request arrives while the run is active
+      // The answer waits at a gate until every request has been answered, so the run is active for all
+      // of them however slowly a busy machine delivers them.
+      const gate = `twenty-${name}`;
+      env.upstream.setDefault({ steps: [{ text: 'one ' }, { gate }, { text: 'two' }], finishReason: 'stop' });
       try {
         const responses = await Promise.all(
           Array.from({ length: 20 }, (_, index) => send(index % 2 === 0 ? env.a : env.b, sessionId, `message ${index}`)),
         );
+        env.upstream.release(gate);
         const statuses = responses.map((response) => response.status);
         expect(statuses.filter((status) => status === 200)).toHaveLength(1);
         expect(statuses.filter((status) => status === 409)).toHaveLength(19);
@@ -110,6 +114,7 @@ function behaviours(name: string, setup: () => Promise<{ a: string; b: string; u
         const session = await getSession(env.a, sessionId);
         expect(session.messages.filter((message: { role: string }) => message.role === 'user')).toHaveLength(1);
       } finally {
+        env.upstream.release(gate);
         const { toolAwareScript } = await import('./support/fake-upstream.js');
         env.upstream.setDefault(toolAwareScript);
       }
@@ -134,6 +139,9 @@ function behaviours(name: string, setup: () => Promise<{ a: string; b: string; u
         expect(session.lastRunStatus).toBe('interrupted');
         const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
         expect(partial.startsWith('one two three')).toBe(true);
+        // Charged for the call it had in flight: an estimate whose completion is what it had written.
+        expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+        expect(session.usage[0].completionTokens).toBeGreaterThanOrEqual(Math.ceil(partial.length / 4));
         // The session is usable again.
         const next = await readSse(await send(env.b, sessionId, 'Are you there?'));
         expect(typesOf(next.chunks).at(-1)).toBe('finish');
@@ -217,6 +225,9 @@ describe('crash of a single embedded instance', () => {
       expect(session.lastRunStatus).toBe('interrupted');
       const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
       expect(partial.startsWith('one two three')).toBe(true);
+      // The call it had in flight is charged, as an estimate (its usage never arrived).
+      expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+      expect(session.usage[0].totalTokens).toBeGreaterThan(0);
       expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
     } finally {
       await server.stop();

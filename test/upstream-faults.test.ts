@@ -106,7 +106,7 @@ describe('upstream faults', () => {
       expect(result.errorText).toBe("The model provider could not be reached (nothing answers at its address). An operator needs to check LLM_BASE_URL and this server's network.");
       expect(result.stored.usage).toEqual([]);
       const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'run failed');
-      expect(failed).toMatchObject({ kind: 'unreachable', err: { cause: 'ECONNREFUSED', host: '127.0.0.1' } });
+      expect(failed).toMatchObject({ kind: 'unreachable', err: { rootCause: 'ECONNREFUSED', host: '127.0.0.1' } });
     } finally {
       await offline.close();
     }

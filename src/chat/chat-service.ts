@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { generateText, type ToolSet, type UIMessageChunk } from 'ai';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
@@ -17,21 +18,29 @@ import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
+import type { EndRecord } from '../store/end-record.js';
 import { verifyEncryptionKeys } from '../store/key-check.js';
-import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
+import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
+import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '../store/runs-repository.js';
 import { SessionsRepository, type SessionCursor, type SessionsPage } from '../store/sessions-repository.js';
+import { openSpillJournal } from '../store/spill-journal.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
+import { noOwnerPresence, redisOwnerPresence, type OwnerPresence } from '../streams/owner-presence.js';
+import { createRedisPendingSaves } from '../streams/redis-pending-saves.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../usage/rate-limiter.js';
+import { interruptedRunUsage } from '../usage/interrupted-run-usage.js';
 import { COMPLETION_RESERVE_TOKENS, startOfUtcWeek, TokenBudget, type BudgetStatus } from '../usage/token-budget.js';
 import { loadUsageSubject, type UsageSubject } from '../usage/usage-subject.js';
+import { outageOf } from '../service-outage.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { titleText } from './title-text.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary, executeRun, SYSTEM_PROMPT, type RunDeps } from './run.js';
+import { createRunSettler } from './run-settler.js';
+import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 import { userIdProblem } from './user-id.js';
@@ -57,7 +66,14 @@ export type RunEventsHook = {
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
   feedbackGiven?: (rating: FeedbackRating) => void;
+  /** An attempt to store a pending answer failed (the database is still away). */
+  saveRetryFailed?: () => void;
+  /** An unsaved answer could not be kept durably (PENDING_SAVES_MAX_BYTES reached, or its place is down). */
+  saveOverflowed?: () => void;
 };
+
+/** How long deleting a running session waits for the run's owner, on another instance, to stop and store it. */
+const STOP_WAIT_MS = 5000;
 
 export const LOCAL_USER = 'local';
 
@@ -105,6 +121,25 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await database.close();
     throw new Error(`Could not connect to Redis at REDIS_URL: ${(error as Error).message}`);
   }
+  // Where the end of a run waits if the database cannot take it: Redis (any instance can store it),
+  // else a journal under DATA_DIR (replayed at the next start), else only this process's memory.
+  // Its records are read now, before anything can sweep runs, so a failed start leaves nothing behind.
+  const place: PendingSaves = redis
+    ? createRedisPendingSaves(redis, cipher)
+    : config.dataDir === 'memory://'
+      ? memoryPendingSaves()
+      : await openSpillJournal(join(config.dataDir, 'pending-saves.journal'), { cipher, maxBytes: config.pendingSaves.maxBytes });
+  let leftBehind: EndRecord[];
+  try {
+    leftBehind = await place.load();
+  } catch (error) {
+    await place.close();
+    await eventLog.close();
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+
   // After the connections that can fail, so a failed start leaves no MCP server process behind.
   const mcp = !givenTools && Object.keys(config.mcpServers).length > 0 ? await loadMcpTools(config.mcpServers, log) : undefined;
   const extraTools = givenTools ?? mcp?.tools;
@@ -120,6 +155,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
 
+  const presence: OwnerPresence = redis ? redisOwnerPresence(redis, owner, config.runLeaseMs) : noOwnerPresence;
+  const settler = createRunSettler({
+    runs,
+    place,
+    log,
+    maxBytes: config.pendingSaves.maxBytes,
+    onStored: (record) => hooks.tokensUsed?.(record.usage),
+    onRetryFailed: () => hooks.saveRetryFailed?.(),
+    onOverflow: () => hooks.saveOverflowed?.(),
+  });
+
   if (seedCatalog && (await agents.count()) === 0) {
     const catalog = await readCatalogFile(SHIPPED_CATALOG);
     await agents.upsert(catalog.agents);
@@ -133,7 +179,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   let closed: Promise<void> | undefined;
 
   const runDeps: RunDeps = {
-    runs,
+    settler,
     eventLog,
     models,
     contextWindow: {
@@ -143,10 +189,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       maxRetries: config.llm.maxRetries,
     },
     log,
-    leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log }),
+    leases: createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log, presence }),
     maxRetries: config.llm.maxRetries,
     maxToolSteps: config.llm.maxToolSteps,
-    onUsage: (usage) => hooks.tokensUsed?.(usage),
     onEnded: (outcome) => hooks.runEnded?.(outcome),
   };
 
@@ -253,7 +298,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
           // failed answer the model is not asked again (the provider just failed): the first words of
           // the message name the chat.
           const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-          if (begun.title === null && firstExchange) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
+          // Not while the answer waits for the database: the title's usage could not be recorded either.
+          if (begun.title === null && firstExchange && !settler.has(runId)) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
           return outcome;
         })
         .finally(() => active.delete(runId));
@@ -338,37 +384,83 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   }
 
   /**
-   * Closes runs whose owner stopped renewing its lease (its process died): the partial answer is
-   * rebuilt from the shared event log (or the last checkpoint) and stored, readers get `error` and
-   * `finish`, and the session is usable again.
+   * Closes runs whose owner stopped renewing its lease (its process died, or lost the database for
+   * longer than the lease). A run whose end record is kept (it ended while the database was away) is
+   * stored from that record, as it ended; any other is closed as interrupted with the partial answer
+   * (from the shared event log, or the last checkpoint) and charged for every call it made.
    */
   async function recoverInterruptedRuns(): Promise<number> {
     let recovered = 0;
-    for (const run of await runs.expired()) {
+    const expired = await runs.expired();
+    // The database answers: whatever waits to be stored can be stored now.
+    settler.retryNow();
+    for (const run of expired) {
       if (active.has(run.runId)) continue;
-      const message = (await rebuildFromLog(run.runId)) ?? (await runs.checkpoint(run.runId));
+      // Its owner is alive — the lease ran out while the database was away — and renews or ends it.
+      if (run.owner !== owner && (await presence.alive(run.owner))) continue;
       try {
-        await runs.end(run.runId, run.sessionId, run.userId, { status: 'interrupted', reason: 'owner stopped responding', message, usage: [] });
+        if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
       } catch (error) {
-        if (RunStateError.isInstance(error)) continue; // another instance closed it first
-        throw error;
+        if (outageOf(error)) throw error; // the database went away: the next sweep tries again
+        // One run that cannot be closed (e.g. its checkpoint is sealed with a key that is not
+        // configured) must not hold up the others; it stays running, and is tried at every sweep.
+        log.error({ runId: run.runId, sessionId: run.sessionId, err: errorSummary(error) }, 'closing an interrupted run failed; it is tried again at the next sweep');
       }
-      recovered++;
-      log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason: 'owner stopped responding' }, 'run interrupted');
-      if (await eventLog.exists(run.runId)) {
-        await eventLog.append(run.runId, {
-          type: 'error',
-          errorText: 'The server generating this answer stopped unexpectedly. What was written so far has been saved; please try again.',
-        });
-        await eventLog.append(run.runId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
-        await eventLog.end(run.runId);
-      }
-      hooks.runEnded?.('interrupted');
     }
     return recovered;
   }
 
-  async function rebuildFromLog(runId: string): Promise<ChatMessage | undefined> {
+  /**
+   * Ends a running run on behalf of its owner: from its kept end record if there is one, else as
+   * interrupted with what is known. Exactly one party ends a run, so racing the owner or another
+   * instance is safe. Throws while the database is away.
+   */
+  async function closeOwnerlessRun(run: ExpiredRun, reason: string): Promise<'stored' | 'interrupted' | 'ended-elsewhere'> {
+    const record = await settler.find(run.runId);
+    if (record) {
+      const result = await settler.settle(record);
+      if (result === 'stored') log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
+      return result;
+    }
+    const rebuilt = await rebuildFromLog(run.runId);
+    const partial =
+      rebuilt?.message() ??
+      (await runs.checkpoint(run.runId).catch((error: unknown) => {
+        if (outageOf(error)) throw error;
+        // Not dropped: closing the run without it would lose the partial answer for good.
+        throw Object.assign(new Error('The partial answer checkpointed with the run cannot be read.', { cause: error }), { code: 'checkpoint_unreadable' });
+      }));
+    // Without a shared log or saved progress, what the checkpoint holds is what the call in flight wrote.
+    const checkpointChars = partial?.parts.reduce((sum, part) => sum + (part.type === 'text' ? part.text.length : 0), 0);
+    const usage = interruptedRunUsage({
+      progress: run.progress,
+      inFlightChars: rebuilt?.unaccountedChars ?? (run.progress ? undefined : checkpointChars),
+      model: models.chatModelId,
+      fallbackPromptTokens: run.progress ? 0 : await runs.promptEstimate(run.sessionId),
+    });
+    const message = partial && { ...partial, metadata: { sessionId: run.sessionId, usage: totalsOf(usage) } };
+    try {
+      await runs.end(run.runId, run.sessionId, run.userId, { status: 'interrupted', reason, message, usage });
+    } catch (error) {
+      if (RunStateError.isInstance(error)) return 'ended-elsewhere'; // its owner or another instance closed it first
+      throw error;
+    }
+    hooks.tokensUsed?.(usage);
+    log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason, upstreamCalls: usage.length }, 'run interrupted');
+    if (await eventLog.exists(run.runId)) {
+      await eventLog.append(run.runId, {
+        type: 'error',
+        errorText: 'The server generating this answer stopped unexpectedly. What was written so far has been saved; please try again.',
+      });
+      await eventLog.append(run.runId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
+      await eventLog.end(run.runId);
+    }
+    hooks.runEnded?.('interrupted');
+    return 'interrupted';
+  }
+
+  /** The answer as the shared event log has it (every chunk), or undefined without one. */
+  async function rebuildFromLog(runId: string): Promise<AnswerBuilder | undefined> {
     if (eventLog.kind === 'memory' || !(await eventLog.exists(runId))) return undefined;
     const reader = new AbortController();
     const timer = setTimeout(() => reader.abort(), 2000);
@@ -381,14 +473,55 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     } finally {
       clearTimeout(timer);
     }
-    return builder?.message();
+    return builder;
   }
 
+  /**
+   * Before a running session is deleted, its run is ended — stopped by its owner, wherever it runs,
+   * or closed here if the owner does not answer — so that the answer's usage is recorded (usage rows
+   * outlive the session; budgets stay honest).
+   */
+  async function endRunBeforeDelete(runId: string): Promise<void> {
+    const local = active.get(runId);
+    if (local) {
+      local.controller.abort();
+      await local.done.catch(() => undefined);
+    } else if (!settler.has(runId) && !(await settler.find(runId))) {
+      await eventLog.requestStop(runId);
+      // The owner ends the log after it stored the run: reading to the end waits for exactly that.
+      const reader = new AbortController();
+      const timer = setTimeout(() => reader.abort(), STOP_WAIT_MS);
+      try {
+        for await (const _event of eventLog.read(runId, reader.signal)) {
+          // drained
+        }
+      } catch {
+        // the log could not be read: the run is closed below if it is still running
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const still = await runs.running(runId);
+    if (still) await closeOwnerlessRun(still, 'session deleted');
+  }
+
+  // Answers an earlier process kept in the journal are taken over before any sweep, so that the
+  // sweep stores them as they ended rather than as interrupted.
+  settler.adopt(leftBehind);
   const sweeper = setInterval(() => {
-    recoverInterruptedRuns().catch((error: unknown) => log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed'));
+    recoverInterruptedRuns().catch((error: unknown) => {
+      const service = outageOf(error);
+      if (service) log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
+      else log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed');
+    });
   }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
   sweeper.unref();
-  await recoverInterruptedRuns().catch(() => 0);
+  try {
+    await recoverInterruptedRuns();
+  } catch (error) {
+    // Not fatal: the sweeper tries again every RUN_LEASE_MS / 2. But never silent.
+    log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted runs at start failed; the sweeper will retry');
+  }
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {
     if (!isUuid(sessionId)) return null;
@@ -477,13 +610,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     async deleteChatSession(sessionId: string, userId: string): Promise<void> {
       const row = await ownedSession(sessionId, userId);
       if (row.status === 'running' && row.activeRunId) {
-        const local = active.get(row.activeRunId);
-        if (local) {
-          local.controller.abort();
-          await local.done.catch(() => undefined);
-        } else {
-          await eventLog.requestStop(row.activeRunId);
-        }
+        await endRunBeforeDelete(row.activeRunId);
         await eventLog.forget([row.activeRunId]);
       }
       await sessions.delete(sessionId);
@@ -614,6 +741,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       return shared === undefined ? { accepting, database: db } : { accepting, database: db, redis: shared };
     },
 
+    /** Answers kept until the database takes them, in this process: how many, and their size. */
+    pendingSaves: () => settler.stats(),
+    /** Where they are kept: `journal` (DATA_DIR), `redis`, or `memory` (nowhere durable). */
+    pendingSavesPlace: place.kind,
+
     /** Statements sent to the database so far (for tests of how much work an operation does). */
     statementCount: () => database.statementCount(),
     databaseKind: database.kind,
@@ -621,11 +753,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     drain,
 
-    /** `drain(graceMs)`, then closes the event log, Redis, MCP clients and the database. */
+    /** `drain(graceMs)`, then stores what the settler still holds if it can, and closes the event log, Redis, MCP clients and the database. */
     close(graceMs = 0): Promise<void> {
       closed ??= (async () => {
         await drain(graceMs);
         runDeps.leases.stop();
+        await settler.close();
         await eventLog.close();
         redis?.disconnect();
         await mcp?.close();

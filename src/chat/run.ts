@@ -1,8 +1,9 @@
 /**
  * One run: one generation of an answer, owned by the service rather than by any request. It calls
  * the model with the session's history and tools, appends every UI-stream chunk to the run's event
- * log, and when it ends — finished, failed or stopped — stores the answer (partial if cut short) and
- * the usage of every upstream call in one statement, then closes the log.
+ * log, and when it ends — finished, failed or stopped — hands its end record (the answer, partial if
+ * cut short, and the usage of every upstream call) to the settler, which stores it in one statement
+ * or, if the database is away, keeps it durably and stores it later; then it closes the log.
  */
 import { RetryError, type FinishReason, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
@@ -10,12 +11,14 @@ import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { LanguageModels } from '../llm/language-models.js';
-import type { RunsRepository, NewUsage } from '../store/runs-repository.js';
+import type { EndRecord } from '../store/end-record.js';
+import type { RunProgress } from '../store/run-progress.js';
+import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { generate } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import { RunStateError } from './run-state.js';
+import type { RunSettler } from './run-settler.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
 import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
 
@@ -24,8 +27,15 @@ export const SYSTEM_PROMPT = `You are the copilot of an AI agent platform. You h
 - Use get_agent_details for one agent's details, add_agent_to_library only when the user asks to add an agent, and find_library_agent to search the agents they already have.
 - Be concise and concrete. Use Markdown for lists and emphasis. Never invent agents that a tool did not return.`;
 
+/** What readers are told when the answer is complete but the database has not taken it yet. */
+export const SAVE_PENDING_MESSAGE =
+  'The answer is complete, but saving it is delayed: the database is not answering. It is kept safe and will be saved automatically as soon as the database is back; nothing needs to be sent again.';
+
+/** The transient data chunk that carries SAVE_PENDING_MESSAGE (not part of the stored message). */
+export const SAVE_PENDING_CHUNK = 'data-save-pending';
+
 export type RunDeps = {
-  runs: RunsRepository;
+  settler: RunSettler;
   eventLog: RunEventLog;
   models: LanguageModels;
   contextWindow: ContextWindowPolicy;
@@ -33,7 +43,6 @@ export type RunDeps = {
   leases: LeaseKeeper;
   maxRetries: number;
   maxToolSteps: number;
-  onUsage?: (usage: NewUsage[], userId: string) => void;
   onEnded?: (outcome: RunOutcome, runId: string) => void;
 };
 
@@ -62,6 +71,14 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let leaseLost = false;
   let failure: string | undefined;
   let promptEstimate = 0;
+  // True while an upstream call may be running: it has cost something no usage row records yet.
+  let calling = false;
+  let toolsRan = false;
+  let progressKnown = false;
+  const progress = (): RunProgress | undefined =>
+    progressKnown
+      ? { promptEstimate, model: deps.models.chatModelId, usage, calling, pendingChars: answer.unaccountedChars }
+      : undefined;
 
   const stop = () => {
     stopRequested = true;
@@ -73,7 +90,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
 
   const untrackLease = deps.leases.track(
     runId,
-    () => answer.message(),
+    () => ({ answer: answer.message(), progress: progress() }),
     () => {
       leaseLost = true;
       abort.abort(new Error('lease lost'));
@@ -85,6 +102,16 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let pendingAppends: Promise<void> = Promise.resolve();
   const emit = (chunk: UIMessageChunk) => {
     answer.apply(chunk);
+    if (chunk.type === 'start-step') calling = true;
+    // A step that ran tools is followed by another call with their results.
+    if (chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error') toolsRan = true;
+    if (chunk.type === 'finish-step') {
+      calling = toolsRan;
+      toolsRan = false;
+      // A measured call is done and another begins: saved now rather than at the next renewal, so a
+      // crash in between charges it as measured. (After the last call the run's end stores it.)
+      if (calling) deps.leases.flush();
+    }
     const appended = deps.eventLog.append(runId, chunk);
     pendingAppends = pendingAppends.then(
       () => appended,
@@ -109,6 +136,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       signal: abort.signal,
     });
     promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
+    // From here the lease renewals save what the run spends (a run closed before the first renewal
+    // is charged an estimate from the stored history).
+    calling = true;
+    progressKnown = true;
 
     emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
@@ -134,6 +165,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
             costFrom(step.providerMetadata),
           ),
         );
+        calling = false;
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.
         if (!step.reasonGiven) brokenStep = true;
@@ -181,37 +213,37 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   const outcome: RunOutcome = stopRequested || leaseLost ? (leaseLost ? 'interrupted' : 'stopped') : sawError ? 'failed' : 'finished';
   const reason = stopRequested ? 'stop requested' : leaseLost ? 'lease lost' : sawError ? (failure ?? 'error') : undefined;
 
-  let stored = false;
-  try {
-    const message = { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage) } };
-    await deps.runs.end(runId, sessionId, userId, { status: outcome, reason, message, usage });
-    stored = true;
-  } catch (error) {
-    if (RunStateError.isInstance(error)) {
-      log.warn({ from: error.from, to: error.to }, 'run had already ended elsewhere, or its session was deleted: nothing stored');
-    } else {
-      log.error({ err: errorSummary(error) }, 'storing the answer failed');
-      if (outcome === 'finished') emit({ type: 'error', errorText: 'The answer was generated but could not be saved. Please try again.' });
-    }
-  }
+  const record: EndRecord = {
+    runId,
+    sessionId,
+    userId,
+    status: outcome,
+    reason,
+    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage) } },
+    usage,
+    endedAt: new Date().toISOString(),
+  };
+  // Stored now, or kept durably (Redis or the local journal) and stored when the database answers.
+  const saved = await deps.settler.save(record);
+  if (saved === 'pending') emit({ type: SAVE_PENDING_CHUNK, data: { message: SAVE_PENDING_MESSAGE }, transient: true });
+  const pending = saved === 'pending' ? { savePending: SAVE_PENDING_MESSAGE } : {};
 
-  // The closing event goes out only after the answer is stored, so a client that sees it and reloads
-  // finds the answer in the history.
+  // The closing event goes out only after the answer is stored — or kept where it survives this
+  // process and the outage — so a client that sees it never loses the answer.
   if (outcome === 'stopped' || outcome === 'interrupted') {
     emit({ type: 'abort' });
   } else {
     emit({
       type: 'finish',
       ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { sessionId, usage: totalsOf(usage) },
+      messageMetadata: { sessionId, usage: totalsOf(usage), ...pending },
     });
   }
   await pendingAppends.catch(() => {});
   await deps.eventLog.end(runId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
 
-  if (stored) deps.onUsage?.(usage, userId);
   deps.onEnded?.(outcome, runId);
-  log.info({ from: 'running', to: outcome, reason, upstreamCalls: usage.length }, 'run ended');
+  log.info({ from: 'running', to: outcome, reason, upstreamCalls: usage.length, saved }, 'run ended');
   return outcome;
 }
 
@@ -228,23 +260,26 @@ export function totalsOf(usage: NewUsage[]): TokenUsage {
   return cost === undefined ? totals : { ...totals, costUsd: cost };
 }
 
-/** What may be logged of an error: its kind and status, never its message body or a stack. */
-export function errorSummary(error: unknown): Record<string, unknown> {
+/** What may be logged of an error: its kind, status and code (and its cause's), never its message body or a stack. */
+export function errorSummary(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
   const failed = RetryError.isInstance(error) ? error.lastError : error;
   const status = (failed as { statusCode?: number }).statusCode;
   const code = (error as { code?: string }).code;
-  // The innermost cause says what really happened (ENOTFOUND, ECONNREFUSED, …), and for a lookup or
-  // a connection, which host: configuration, never a secret.
-  let cause: Error | undefined;
-  for (let current: unknown = failed, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
-    if (current !== error && typeof (current as { code?: unknown }).code === 'string') cause = current;
+  const inner = failed instanceof Error ? failed.cause : undefined;
+  const cause = depth < 2 && inner !== undefined ? { cause: errorSummary(inner, depth + 1) } : {};
+  // At the top, the innermost coded cause says what really happened (ENOTFOUND, ECONNREFUSED, …) and,
+  // for a lookup or a connection, which host: configuration, never a secret.
+  let root: Error | undefined;
+  for (let current: unknown = failed, level = 0; depth === 0 && current instanceof Error && level < 6; current = current.cause, level++) {
+    if (current !== error && typeof (current as { code?: unknown }).code === 'string') root = current;
   }
-  const host = (cause as { hostname?: unknown; address?: unknown } | undefined)?.hostname ?? (cause as { address?: unknown } | undefined)?.address;
+  const host = (root as { hostname?: unknown } | undefined)?.hostname ?? (root as { address?: unknown } | undefined)?.address;
   return {
     type: error.name,
     ...(status ? { status } : {}),
     ...(code ? { code } : {}),
-    ...(cause ? { cause: (cause as unknown as { code: string }).code, ...(typeof host === 'string' ? { host } : {}) } : {}),
+    ...cause,
+    ...(root ? { rootCause: (root as unknown as { code: string }).code, ...(typeof host === 'string' ? { host } : {}) } : {}),
   };
 }

@@ -48,6 +48,8 @@ export type AnswerOutcome = {
   errors: string[];
   usage?: TokenUsage;
   text: string;
+  /** The server's sentence when the answer is complete but not stored yet (its database is away). */
+  savePending?: string;
 };
 
 const PREVIEW_CHARS = 100;
@@ -118,6 +120,11 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
           outcome.usage = usageOf(chunk.messageMetadata) ?? outcome.usage;
           break;
         default:
+          // The answer is complete but the server could not store it yet: say so, calmly (not an error).
+          if (chunk.type === 'data-save-pending' && isRecord(chunk.data) && typeof chunk.data.message === 'string') {
+            outcome.savePending = chunk.data.message;
+            line(style.yellow(oneLine(chunk.data.message)));
+          }
           break;
       }
     },

@@ -37,6 +37,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['rating'] as const,
       registers: [registry],
     }),
+    pendingSaves: new Gauge({
+      name: 'autochat_pending_saves',
+      help: 'Ended answers this instance keeps until the database takes them (it was not answering)',
+      registers: [registry],
+    }),
+    pendingSaveBytes: new Gauge({
+      name: 'autochat_pending_save_bytes',
+      help: 'Size of the answers kept until the database takes them (bounded by PENDING_SAVES_MAX_BYTES)',
+      registers: [registry],
+    }),
+    pendingSaveRetries: new Counter({
+      name: 'autochat_pending_save_retries_total',
+      help: 'Attempts to store a kept answer that failed because the database was still not answering',
+      registers: [registry],
+    }),
+    pendingSaveOverflows: new Counter({
+      name: 'autochat_pending_save_overflows_total',
+      help: 'Answers that could not be kept durably (PENDING_SAVES_MAX_BYTES reached, or their place was down): kept in memory only',
+      registers: [registry],
+    }),
     tokens: new Counter({
       name: 'autochat_tokens_total',
       help: 'Tokens used, by kind (prompt or completion)',

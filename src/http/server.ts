@@ -54,6 +54,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     metrics.runs.inc({ outcome });
     if (outcome === 'failed') metrics.upstreamErrors.inc();
   };
+  chat.hooks.saveRetryFailed = () => metrics.pendingSaveRetries.inc();
+  chat.hooks.saveOverflowed = () => metrics.pendingSaveOverflows.inc();
   chat.hooks.tokensUsed = (usage) => {
     for (const entry of usage) {
       metrics.tokens.inc({ kind: 'prompt' }, entry.promptTokens);

@@ -12,6 +12,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
+import { markOutage } from '../service-outage.js';
 import { migrations, statementsOf } from './migrations/index.js';
 import { schema } from './schema.js';
 
@@ -59,6 +60,24 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   return (await driver.query(text, params)).rows as T[];
 }
 
+/**
+ * The pool's client, whose failures to connect are marked as the database's (a refused connection
+ * looks the same from any service), so that a request failing on them says which service is down.
+ */
+class DatabaseClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    const connect = this.connect.bind(this) as unknown as (callback: (error: Error | null) => void) => void;
+    const marked = (callback: (error: Error | null) => void) => (error: Error | null) => callback(error ? markOutage(error, 'database') : null);
+    Object.assign(this, {
+      connect: (callback?: (error: Error | null) => void) =>
+        callback
+          ? connect(marked(callback))
+          : new Promise<void>((resolve, reject) => connect(marked((error) => (error ? reject(error) : resolve())))),
+    });
+  }
+}
+
 const MIGRATION_LOCK = 7_301_992_001;
 /** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
 const TRIGRAM_THRESHOLD = 0.3;
@@ -74,6 +93,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
+      // A server that does not answer (down, unreachable) fails a request in seconds (503) rather than holding it.
+      connectionTimeoutMillis: 5000,
+      Client: DatabaseClient,
       options: `-c pg_trgm.word_similarity_threshold=${TRIGRAM_THRESHOLD} -c pg_trgm.similarity_threshold=${TRIGRAM_THRESHOLD}`,
     });
     // An idle client that loses its connection must not crash the process; the pool replaces it.

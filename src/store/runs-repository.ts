@@ -11,6 +11,7 @@ import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
+import { parseRunProgress, type RunProgress } from './run-progress.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
 import { chatRuns, chatSessions } from './schema.js';
 import { usageRecords, type SessionsRepository } from './sessions-repository.js';
@@ -60,7 +61,7 @@ type BeginRow = {
 };
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
 
-export type ExpiredRun = { runId: string; sessionId: string; userId: string };
+export type ExpiredRun = { runId: string; sessionId: string; userId: string; owner: string; progress?: RunProgress };
 
 function refusalOf(row: Pick<BeginRow, 'refused' | 'daily_used' | 'weekly_used' | 'reserved'>) {
   return { window: row.refused!, dailyUsed: Number(row.daily_used ?? 0), weeklyUsed: Number(row.weekly_used ?? 0), reserved: Number(row.reserved ?? 0) };
@@ -230,19 +231,28 @@ export class RunsRepository {
 
   /**
    * Extends the leases of all of an owner's running runs in one statement, saving the partial
-   * answers given (as crash checkpoints). Returns the ids still running; a run missing from them has
-   * been ended elsewhere (e.g. declared interrupted after a lost lease).
+   * answers given (as crash checkpoints) and what each has spent so far. Returns the ids still
+   * running; a run missing from them has been ended elsewhere (e.g. declared interrupted after a
+   * lost lease).
    */
-  async renewAll(owner: string, leaseMs: number, runs: { runId: string; checkpoint?: ChatMessage }[]): Promise<Set<string>> {
+  async renewAll(
+    owner: string,
+    leaseMs: number,
+    runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[],
+  ): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
     const values = sql.join(
-      runs.map((run) => sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text)`),
+      runs.map(
+        (run) =>
+          sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text, ${run.progress ? JSON.stringify(run.progress) : null}::text)`,
+      ),
       sql`, `,
     );
     const renewed = await queryRows<{ id: string }>(this.db, sql`
       update chat_runs r
-      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint)
-      from (values ${values}) as v(id, checkpoint)
+      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint),
+        progress = coalesce(v.progress, r.progress)
+      from (values ${values}) as v(id, checkpoint, progress)
       where r.id = v.id and r.owner = ${owner} and r.status = 'running'
       returning r.id`);
     return new Set(renewed.map((row) => row.id));
@@ -268,11 +278,32 @@ export class RunsRepository {
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */
   async expired(limit = 50): Promise<ExpiredRun[]> {
     const rows = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId })
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
       .from(chatRuns)
       .where(and(eq(chatRuns.status, 'running'), lt(chatRuns.leaseExpiresAt, sql`now()`)))
       .limit(limit);
-    return rows;
+    return rows.map((row) => ({ ...row, progress: parseRunProgress(row.progress) }));
+  }
+
+  /** A run that is still running, as a sweeper would find it (for closing it on purpose, e.g. its session is deleted). */
+  async running(runId: string): Promise<ExpiredRun | undefined> {
+    const [row] = await this.db
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
+      .from(chatRuns)
+      .where(and(eq(chatRuns.id, runId), eq(chatRuns.status, 'running')));
+    return row && { ...row, progress: parseRunProgress(row.progress) };
+  }
+
+  /**
+   * A rough prompt size of the session's next call, in tokens (a quarter of the stored characters),
+   * for charging a run that left no progress behind.
+   */
+  async promptEstimate(sessionId: string): Promise<number> {
+    const [row] = await queryRows<{ chars: number | string | null }>(
+      this.db,
+      sql`select coalesce(sum(length(parts)), 0) as chars from chat_messages where session_id = ${sessionId}`,
+    );
+    return Math.ceil(Number(row?.chars ?? 0) / 4);
   }
 
   async checkpoint(runId: string): Promise<ChatMessage | undefined> {

@@ -62,6 +62,8 @@ export const chatRuns = pgTable('chat_runs', {
   leaseExpiresAt: timestamptz('lease_expires_at').notNull(),
   /** The partial answer so far (encoded like message parts), for recovery after a crash. */
   checkpoint: text('checkpoint'),
+  /** JSON of what the run has spent so far (`RunProgress`), for charging it when its owner is gone. */
+  progress: text('progress'),
   startedAt: timestamptz('started_at').notNull().defaultNow(),
   endedAt: timestamptz('ended_at'),
   /** Tokens a running answer may still spend, counted by budget admission until the run ends. */

@@ -13,6 +13,11 @@ export class ListenerRegistry {
     };
   }
 
+  /** The runs that have listeners. */
+  runIds(): string[] {
+    return [...this.byRun.keys()];
+  }
+
   has(runId: string): boolean {
     return this.byRun.has(runId);
   }

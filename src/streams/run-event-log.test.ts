@@ -120,3 +120,43 @@ describe.runIf(Boolean(redisUrl))('redis run event log storage', () => {
     }
   });
 });
+
+describe.runIf(Boolean(redisUrl))('redis run event log that Redis loses', () => {
+  it('is written again whole, with its expiry, by the instance generating it; a reader carries on without a gap or a repeat', async () => {
+    const log = await createRedisRunEventLog(redisUrl!, { endedTtlMs: 30_000 });
+    const redis = new Redis(redisUrl!);
+    const runId = randomUUID();
+    const key = `autochat:run:${runId}`;
+    try {
+      await log.open(runId);
+      await log.append(runId, { type: 'start', messageId: 'm' });
+      await log.append(runId, { type: 'text-start', id: 't' });
+      await log.append(runId, delta('a'));
+      // A reader mid-stream: it has had the first three events.
+      const reader = log.read(runId)[Symbol.asyncIterator]();
+      const seen: RunEvent[] = [];
+      for (let index = 0; index < 3; index++) seen.push((await reader.next()).value as RunEvent);
+      const reading = (async () => {
+        for (let next = await reader.next(); !next.done; next = await reader.next()) seen.push(next.value);
+        return seen;
+      })();
+      // What a Redis restart without persistence does to it.
+      await redis.del(key);
+      await log.append(runId, delta('b'));
+      // Not re-created half-empty by the append: written again with everything, and an expiry.
+      await expect.poll(() => redis.xlen(key)).toBe(5);
+      expect(await redis.pttl(key)).toBeGreaterThan(0);
+      await log.append(runId, { type: 'text-end', id: 't' });
+      await log.append(runId, { type: 'finish' });
+      await log.end(runId);
+      expect(await reading).toEqual([{ type: 'start', messageId: 'm' }, { type: 'text-start', id: 't' }, delta('a'), delta('b'), { type: 'text-end', id: 't' }, { type: 'finish' }]);
+      expect(await drain(log.read(runId))).toEqual(await reading);
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30_000);
+    } finally {
+      await redis.quit();
+      await log.close();
+    }
+  });
+});

@@ -14,7 +14,9 @@ export type ScriptStep =
   | { raw: string; delayMs?: number }
   | { errorChunk: string; delayMs?: number }
   | { reset: true; delayMs?: number }
-  | { hang: true };
+  | { hang: true }
+  /** Waits until the test calls `release(name)` (released gates pass at once). */
+  | { gate: string };
 
 export type Script =
   | { status: number; body?: unknown; headers?: Record<string, string> }
@@ -43,6 +45,10 @@ export type FakeUpstream = {
   waitForEarlyClose(timeoutMs?: number): Promise<RecordedRequest>;
   /** With TLS: connections whose client gave up during the handshake (e.g. it did not trust us). */
   handshakeFailures(): number;
+  /** Resolves when a response has reached gate `name` (all it had before the gate is written). */
+  reached(name: string): Promise<void>;
+  /** Lets responses waiting at gate `name` go on. */
+  release(name: string): void;
   close(): Promise<void>;
 };
 
@@ -76,6 +82,19 @@ export async function startFakeUpstream(options: { tls?: { key: Buffer; cert: Bu
   const requests: RecordedRequest[] = [];
   const earlyCloseWaiters: ((request: RecordedRequest) => void)[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  const gates = new Map<string, { reached: Promise<void>; arrive: () => void; released: Promise<void>; open: () => void }>();
+  const gate = (name: string) => {
+    let entry = gates.get(name);
+    if (!entry) {
+      let arrive = () => {};
+      let open = () => {};
+      const reached = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (open = resolve));
+      entry = { reached, arrive, released, open };
+      gates.set(name, entry);
+    }
+    return entry;
+  };
 
   const handler: RequestListener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -99,7 +118,7 @@ export async function startFakeUpstream(options: { tls?: { key: Buffer; cert: Bu
     // streamed and get the default, so they never take a script a test queued for the chat.
     const queued = body.stream === true ? queue.shift() : undefined;
     const script = queued ?? (typeof fallback === 'function' ? fallback(record) : fallback);
-    await play(script, body, res, record);
+    await play(script, body, res, record, gate);
   };
   const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
   let handshakeFailures = 0;
@@ -119,6 +138,8 @@ export async function startFakeUpstream(options: { tls?: { key: Buffer; cert: Bu
       fallback = script;
     },
     handshakeFailures: () => handshakeFailures,
+    reached: (name) => gate(name).reached,
+    release: (name) => gate(name).open(),
     waitForEarlyClose(timeoutMs = 5000) {
       const already = requests.find((request) => request.closedEarly);
       if (already) return Promise.resolve(already);
@@ -139,7 +160,9 @@ export async function startFakeUpstream(options: { tls?: { key: Buffer; cert: Bu
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function play(script: Script, body: RecordedRequest['body'], res: ServerResponse, record: RecordedRequest) {
+type Gate = (name: string) => { arrive: () => void; released: Promise<void> };
+
+async function play(script: Script, body: RecordedRequest['body'], res: ServerResponse, record: RecordedRequest, gate: Gate) {
   if ('status' in script) {
     res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers });
     res.end(JSON.stringify(script.body ?? { error: { message: `scripted ${script.status}`, type: 'server_error' } }));
@@ -173,6 +196,12 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
   send({ role: 'assistant', content: '' });
   for (const step of script.steps) {
     if ('hang' in step) return; // silence: never write again, never end
+    if ('gate' in step) {
+      const waiting = gate(step.gate);
+      waiting.arrive();
+      await waiting.released;
+      continue;
+    }
     if (step.delayMs) await sleep(step.delayMs);
     if (res.destroyed) return;
     if ('text' in step) send({ content: step.text });

@@ -34,6 +34,8 @@ export interface MessageMetadata {
   usage?: TokenUsage;
   /** The person's feedback on an answer, as stored. */
   feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
+  /** Set on the stream's `finish` when the answer is complete but the database has not stored it yet. */
+  savePending?: string;
 }
 
 export type ChatMessage = UIMessage<MessageMetadata>;

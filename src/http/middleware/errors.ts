@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ChatError, type ErrorCode } from '../../errors.js';
 import { errorSummary } from '../../chat/run.js';
+import { outageOf, unavailableError } from '../../service-outage.js';
 import type { AppEnv } from '../app-context.js';
 
 export function errorBody(code: ErrorCode, message: string, requestId: string) {
@@ -17,6 +18,10 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   } else if (error instanceof HTTPException) {
     const code: ErrorCode = error.status === 413 ? 'payload_too_large' : error.status === 401 ? 'unauthorized' : error.status === 404 ? 'not_found' : 'invalid_request';
     chatError = new ChatError(code, error.status === 413 ? 'The request body is too large.' : error.message || 'The request is not valid.');
+  } else if (outageOf(error)) {
+    const service = outageOf(error)!;
+    c.get('log')?.warn({ err: errorSummary(error), service }, 'backing service unavailable');
+    chatError = unavailableError(service);
   } else {
     c.get('log')?.error({ err: errorSummary(error) }, 'unexpected error');
     chatError = new ChatError('internal', 'Something went wrong on our side. Please try again; if it keeps happening, quote the request id.');

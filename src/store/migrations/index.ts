@@ -4,6 +4,7 @@ import { searchVocabulary } from './0002-search-vocabulary.js';
 import { runTransitions } from './0003-run-transitions.js';
 import { messageMetadata } from './0004-message-metadata.js';
 import { runFunctions } from './0005-run-functions.js';
+import { runProgress } from './0006-run-progress.js';
 import { keysAndBudgets } from './0007-keys-and-budgets.js';
 import { sessionMessageIds } from './0008-session-message-ids.js';
 import { messageFeedback } from './0010-message-feedback.js';
@@ -16,6 +17,7 @@ export const migrations: Migration[] = [
   { id: '0003-run-transitions', sql: runTransitions },
   { id: '0004-message-metadata', sql: messageMetadata },
   { id: '0005-run-functions', sql: runFunctions },
+  { id: '0006-run-progress', sql: runProgress },
   { id: '0007-keys-and-budgets', sql: keysAndBudgets },
   { id: '0008-session-message-ids', sql: sessionMessageIds },
   { id: '0010-message-feedback', sql: messageFeedback },

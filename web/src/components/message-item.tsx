@@ -67,6 +67,11 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false }: Me
           return null;
         })}
         {streaming && (!hasVisible || lastPart?.type === 'step-start') ? <TypingDots /> : null}
+        {!streaming && message.metadata?.savePending ? (
+          <div className="message__pending" role="status" data-testid="save-pending">
+            {message.metadata.savePending}
+          </div>
+        ) : null}
         {!streaming && (usage || stopped) ? (
           <div className="message__meta">
             {stopped ? <span className="message__stopped">Stopped</span> : null}
