@@ -1,7 +1,7 @@
 /**
  * The OpenAPI document tells the truth. Every operation it describes is called on real servers over
- * HTTP — embedded database and the offline demo model; JWT mode for 401s; a scripted upstream that
- * holds an answer open for 409s and resumes; tight limits for 408 and 429; a PostgreSQL server this
+ * HTTP — embedded database and the offline demo model; JWT mode with tight limits for 401, 408 and
+ * 429; a scripted upstream that holds an answer open for 409s and resumes; a PostgreSQL server this
  * test kills for 503 — on its happy path and for every error status it documents (all but 500, which
  * no correct request produces), and every response is checked against the document: its status is
  * documented for the operation, every documented header is there, and its body matches the schema of
@@ -78,12 +78,10 @@ describe('the OpenAPI document, against live responses', () => {
   let postgres: ThrowawayPostgres;
   /** Local mode, the demo model, the MCP endpoint and a web build with every kind of file. */
   let local: RunningServer;
-  /** JWT mode, no web build. */
+  /** JWT mode, no web build; a budget of one token, two stream requests a minute, 1.5 s for a body. */
   let jwt: RunningServer;
   /** A scripted upstream whose answers wait at a gate until released. */
   let held: RunningServer;
-  /** A budget of one token, two stream requests a minute, 1.5 s for a body. */
-  let limited: RunningServer;
   /** On a PostgreSQL server this test kills. */
   let outage: RunningServer;
   let checker: ResponseChecker;
@@ -127,15 +125,22 @@ describe('the OpenAPI document, against live responses', () => {
     [upstream, postgres] = await Promise.all([startFakeUpstream(), startThrowawayPostgres()]);
     upstream.setDefault({ steps: [{ text: 'Held ' }, { gate: 'held' }, { text: 'answer.' }], finishReason: 'stop' });
     const outageDatabase = await postgres.createDatabase('conformance');
-    [local, jwt, held, limited, outage] = await Promise.all([
+    // Only the local server searches the store; the others need no catalog.
+    [local, jwt, held, outage] = await Promise.all([
       startTestServer({ dataDir: 'memory://', mcp: createMcpEndpoint, webRoot, limits: { maxMessageChars: MAX_MESSAGE_CHARS } }),
-      startTestServer({ dataDir: 'memory://', mcp: createMcpEndpoint, webRoot: false, authJwtSecret: SECRET }),
-      startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://' })),
-      startTestServer({ dataDir: 'memory://', mcp: createMcpEndpoint, limits: { requestsPerMinute: 2, dailyTokens: 1, bodyTimeoutMs: 1500 } }),
-      startTestServer({ dataDir: 'memory://', databaseUrl: outageDatabase }),
+      startTestServer({
+        dataDir: 'memory://',
+        seedCatalog: false,
+        mcp: createMcpEndpoint,
+        webRoot: false,
+        authJwtSecret: SECRET,
+        limits: { requestsPerMinute: 2, dailyTokens: 1, bodyTimeoutMs: 1500 },
+      }),
+      startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', seedCatalog: false })),
+      startTestServer({ dataDir: 'memory://', seedCatalog: false, databaseUrl: outageDatabase }),
     ]);
     checker = responseChecker((await (await fetch(`${local.url}/openapi.json`)).json()) as OpenApiDocument);
-  });
+  }, 120_000);
 
   beforeEach(() => {
     failures = [];
@@ -144,7 +149,7 @@ describe('the OpenAPI document, against live responses', () => {
   afterAll(async () => {
     upstream?.release('held');
     await postgres?.start().catch(() => {});
-    await Promise.all([local, jwt, held, limited, outage].map((server) => server?.close()));
+    await Promise.all([local, jwt, held, outage].map((server) => server?.close()));
     await upstream?.close();
     await postgres?.destroy();
     if (webRoot) await rm(webRoot, { recursive: true, force: true });
@@ -305,21 +310,22 @@ describe('the OpenAPI document, against live responses', () => {
     const s = samples(UNKNOWN);
     await Promise.all(
       nonGet().map((operation) =>
-        call(limited, operation, 408, s[operation]!, { body: JSON.stringify({ padding: 'x'.repeat(64) }), headers: JSON_BODY, trickle: true }),
+        call(jwt, operation, 408, s[operation]!, { body: JSON.stringify({ padding: 'x'.repeat(64) }), headers: JSON_BODY, trickle: true }),
       ),
     );
     expectConforming();
   });
 
   it('refuses stream requests over the token budget or the rate limit with 429 and Retry-After', async () => {
-    const session = json(await call(limited, 'POST /api/chat/sessions', 201, { path: '/api/chat/sessions' })).sessionId as string;
+    const spender = { headers: bearer('spender') };
+    const session = json(await call(jwt, 'POST /api/chat/sessions', 201, { path: '/api/chat/sessions' }, spender)).sessionId as string;
     const s = samples(session);
     // The first answer spends the budget of one token; the second request is over it, the third over the rate.
-    await call(limited, 'POST /api/chat/sessions/{id}/stream', 200, s['POST /api/chat/sessions/{id}/stream']!);
+    await call(jwt, 'POST /api/chat/sessions/{id}/stream', 200, s['POST /api/chat/sessions/{id}/stream']!, spender);
     const codes = [];
-    codes.push(json(await call(limited, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!)).error.code);
-    codes.push(json(await call(limited, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!)).error.code);
-    codes.push(json(await call(limited, 'POST /api/chat', 429, s['POST /api/chat']!)).error.code);
+    codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
+    codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
+    codes.push(json(await call(jwt, 'POST /api/chat', 429, s['POST /api/chat']!, spender)).error.code);
     expect(codes).toEqual(['usage_limit_exceeded', 'rate_limited', 'rate_limited']);
     expectConforming();
   });
