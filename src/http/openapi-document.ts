@@ -26,7 +26,7 @@ export type DocumentOptions = {
 };
 
 /** Every header the document describes, by name; `x-request-id` is on every response. */
-const HEADERS: Record<ResponseHeader | 'x-request-id' | 'www-authenticate', { component: string; description: string; schema: JsonObject }> = {
+const HEADERS: Record<ResponseHeader | 'x-request-id', { component: string; description: string; schema: JsonObject }> = {
   'x-request-id': {
     component: 'RequestId',
     description: 'The request id: the client’s own `x-request-id` if it sent a sane one (at most 64 of `[A-Za-z0-9_.-]`), else a new UUID. Error bodies and logs carry it.',
@@ -50,7 +50,7 @@ const HEADERS: Record<ResponseHeader | 'x-request-id' | 'www-authenticate', { co
 };
 
 /** The error responses routes share (see ErrorStatus): their component name, meaning, and extra headers. */
-const SHARED_ERRORS: Record<ErrorStatus, { component: string; description: string; headers?: (keyof typeof HEADERS)[] }> = {
+const SHARED_ERRORS: Record<ErrorStatus, { component: string; description: string; headers?: ResponseHeader[] }> = {
   400: { component: 'BadRequest', description: 'invalid_request: a malformed id, query or body, with a sentence saying what is wrong.' },
   401: {
     component: 'Unauthorized',
@@ -129,7 +129,7 @@ export function openApiDocument(routes: readonly RouteDefinition[], options: Doc
     responses[component] ??= response({
       description,
       content: { 'application/json': errorResponse(codesOf(status)) },
-      headers: extra as ResponseHeader[] | undefined,
+      headers: extra,
     });
     return { $ref: `#/components/responses/${component}` };
   };

@@ -35,6 +35,7 @@ export type ResponseHeader =
   | 'x-run-id'
   | 'x-vercel-ai-ui-message-stream'
   | 'retry-after'
+  | 'www-authenticate'
   | 'content-disposition'
   | 'content-security-policy'
   | 'allow';
