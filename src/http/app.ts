@@ -1,7 +1,8 @@
 /**
  * The HTTP application: middleware (request id and access log, security headers, loopback host in
- * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth) and the route
- * groups of CONTRACT §4, with one error handler for the one error shape.
+ * local mode, CORS, same-origin writes, JSON bodies, body limit and deadline, auth), the route
+ * definitions of docs/api.md — which also make the OpenAPI document — and one error handler for the
+ * one error shape.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -15,12 +16,14 @@ import { toErrorResponse } from './middleware/errors.js';
 import { jsonBodiesOnly } from './middleware/json-bodies.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { requestContext } from './middleware/request-context.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, type OpenApiDocument } from './openapi-document.js';
+import { registerRoutes } from './route-definition.js';
 import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { libraryRoutes } from './routes/library.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { meRoutes } from './routes/me.js';
-import { infoRoute, operationsRoutes } from './routes/operations.js';
+import { operationsRoutes } from './routes/operations.js';
 import { sessionExportRoutes } from './routes/session-export.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { storeRoutes } from './routes/store.js';
@@ -28,7 +31,13 @@ import { streamRoutes } from './routes/stream.js';
 import { usageRoutes } from './routes/usage.js';
 import { webRoutes } from './routes/web.js';
 
-export type AppOptions = { tls?: boolean; mcp?: Hono<AppEnv> };
+export type AppOptions = {
+  tls?: boolean;
+  /** The MCP endpoint served at `/mcp` (src/mcp), when wanted. */
+  mcp?: Hono<AppEnv>;
+  /** Where the built web UI is (default: beside the server code); `false` serves none. */
+  webRoot?: string | false;
+};
 
 export function createApp(services: AppServices, options: AppOptions = {}) {
   const { config } = services.chat;
@@ -77,27 +86,33 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
 
   app.use(bodyDeadline(config.limits.bodyTimeoutMs));
 
-  app.route('/', operationsRoutes);
-  app.get('/openapi.json', (c) => c.json(openApiDocument(services.version)));
-  app.route('/api/info', infoRoute);
+  let document: OpenApiDocument | undefined;
+  const describe = () => (document ??= openApiDocument(routes, { version: services.version, authRequired: Boolean(config.authJwtSecret) }));
+  const publicRoutes = operationsRoutes(describe);
+  const apiRoutes = [
+    ...sessionRoutes,
+    ...streamRoutes,
+    ...feedbackRoutes,
+    ...sessionExportRoutes,
+    ...aiSdkChatRoutes,
+    ...usageRoutes,
+    ...storeRoutes,
+    ...libraryRoutes,
+    ...meRoutes,
+  ];
+  const mcp = options.mcp ? mcpRoutes(options.mcp) : [];
+  const web = webRoutes(options.webRoot);
+  const routes = [...publicRoutes, ...apiRoutes, ...mcp, ...web];
 
-  const api = new Hono<AppEnv>();
-  api.use(authenticate(config.authJwtSecret));
-  api.route('/chat/sessions', sessionRoutes);
-  api.route('/chat/sessions', streamRoutes);
-  api.route('/chat/sessions', feedbackRoutes);
-  api.route('/chat/sessions', sessionExportRoutes);
-  api.route('/chat', aiSdkChatRoutes);
-  api.route('/usage', usageRoutes);
-  api.route('/store', storeRoutes);
-  api.route('/library', libraryRoutes);
-  api.route('/me', meRoutes);
-  app.route('/api', api);
-  if (options.mcp) {
+  // Order matters: the public routes answer before the token check on /api/* is reached.
+  registerRoutes(app, publicRoutes, []);
+  app.use('/api/*', authenticate(config.authJwtSecret));
+  registerRoutes(app, apiRoutes, ['bearer']);
+  if (mcp.length > 0) {
     app.use('/mcp', authenticate(config.authJwtSecret));
-    app.route('/mcp', options.mcp);
+    registerRoutes(app, mcp, ['bearer']);
   }
-  app.route('/', webRoutes());
+  registerRoutes(app, web, []);
 
   app.notFound((c) => {
     // The path is echoed only when it is plain text of a sane length.

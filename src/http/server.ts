@@ -34,10 +34,12 @@ export type RunningServer = {
 export type ServerOptions = ChatServiceOptions & {
   /** Builds the MCP endpoint, given the chat service (kept optional so the core has no MCP dependency). */
   mcp?: (chat: Awaited<ReturnType<typeof createChatService>>) => Hono<AppEnv>;
+  /** Where the built web UI is (default: beside the server code); `false` serves none. */
+  webRoot?: string | false;
 };
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const { mcp, ...serviceOptions } = options;
+  const { mcp, webRoot, ...serviceOptions } = options;
   const settings = configOf(serviceOptions);
   if (!settings.authJwtSecret && !isLoopbackHost(settings.host)) {
     throw new Error(
@@ -63,7 +65,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   };
   chat.hooks.feedbackGiven = (rating) => metrics.feedback.inc({ rating });
-  const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat) });
+  const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat), webRoot });
 
   const { headersTimeoutMs, bodyTimeoutMs } = config.limits;
   // Node's deadlines end a request that has not fully arrived: headers within headersTimeoutMs of

@@ -5,11 +5,11 @@
  * The same runs, sessions and errors as `/api/chat/sessions/{id}/stream`.
  */
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../app-context.js';
+import { defineRoute } from '../route-definition.js';
+import { useChatBody } from '../schemas.js';
 import { parseWith } from '../validation.js';
-import { readStreamBody, resumeAnswer, streamAnswer } from './stream.js';
+import { answerStream, readStreamBody, resumeAnswer, streamAnswer } from './stream.js';
 
 const chatId = z.string().min(1, 'the chat id is empty').max(200, 'a chat id is at most 200 characters');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,23 +30,47 @@ export function sessionIdOf(userId: string, id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export const aiSdkChatRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
-    const body = await readStreamBody(c);
-    const id = parseWith(chatId, 'id' in body ? body.id : undefined, 'request body (id)', 'Send the useChat body: {"id", "messages", …}.');
-    const userId = c.get('userId');
-    const sessionId = sessionIdOf(userId, id);
-    const { chat } = c.get('services');
-    const created = await chat.openChatSession(sessionId, userId);
-    try {
-      return await streamAnswer(c, sessionId, body);
-    } catch (error) {
-      // A refused first message leaves no empty chat behind.
-      if (created) await chat.deleteChatSession(sessionId, userId).catch(() => undefined);
-      throw error;
-    }
-  })
-  .get('/:id/stream', async (c) => {
-    const id = parseWith(chatId, c.req.param('id'), 'chat id');
-    return resumeAnswer(c, sessionIdOf(c.get('userId'), id));
-  });
+export const aiSdkChatRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/chat',
+    operationId: 'sendChatMessage',
+    summary: "The AI SDK's default chat route: answers the last user message of the useChat body",
+    description: 'The body’s `id` names the chat: a session UUID is that session; any other id names a session of the caller derived from it, created with its first message.',
+    tags: ['stream'],
+    security: ['bearer'],
+    request: { body: { schema: useChatBody.extend({ id: chatId }), required: true, description: 'The AI SDK `useChat` request body.' } },
+    responses: { 200: answerStream('The answer, as it is generated.') },
+    errors: [400, 404, 409, 413, 429, 503],
+    handler: async (c) => {
+      const body = await readStreamBody(c);
+      const id = parseWith(chatId, 'id' in body ? body.id : undefined, 'request body (id)', 'Send the useChat body: {"id", "messages", …}.');
+      const userId = c.get('userId');
+      const sessionId = sessionIdOf(userId, id);
+      const { chat } = c.get('services');
+      const created = await chat.openChatSession(sessionId, userId);
+      try {
+        return await streamAnswer(c, sessionId, body);
+      } catch (error) {
+        // A refused first message leaves no empty chat behind.
+        if (created) await chat.deleteChatSession(sessionId, userId).catch(() => undefined);
+        throw error;
+      }
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/chat/{id}/stream',
+    operationId: 'resumeChat',
+    summary: "The AI SDK's default resume route (useChat({ resume: true })): the chat's active run from its first event, then live",
+    tags: ['stream'],
+    security: ['bearer'],
+    request: { params: z.object({ id: chatId }) },
+    responses: { 200: answerStream('The active run, from its first event.'), 204: { description: 'No run is active.' } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const id = parseWith(chatId, c.req.param('id'), 'chat id');
+      return resumeAnswer(c, sessionIdOf(c.get('userId'), id));
+    },
+  }),
+];

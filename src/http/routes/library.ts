@@ -1,21 +1,53 @@
 /** The caller's agent library: list, add by slug, remove. */
-import { Hono } from 'hono';
 import { ChatError } from '../../errors.js';
-import type { AppEnv } from '../app-context.js';
-import { librarySlugBody, librarySlugParam } from '../schemas.js';
+import { defineRoute } from '../route-definition.js';
+import { libraryEntryResponse, libraryResponse, librarySlugBody, librarySlugParam } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
 
-export const libraryRoutes = new Hono<AppEnv>()
-  .get('/', async (c) => c.json({ agents: await c.get('services').chat.agents.library(c.get('userId')) }))
-  .post('/', async (c) => {
-    const { slug } = parseWith(librarySlugBody, await readJson(c), 'request body');
-    const entry = await c.get('services').chat.agents.addToLibrary(c.get('userId'), slug);
-    if (!entry) throw new ChatError('not_found', `No agent with slug "${slug}" exists in the store.`);
-    return c.json(entry, 201);
-  })
-  .delete('/:slug', async (c) => {
-    const { slug } = parseWith(librarySlugParam, c.req.param(), 'slug');
-    const removed = await c.get('services').chat.agents.removeFromLibrary(c.get('userId'), slug);
-    if (!removed) throw new ChatError('not_found', 'That agent is not in your library.');
-    return c.body(null, 204);
-  });
+export const libraryRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/library',
+    operationId: 'listLibrary',
+    summary: "The caller's agent library, most recently added first",
+    tags: ['library'],
+    security: ['bearer'],
+    responses: { 200: { description: 'The library.', content: { 'application/json': libraryResponse } } },
+    errors: [503],
+    handler: async (c) => c.json({ agents: await c.get('services').chat.agents.library(c.get('userId')) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/library',
+    operationId: 'addToLibrary',
+    summary: 'Add a store agent to the library (adding it again is harmless)',
+    tags: ['library'],
+    security: ['bearer'],
+    request: { body: { schema: librarySlugBody, required: true } },
+    responses: { 201: { description: 'The library entry.', content: { 'application/json': libraryEntryResponse } } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { slug } = parseWith(librarySlugBody, await readJson(c), 'request body');
+      const entry = await c.get('services').chat.agents.addToLibrary(c.get('userId'), slug);
+      if (!entry) throw new ChatError('not_found', `No agent with slug "${slug}" exists in the store.`);
+      return c.json(entry, 201);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/library/{slug}',
+    operationId: 'removeFromLibrary',
+    summary: 'Remove an agent from the library',
+    tags: ['library'],
+    security: ['bearer'],
+    request: { params: librarySlugParam },
+    responses: { 204: { description: 'Removed.' } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { slug } = parseWith(librarySlugParam, c.req.param(), 'slug');
+      const removed = await c.get('services').chat.agents.removeFromLibrary(c.get('userId'), slug);
+      if (!removed) throw new ChatError('not_found', 'That agent is not in your library.');
+      return c.body(null, 204);
+    },
+  }),
+];

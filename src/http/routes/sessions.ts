@@ -1,33 +1,79 @@
 /** Chat sessions: create, list (newest first, by cursor), read with history, delete. */
-import { Hono } from 'hono';
 import { ChatError } from '../../errors.js';
-import type { AppEnv } from '../app-context.js';
-import { listSessionsQuery, sessionIdParam } from '../schemas.js';
+import { defineRoute } from '../route-definition.js';
+import { createSessionBody, listSessionsQuery, sessionIdParam, sessionListResponse, sessionResponse } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
 
-export const sessionRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
-    // An optional body is allowed but must be JSON; nothing in it is needed yet.
-    if (c.req.header('content-length') && c.req.header('content-length') !== '0') await readJson(c, true);
-    const session = await c.get('services').chat.createChatSession(c.get('userId'));
-    return c.json(session, 201);
-  })
-  .get('/', async (c) => {
-    const query = parseWith(listSessionsQuery, c.req.query(), 'query');
-    const page = await c.get('services').chat.listChatSessions(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
-    return c.json({ sessions: page.sessions, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null });
-  })
-  .get('/:id', async (c) => {
-    const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    const session = await c.get('services').chat.getChatSession(id, c.get('userId'));
-    if (!session) throw new ChatError('not_found', 'Chat session not found.');
-    return c.json(session);
-  })
-  .delete('/:id', async (c) => {
-    const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    await c.get('services').chat.deleteChatSession(id, c.get('userId'));
-    return c.body(null, 204);
-  });
+export const sessionRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/chat/sessions',
+    operationId: 'createSession',
+    summary: 'Create a chat session',
+    tags: ['sessions'],
+    security: ['bearer'],
+    request: { body: { schema: createSessionBody, required: false, description: 'None is needed; one that is sent must be `{}`.' } },
+    responses: { 201: { description: 'The new session.', content: { 'application/json': sessionResponse } } },
+    errors: [400, 503],
+    handler: async (c) => {
+      // Nothing in a body is needed yet; one that is sent must be JSON and say nothing unknown.
+      parseWith(createSessionBody, await readJson(c, true), 'request body', 'Send no body, or {}.');
+      const session = await c.get('services').chat.createChatSession(c.get('userId'));
+      return c.json(session, 201);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/chat/sessions',
+    operationId: 'listSessions',
+    summary: "List the caller's sessions, most recently active first",
+    tags: ['sessions'],
+    security: ['bearer'],
+    request: { query: listSessionsQuery },
+    responses: {
+      200: { description: 'A page of sessions; `nextCursor` is null on the last page.', content: { 'application/json': sessionListResponse } },
+    },
+    errors: [400, 503],
+    handler: async (c) => {
+      const query = parseWith(listSessionsQuery, c.req.query(), 'query');
+      const page = await c.get('services').chat.listChatSessions(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
+      return c.json({ sessions: page.sessions, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/chat/sessions/{id}',
+    operationId: 'getSession',
+    summary: 'A session with its messages and usage',
+    tags: ['sessions'],
+    security: ['bearer'],
+    request: { params: sessionIdParam },
+    responses: { 200: { description: 'The session.', content: { 'application/json': sessionResponse } } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      const session = await c.get('services').chat.getChatSession(id, c.get('userId'));
+      if (!session) throw new ChatError('not_found', 'Chat session not found.');
+      return c.json(session);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/chat/sessions/{id}',
+    operationId: 'deleteSession',
+    summary: 'Delete a session (a running answer is stopped first)',
+    tags: ['sessions'],
+    security: ['bearer'],
+    request: { params: sessionIdParam },
+    responses: { 204: { description: 'Deleted.' } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      await c.get('services').chat.deleteChatSession(id, c.get('userId'));
+      return c.body(null, 204);
+    },
+  }),
+];
 
 type Cursor = { updatedAt: string; id: string };
 

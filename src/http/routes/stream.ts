@@ -4,10 +4,11 @@
  * A reader going away never stops a run.
  */
 import type { Context } from 'hono';
-import { Hono } from 'hono';
+import { z } from 'zod';
 import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
-import { sessionIdParam, streamBody, type StreamBody } from '../schemas.js';
+import { defineRoute, type ResponseDefinition } from '../route-definition.js';
+import { sessionIdParam, stopResponse, streamBody, type StreamBody } from '../schemas.js';
 import { sseResponse } from '../sse.js';
 import { parseWith, readJson } from '../validation.js';
 
@@ -42,20 +43,62 @@ export async function resumeAnswer(c: Context<AppEnv>, sessionId: string): Promi
   });
 }
 
-export const streamRoutes = new Hono<AppEnv>()
-  .post('/:id/stream', async (c) => {
-    const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    return streamAnswer(c, id, await readStreamBody(c));
-  })
-  .get('/:id/stream', async (c) => {
-    const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    return resumeAnswer(c, id);
-  })
-  .post('/:id/stop', async (c) => {
-    const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
-    const stopped = await c.get('services').chat.stopRun(id, c.get('userId'));
-    return c.json({ stopped });
-  });
+/** A stream of UI-message events, as the document describes it. */
+export const answerStream = (description: string): ResponseDefinition => ({
+  description: `${description} Each event is \`data: <JSON UIMessageChunk>\`; the stream ends with \`data: [DONE]\` (see docs/api.md, "The stream format").`,
+  content: { 'text/event-stream': z.string() },
+  headers: ['x-run-id', 'x-vercel-ai-ui-message-stream'],
+});
+
+export const streamRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/chat/sessions/{id}/stream',
+    operationId: 'streamAnswer',
+    summary: 'Send a message and stream the answer',
+    description: 'Body `{"message": "…"}`, or the AI SDK `useChat` default body, whose last user message is the message.',
+    tags: ['stream'],
+    security: ['bearer'],
+    request: { params: sessionIdParam, body: { schema: streamBody, required: true } },
+    responses: { 200: answerStream('The answer, as it is generated.') },
+    errors: [400, 404, 409, 413, 429, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      return streamAnswer(c, id, await readStreamBody(c));
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/chat/sessions/{id}/stream',
+    operationId: 'resumeAnswer',
+    summary: 'Resume: the active run from its first event, then live',
+    tags: ['stream'],
+    security: ['bearer'],
+    request: { params: sessionIdParam },
+    responses: { 200: answerStream('The active run, from its first event.'), 204: { description: 'No run is active.' } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      return resumeAnswer(c, id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/chat/sessions/{id}/stop',
+    operationId: 'stopAnswer',
+    summary: 'Stop the active run (its partial answer is stored)',
+    tags: ['stream'],
+    security: ['bearer'],
+    request: { params: sessionIdParam },
+    responses: { 200: { description: 'Whether a run was stopped.', content: { 'application/json': stopResponse } } },
+    errors: [400, 404, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      const stopped = await c.get('services').chat.stopRun(id, c.get('userId'));
+      return c.json({ stopped });
+    },
+  }),
+];
 
 function messageOf(body: StreamBody): { text: string; messageId?: string } {
   if ('message' in body && typeof body.message === 'string') return { text: body.message, messageId: body.messageId as string | undefined };

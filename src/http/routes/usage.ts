@@ -1,5 +1,17 @@
 /** The caller's token budgets: used, limit and reset time, today and this week. */
-import { Hono } from 'hono';
-import type { AppEnv } from '../app-context.js';
+import { defineRoute } from '../route-definition.js';
+import { usageResponse } from '../schemas.js';
 
-export const usageRoutes = new Hono<AppEnv>().get('/', async (c) => c.json(await c.get('services').chat.usage(c.get('userId'))));
+export const usageRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/usage',
+    operationId: 'getUsage',
+    summary: "The caller's token budgets",
+    tags: ['usage'],
+    security: ['bearer'],
+    responses: { 200: { description: 'Used, limit and reset time, today and this week.', content: { 'application/json': usageResponse } } },
+    errors: [503],
+    handler: async (c) => c.json(await c.get('services').chat.usage(c.get('userId'))),
+  }),
+];
