@@ -4,7 +4,7 @@
  *
  *   --quick          every scenario briefly, to check the scripts still work (CI); no timing
  *                    assertions; results go to bench/results/quick/ and BENCHMARKS.md is left alone
- *   --only <names>   comma-separated scenario names (added-latency, throughput, memory, growth, search, resume)
+ *   --only <names>   comma-separated scenario names (first-message, added-latency, throughput, memory, growth, search, resume)
  *   --profile        autochat server processes write CPU profiles to bench/results/profiles/
  */
 import { mkdir } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { renderReport } from './report.js';
 import { commit, currentLoad, machine, writeResult } from './results.js';
 import type { Scenario } from './scenario.js';
 import { addedLatency } from './scenarios/added-latency.js';
+import { firstMessage } from './scenarios/first-message.js';
 import { growth } from './scenarios/growth.js';
 import { memory } from './scenarios/memory.js';
 import { resume } from './scenarios/resume.js';
@@ -21,7 +22,7 @@ import { search } from './scenarios/search.js';
 import { throughput } from './scenarios/throughput.js';
 import { probeServices } from './support/services.js';
 
-const SCENARIOS: Scenario[] = [addedLatency, throughput, memory, growth, search, resume];
+const SCENARIOS: Scenario[] = [firstMessage, addedLatency, throughput, memory, growth, search, resume];
 /** Whole-run ceilings: a scenario that overruns them is a bug in the bench, not a result. */
 const LIMIT_MS = { full: 10 * 60_000, quick: 2 * 60_000 };
 
