@@ -4,12 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { generateText, type ToolSet, type UIMessageChunk } from 'ai';
+import type { ToolSet, UIMessageChunk } from 'ai';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
-import { costFrom } from '../llm/upstream-cost.js';
 import { createLogger, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
@@ -28,7 +27,8 @@ import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { errorSummary, executeRun, type RunDeps } from './run.js';
-import { toUsage } from '../usage/call-usage.js';
+import { createSessionTitles } from './session-titles.js';
+import { StartingTurns } from './starting-turns.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -43,6 +43,8 @@ export type ChatServiceOptions = ConfigOverrides & {
   seedCatalog?: boolean;
   /** Word delay of the offline demo model, in ms. */
   demoDelayMs?: number;
+  /** The longest a chat's title waits for a moment when no turn is waiting for its first token, in ms. */
+  titleWaitMs?: number;
 };
 
 export type StreamOptions = { userId?: string; signal?: AbortSignal };
@@ -59,12 +61,12 @@ export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
 /** The settings a set of service options selects: explicit options over the environment. */
 export function configOf(options: ChatServiceOptions): Config {
-  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, ...overrides } = options;
+  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, titleWaitMs: _wait, ...overrides } = options;
   return loadConfig(env ?? process.env, overrides);
 }
 
 export async function createChatService(options: ChatServiceOptions = {}) {
-  const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs } = options;
+  const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs, titleWaitMs } = options;
   const config: Config = configOf(options);
   const log = logger ?? createLogger(config.logLevel);
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -99,6 +101,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     : createMemoryRateLimiter(config.limits.requestsPerMinute);
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
+  const turns = new StartingTurns();
+  const titles = createSessionTitles({
+    model: models.title,
+    modelId: models.titleModelId,
+    maxRetries: config.llm.maxRetries,
+    sessions: new SessionsRepository(database.background, cipher),
+    turns,
+    log,
+    maxWaitMs: titleWaitMs,
+  });
 
   if (seedCatalog && (await agents.count()) === 0) {
     const catalog = await readCatalogFile(SHIPPED_CATALOG);
@@ -182,6 +194,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     log.info({ runId, sessionId, userId: input.userId, from: 'idle', to: 'running', retry }, 'run started');
     const controller = new AbortController();
     const userId = input.userId;
+    const answering = turns.begin();
     hooks.runStarted?.();
     const done = executeRun(runDeps, {
       runId,
@@ -193,38 +206,20 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       summary: begun.summary,
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
       stopSignal: controller.signal,
+      onFirstOutput: answering,
     })
       .then((outcome) => {
         // Only the first exchange names a session; later runs never pay for a title.
         const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) void generateTitle(sessionId, userId, history);
+        if (outcome === 'finished' && begun.title === null && firstExchange) titles.request({ sessionId, userId, firstMessage: textOf(history) });
         return outcome;
       })
-      .finally(() => active.delete(runId));
+      .finally(() => {
+        answering();
+        active.delete(runId);
+      });
     active.set(runId, { controller, done });
     return { runId, sessionId, messageId: answerId };
-  }
-
-  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[]) {
-    const firstText = history
-      .find((message) => message.role === 'user')
-      ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
-      .join(' ')
-      .slice(0, 2000);
-    if (!firstText) return;
-    try {
-      const result = await generateText({
-        model: models.title,
-        maxRetries: config.llm.maxRetries,
-        system: 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.',
-        prompt: `Message: ${firstText}`,
-      });
-      const title = result.text.replace(/^["'#\s]+|["'\s.]+$/g, '').slice(0, 80) || 'New chat';
-      await sessions.setTitleIfEmpty(sessionId, title);
-      await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
-    } catch (error) {
-      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed');
-    }
   }
 
   /** The active run of a session the user owns, or null. */
@@ -468,6 +463,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       }
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
+      titles.stop();
+      await titles.settled();
       runDeps.leases.stop();
       await eventLog.close();
       redis?.disconnect();
@@ -475,6 +472,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await database.close();
     },
   };
+}
+
+/** The text of the first user message of a history (what a title is made from). */
+function textOf(history: ChatMessage[]): string {
+  return (
+    history
+      .find((message) => message.role === 'user')
+      ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
+      .join(' ') ?? ''
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -14,7 +14,9 @@ export type ScriptStep =
   | { raw: string; delayMs?: number }
   | { errorChunk: string; delayMs?: number }
   | { reset: true; delayMs?: number }
-  | { hang: true };
+  | { hang: true }
+  /** Holds the stream until the test says so (in-process tests only). */
+  | { waitFor: () => Promise<void> };
 
 export type Script =
   | { status: number; body?: unknown; headers?: Record<string, string> }
@@ -173,6 +175,10 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
   send({ role: 'assistant', content: '' });
   for (const step of script.steps) {
     if ('hang' in step) return; // silence: never write again, never end
+    if ('waitFor' in step) {
+      await step.waitFor();
+      continue;
+    }
     if (step.delayMs) await sleep(step.delayMs);
     if (res.destroyed) return;
     if ('text' in step) send({ content: step.text });
