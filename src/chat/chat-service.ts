@@ -17,6 +17,7 @@ import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { RunsRepository, type BegunRun, type NewUsage } from '../store/runs-repository.js';
 import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
+import { userExportJson } from '../store/user-export.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
 import { createRedisRunEventLog } from '../streams/redis-run-event-log.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
@@ -93,8 +94,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const extraTools = givenTools ?? mcp?.tools;
 
   const sessions = new SessionsRepository(database.db, cipher);
+  /** For work no one waits on as it happens (titles, exports): its statements queue behind turns'. */
+  const backgroundSessions = new SessionsRepository(database.background, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
-  const agents = new AgentsRepository(database.db);
+  // The store as the API, MCP and imports use it (bulk and batch work), and as a turn's tools do.
+  const agents = new AgentsRepository(database.background);
+  const turnAgents = new AgentsRepository(database.db);
   const budget = new TokenBudget(database.db, config.limits);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
@@ -106,7 +111,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     model: models.title,
     modelId: models.titleModelId,
     maxRetries: config.llm.maxRetries,
-    sessions: new SessionsRepository(database.background, cipher),
+    sessions: backgroundSessions,
     turns,
     log,
     maxWaitMs: titleWaitMs,
@@ -202,7 +207,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       userId,
       messageId: answerId,
       history,
-      tools: createToolSet({ agents, userId }, extraTools),
+      tools: createToolSet({ agents: turnAgents, userId }, extraTools),
       summary: begun.summary,
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
       stopSignal: controller.signal,
@@ -406,25 +411,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     usage: (userId: string): Promise<BudgetStatus> => budget.status(userId),
 
-    /** Every session, message, usage row and library entry of a user (GDPR access). */
-    async exportUser(userId: string) {
-      const all: ChatSession[] = [];
-      let cursor: SessionCursor | undefined;
-      do {
-        const page = await sessions.list(userId, 100, cursor);
-        for (const summary of page.sessions) {
-          const session = await sessions.load(summary.sessionId);
-          if (session) all.push(session);
-        }
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      return {
-        userId,
-        exportedAt: new Date().toISOString(),
-        sessions: all,
-        usage: await sessions.usageOfUser(userId),
-        library: await agents.library(userId),
-      };
+    /**
+     * Every session, message, usage row and library entry of a user (GDPR access), as the text of one
+     * JSON document in pieces, read in batches at the database's background priority.
+     */
+    exportUser(userId: string): AsyncGenerator<string> {
+      return userExportJson({ db: database.background, sessions: backgroundSessions, agents }, userId);
     },
 
     /** Erases every row and every shared-state entry of a user (GDPR erasure). */

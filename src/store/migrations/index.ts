@@ -4,6 +4,7 @@ import { searchVocabulary } from './0002-search-vocabulary.js';
 import { runTransitions } from './0003-run-transitions.js';
 import { messageMetadata } from './0004-message-metadata.js';
 import { runFunctions } from './0005-run-functions.js';
+import { exportOrder } from './0009-export-order.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -13,6 +14,7 @@ export const migrations: Migration[] = [
   { id: '0003-run-transitions', sql: runTransitions },
   { id: '0004-message-metadata', sql: messageMetadata },
   { id: '0005-run-functions', sql: runFunctions },
+  { id: '0009-export-order', sql: exportOrder },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
