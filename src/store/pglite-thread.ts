@@ -27,7 +27,7 @@ export type PgliteClient = {
 /** A statement, or a transaction (which `holds` the database), waiting for its turn. */
 type Waiting = { holds: boolean; start: () => void };
 
-/** Statements sent ahead of their turn: one running and one waiting keeps the thread busy. */
+/** Statements sent ahead: one running and one waiting keeps the thread busy. */
 const IN_FLIGHT = 2;
 /** While both kinds wait, every this-many interactive statements one background statement runs. */
 const BACKGROUND_EVERY = 4;
@@ -129,7 +129,10 @@ export class PgliteThread {
 
   private queued(priority: StatementPriority, sql: string, params?: unknown[], options?: QueryOptions): Promise<PgliteResult> {
     const { interactive, background } = this.waiting;
-    if (!this.held && this.inFlight < IN_FLIGHT && interactive.length === 0 && background.length === 0) return this.send(sql, params, options);
+    if (priority === 'interactive' && !this.held && this.inFlight < IN_FLIGHT && interactive.length === 0 && background.length === 0) {
+      this.interactiveStreak++;
+      return this.send(sql, params, options);
+    }
     return new Promise<PgliteResult>((resolve, reject) => {
       this.waiting[priority].push({ holds: false, start: () => void this.send(sql, params, options).then(resolve, reject) });
       this.pump();
@@ -147,17 +150,23 @@ export class PgliteThread {
     });
   }
 
-  /** Starts the next waiting statements, interactive first, while the thread has room. */
+  /**
+   * Starts the next waiting statements while the thread has room: interactive ones first (two at a
+   * time, so the thread never waits for the next), a background one only alone, so that it delays a
+   * turn's statement by at most its own duration — and one after every few interactive ones.
+   */
   private pump(): void {
     while (!this.held && this.inFlight < IN_FLIGHT) {
       const { interactive, background } = this.waiting;
+      const backgroundTurn = background.length > 0 && (interactive.length === 0 || this.interactiveStreak >= BACKGROUND_EVERY);
       let next: Waiting | undefined;
-      if (interactive.length > 0 && (background.length === 0 || this.interactiveStreak < BACKGROUND_EVERY)) {
-        this.interactiveStreak++;
-        next = interactive.shift();
-      } else {
+      if (backgroundTurn) {
+        if (this.inFlight > 0) return;
         this.interactiveStreak = 0;
-        next = background.shift() ?? interactive.shift();
+        next = background.shift();
+      } else {
+        next = interactive.shift();
+        if (next) this.interactiveStreak++;
       }
       if (!next) return;
       if (next.holds) this.held = true;
