@@ -182,6 +182,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       role: 'user',
       parts: [{ type: 'text', text }],
     };
+(globalThis as any).__t?.('checks');
     await eventLog.open(runId);
     let begun: BegunRun;
     try {
@@ -191,6 +192,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await eventLog.forget([runId]);
       throw error;
     }
+(globalThis as any).__t?.('begun');
     const { retry } = begun;
     // A retry answers the stored message afresh: the cut-short answers after it stay stored and
     // visible, but the model is not shown them.
@@ -211,14 +213,15 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       summary: begun.summary,
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
       stopSignal: controller.signal,
-      onFirstOutput: answering,
+      onFirstOutput: (first) => {
+        answering();
+        // Only the first exchange names a session (later runs never pay for a title), and it is named
+        // while its answer streams rather than after it, when the next turn may be starting.
+        if (first.type !== 'error' && begun.title === null && history.filter((message) => message.role === 'user').length === 1) {
+          titles.request({ sessionId, userId, firstMessage: textOf(history) });
+        }
+      },
     })
-      .then((outcome) => {
-        // Only the first exchange names a session; later runs never pay for a title.
-        const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-        if (outcome === 'finished' && begun.title === null && firstExchange) titles.request({ sessionId, userId, firstMessage: textOf(history) });
-        return outcome;
-      })
       .finally(() => {
         answering();
         active.delete(runId);

@@ -50,7 +50,7 @@ export type RunInput = {
   /** Aborted when the caller wants the run stopped (a stop request, or the library's signal). */
   stopSignal: AbortSignal;
   /** Called once, with the run's first output after `start` (its first token, tool call or error). */
-  onFirstOutput?: () => void;
+  onFirstOutput?: (first: UIMessageChunk) => void;
 };
 
 /** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
@@ -89,7 +89,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   const emit = (chunk: UIMessageChunk) => {
     if (!answering && chunk.type !== 'start' && chunk.type !== 'start-step') {
       answering = true;
-      input.onFirstOutput?.();
+      input.onFirstOutput?.(chunk);
     }
     answer.apply(chunk);
     const appended = deps.eventLog.append(runId, chunk);
@@ -105,6 +105,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let sawError = false;
 
   try {
+(globalThis as any).__t?.('run');
     const fitted = await fitToContextWindow(deps.contextWindow, {
       history: input.history,
       tools: input.tools,
@@ -115,6 +116,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     });
     promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
 
+(globalThis as any).__t?.('fitted');
     emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,
