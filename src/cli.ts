@@ -56,6 +56,10 @@ async function serveCommand(args: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.port !== undefined) env.PORT = values.port;
   if (values.host !== undefined) env.HOST = values.host;
+  // The embedded database opens on its own thread while the rest of the server loads.
+  const { loadConfig } = await import('./config.js');
+  const { databaseUrl, dataDir } = loadConfig(env);
+  if (!databaseUrl) (await import('./store/embedded-database.js')).openEmbeddedEarly(dataDir);
   const { startServer, closeOnSignals } = await import('./http/server.js');
   const { createMcpEndpoint } = await import('./mcp/mcp-http-endpoint.js');
   const server = await startServer({ env, mcp: createMcpEndpoint });

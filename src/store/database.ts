@@ -3,17 +3,15 @@
  * the build's snapshot when the directory is new), a PostgreSQL server when a URL is given. Both get
  * the same migrations and are used through the same drizzle query builder.
  */
-import { mkdir } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { usableSnapshot } from './embedded-snapshot.js';
+import { openEmbedded, TRIGRAM_THRESHOLD } from './embedded-database.js';
 import { migrate, type Db } from './migrate.js';
-import { migrations } from './migrations/index.js';
-import { PgliteThread, type PgliteClient } from './pglite-thread.js';
+import type { PgliteClient } from './pglite-thread.js';
 import { schema } from './schema.js';
 
 export type { Db } from './migrate.js';
@@ -73,8 +71,6 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   return (await driver.query(text, params)).rows as T[];
 }
 
-/** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
-const TRIGRAM_THRESHOLD = 0.3;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let statements = 0;
@@ -99,13 +95,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind = 'postgres';
     closeClient = () => pool.end();
   } else {
-    const pgdata = options.dataDir === 'memory://' ? undefined : `${options.dataDir.replace(/\/$/, '')}/pgdata`;
-    if (pgdata) await mkdir(pgdata, { recursive: true });
-    const started = await PgliteThread.start({
-      pgdata,
-      snapshot: await usableSnapshot(migrations, options.snapshotDir),
-      setup: `set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD}; set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`,
-    });
+    const started = await openEmbedded(options.dataDir, options.snapshotDir);
     const { thread } = started;
     fromSnapshot = started.fromSnapshot;
     const onThread = (client: PgliteClient) => {

@@ -111,6 +111,15 @@ export class PgliteThread {
     } as PgliteClient;
   }
 
+  /** Whether the thread keeps the process alive (it does unless told otherwise). */
+  ref(): void {
+    this.worker.ref();
+  }
+
+  unref(): void {
+    this.worker.unref();
+  }
+
   /** Closes the database (after the statements already sent) and ends the thread. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -1,0 +1,53 @@
+/**
+ * Starts the embedded database's thread for a DATA_DIR (from the build's snapshot when the directory
+ * is new) — on demand, or ahead of time: `autochat serve` starts it before loading the rest of the
+ * server, so that opening the database and loading the code overlap.
+ */
+import { mkdir } from 'node:fs/promises';
+import { usableSnapshot } from './embedded-snapshot.js';
+import { migrations } from './migrations/index.js';
+import { PgliteThread } from './pglite-thread.js';
+
+type Started = Awaited<ReturnType<typeof PgliteThread.start>>;
+
+/** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
+export const TRIGRAM_THRESHOLD = 0.3;
+
+const early = new Map<string, Promise<Started>>();
+
+/** The PostgreSQL data directory under DATA_DIR; undefined keeps the database in memory. */
+const pgdataOf = (dataDir: string) => (dataDir === 'memory://' ? undefined : `${dataDir.replace(/\/$/, '')}/pgdata`);
+
+async function start(dataDir: string, snapshotDir?: string): Promise<Started> {
+  const pgdata = pgdataOf(dataDir);
+  if (pgdata) await mkdir(pgdata, { recursive: true });
+  return PgliteThread.start({
+    pgdata,
+    snapshot: await usableSnapshot(migrations, snapshotDir),
+    setup: `set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD}; set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`,
+  });
+}
+
+/**
+ * Begins opening the embedded database of `dataDir` now; the next `openEmbedded` of it takes it over.
+ * Until then the thread does not keep the process alive (a server that fails to start still exits).
+ */
+export function openEmbeddedEarly(dataDir: string): void {
+  if (early.has(dataDir)) return;
+  const starting = start(dataDir).then((started) => {
+    started.thread.unref();
+    return started;
+  });
+  starting.catch(() => undefined); // reported to whoever takes it over
+  early.set(dataDir, starting);
+}
+
+/** The embedded database of `dataDir` on its thread: the one begun early, or a new one. */
+export async function openEmbedded(dataDir: string, snapshotDir?: string): Promise<Started> {
+  const begun = snapshotDir === undefined ? early.get(dataDir) : undefined;
+  if (!begun) return start(dataDir, snapshotDir);
+  early.delete(dataDir);
+  const started = await begun;
+  started.thread.ref();
+  return started;
+}
