@@ -9,10 +9,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const STAMP = join(root, 'dist', '.build-inputs');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What the build reads (tests excluded: they are not built). */
 const INPUTS = ['src', 'web', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const stampOf = (root) => join(root, 'dist', '.build-inputs');
 
 function filesUnder(path) {
   if (!existsSync(path)) return [];
@@ -22,7 +22,8 @@ function filesUnder(path) {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-function inputsHash() {
+/** A hash of the contents (and paths) of every input of the build under `root`. */
+export function inputsHash(root = ROOT) {
   const hash = createHash('sha256');
   for (const file of INPUTS.flatMap((input) => filesUnder(join(root, input))).sort()) {
     hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
@@ -30,14 +31,18 @@ function inputsHash() {
   return hash.digest('hex');
 }
 
-if (process.argv.includes('--stamp')) {
-  writeFileSync(STAMP, `${inputsHash()}\n`);
-} else {
-  const current = existsSync(join(root, 'dist', 'cli.js')) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === inputsHash();
-  if (current) {
+/** True when dist/ under `root` was built from exactly the inputs there now. */
+export function builtFromInputs(root = ROOT) {
+  return existsSync(join(root, 'dist', 'cli.js')) && existsSync(stampOf(root)) && readFileSync(stampOf(root), 'utf8').trim() === inputsHash(root);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--stamp')) {
+    writeFileSync(stampOf(ROOT), `${inputsHash()}\n`);
+  } else if (builtFromInputs()) {
     console.log('autochat: dist/ is up to date with the sources; not rebuilding.');
   } else {
-    const built = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', shell: process.platform === 'win32' });
     process.exitCode = built.status ?? 1;
   }
 }
