@@ -11,7 +11,7 @@ import { formatNumber } from './stats.js';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const FINDINGS = fileURLToPath(new URL('./findings.md', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-const ORDER = ['first-message', 'added-latency', 'throughput', 'memory', 'growth', 'search', 'resume', 'heavy-requests'];
+const ORDER = ['first-message', 'added-latency', 'throughput', 'memory', 'growth', 'search', 'resume', 'heavy-requests', 'startup'];
 
 export async function renderReport(): Promise<string> {
   const files = (await readdir(RESULTS)).filter((name) => name.endsWith('.json'));

@@ -4,7 +4,7 @@
  *
  *   --quick          every scenario briefly, to check the scripts still work (CI); no timing
  *                    assertions; results go to bench/results/quick/ and BENCHMARKS.md is left alone
- *   --only <names>   comma-separated scenario names (first-message, added-latency, throughput, memory, growth, search, resume, heavy-requests)
+ *   --only <names>   comma-separated scenario names (first-message, added-latency, throughput, memory, growth, search, resume, heavy-requests, startup)
  *   --profile        autochat server processes write CPU profiles to bench/results/profiles/
  */
 import { mkdir } from 'node:fs/promises';
@@ -20,10 +20,11 @@ import { heavyRequests } from './scenarios/heavy-requests.js';
 import { memory } from './scenarios/memory.js';
 import { resume } from './scenarios/resume.js';
 import { search } from './scenarios/search.js';
+import { startup } from './scenarios/startup.js';
 import { throughput } from './scenarios/throughput.js';
 import { probeServices } from './support/services.js';
 
-const SCENARIOS: Scenario[] = [firstMessage, addedLatency, throughput, memory, growth, search, resume, heavyRequests];
+const SCENARIOS: Scenario[] = [firstMessage, addedLatency, throughput, memory, growth, search, resume, heavyRequests, startup];
 /** Whole-run ceilings: a scenario that overruns them is a bug in the bench, not a result. */
 const LIMIT_MS = { full: 10 * 60_000, quick: 2 * 60_000 };
 

@@ -73,7 +73,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, shippedCatalog: seedCatalog });
   let eventLog: RunEventLog;
   let redis: Redis | undefined;
   try {

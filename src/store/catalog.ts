@@ -1,9 +1,8 @@
 /** The catalog of agents shipped with autochat, and validation of catalog files for import. */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { agentSchema, type Agent } from './agents-repository.js';
 
-export const SHIPPED_CATALOG = fileURLToPath(new URL('../../catalog/agents.json', import.meta.url));
+export { SHIPPED_CATALOG } from './shipped-catalog.js';
 
 export type CatalogProblem = { index: number; slug?: string; reason: string };
 export type ParsedCatalog = { agents: Agent[]; problems: CatalogProblem[] };

@@ -40,6 +40,11 @@ export type DatabaseOptions = {
   poolSize?: number;
   /** Where the embedded database's snapshot is (default: the build's, in dist/). */
   snapshotDir?: string;
+  /**
+   * Whether a new database is to hold the shipped catalog from the start (default true): a new
+   * embedded one then starts from the snapshot, which holds it. Without, the caller loads its own.
+   */
+  shippedCatalog?: boolean;
 };
 
 /** The SQLSTATE of a database error, from the driver's error or from drizzle's wrapper of it. */
@@ -95,7 +100,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind = 'postgres';
     closeClient = () => pool.end();
   } else {
-    const started = await openEmbedded(options.dataDir, options.snapshotDir);
+    const started = await openEmbedded(options.dataDir, { snapshotDir: options.snapshotDir, shippedCatalog: options.shippedCatalog });
     const { thread } = started;
     fromSnapshot = started.fromSnapshot;
     const onThread = (client: PgliteClient) => {

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { usableSnapshot } from './embedded-snapshot.js';
 import { migrations } from './migrations/index.js';
 import { PgliteThread } from './pglite-thread.js';
+import { SHIPPED_CATALOG } from './shipped-catalog.js';
 
 type Started = Awaited<ReturnType<typeof PgliteThread.start>>;
 
@@ -18,12 +19,15 @@ const early = new Map<string, Promise<Started>>();
 /** The PostgreSQL data directory under DATA_DIR; undefined keeps the database in memory. */
 const pgdataOf = (dataDir: string) => (dataDir === 'memory://' ? undefined : `${dataDir.replace(/\/$/, '')}/pgdata`);
 
-async function start(dataDir: string, snapshotDir?: string): Promise<Started> {
+/** Where a database starts from: the build's snapshot (or one in `snapshotDir`) holds the shipped catalog. */
+export type StartingPoint = { snapshotDir?: string; shippedCatalog?: boolean };
+
+async function start(dataDir: string, from: StartingPoint): Promise<Started> {
   const pgdata = pgdataOf(dataDir);
   if (pgdata) await mkdir(pgdata, { recursive: true });
   return PgliteThread.start({
     pgdata,
-    snapshot: await usableSnapshot(migrations, snapshotDir),
+    snapshot: await usableSnapshot(migrations, { directory: from.snapshotDir, catalogFile: from.shippedCatalog === false ? undefined : SHIPPED_CATALOG }),
     setup: `set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD}; set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`,
   });
 }
@@ -34,7 +38,7 @@ async function start(dataDir: string, snapshotDir?: string): Promise<Started> {
  */
 export function openEmbeddedEarly(dataDir: string): void {
   if (early.has(dataDir)) return;
-  const starting = start(dataDir).then((started) => {
+  const starting = start(dataDir, {}).then((started) => {
     started.thread.unref();
     return started;
   });
@@ -43,9 +47,9 @@ export function openEmbeddedEarly(dataDir: string): void {
 }
 
 /** The embedded database of `dataDir` on its thread: the one begun early, or a new one. */
-export async function openEmbedded(dataDir: string, snapshotDir?: string): Promise<Started> {
-  const begun = snapshotDir === undefined ? early.get(dataDir) : undefined;
-  if (!begun) return start(dataDir, snapshotDir);
+export async function openEmbedded(dataDir: string, from: StartingPoint = {}): Promise<Started> {
+  const begun = from.snapshotDir === undefined && from.shippedCatalog !== false ? early.get(dataDir) : undefined;
+  if (!begun) return start(dataDir, from);
   early.delete(dataDir);
   const started = await begun;
   started.thread.ref();
