@@ -24,7 +24,7 @@ export type StartingPoint = { snapshotDir?: string; shippedCatalog?: boolean };
 
 async function start(dataDir: string, from: StartingPoint): Promise<Started> {
   const pgdata = pgdataOf(dataDir);
-  if (pgdata) await mkdir(pgdata, { recursive: true });
+  if (pgdata) await mkdir(dataDir, { recursive: true });
   return PgliteThread.start({
     pgdata,
     snapshot: await usableSnapshot(migrations, { directory: from.snapshotDir, catalogFile: from.shippedCatalog === false ? undefined : SHIPPED_CATALOG }),

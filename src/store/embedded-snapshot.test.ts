@@ -4,7 +4,7 @@
  * migration or catalog, or a service that loads no catalog, makes it unusable; an existing directory
  * is opened as it is.
  */
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -68,6 +68,24 @@ describe('embedded database snapshot', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('starts over when an earlier start was stopped while unpacking it, and never unpacks over files it did not make', async () => {
+    const dataDir = join(directory, 'interrupted');
+    await mkdir(join(dataDir, 'pgdata.unpacking-99999-0', 'base'), { recursive: true });
+    await writeFile(join(dataDir, 'pgdata.unpacking-99999-0', 'PG_VERSION'), '18');
+    const database = await openDatabase({ dataDir, snapshotDir: directory });
+    try {
+      expect(database.fromSnapshot).toBe(true);
+      expect(await readdir(dataDir)).toEqual(['pgdata']);
+    } finally {
+      await database.close();
+    }
+    const occupied = join(directory, 'occupied');
+    await mkdir(join(occupied, 'pgdata'), { recursive: true });
+    await writeFile(join(occupied, 'pgdata', 'notes.txt'), 'not a database');
+    await expect(openDatabase({ dataDir: occupied, snapshotDir: directory })).rejects.toThrow();
+    expect(await readFile(join(occupied, 'pgdata', 'notes.txt'), 'utf8')).toBe('not a database');
   });
 
   it('is not used for a database that is to start without the shipped catalog', async () => {

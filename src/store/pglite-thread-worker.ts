@@ -4,12 +4,13 @@
  * request for as long as it runs; here it runs beside them. See docs/architecture.md.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type ParserOptions } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { PgliteErrorFields, PgliteReply, PgliteRequest, PgliteThreadOptions } from './pglite-thread-protocol.js';
+import { unpackSnapshot } from './snapshot-unpack.js';
 
 const port = parentPort!;
 const options = workerData as PgliteThreadOptions;
@@ -40,14 +41,17 @@ function errorFields(error: unknown): PgliteErrorFields {
 
 async function open(): Promise<{ client: PGlite; fromSnapshot: boolean }> {
   const extensions = { pg_trgm };
+  const { pgdata, snapshot } = options;
   // A new data directory starts from the snapshot (see src/store/embedded-snapshot.ts) rather than
   // from initdb, which takes seconds; an existing one is opened as it is.
-  const fresh = options.pgdata === undefined || !existsSync(join(options.pgdata, 'PG_VERSION'));
-  if (fresh && options.snapshot) {
-    const loadDataDir = new Blob([await readFile(options.snapshot)]);
-    return { client: await PGlite.create({ dataDir: options.pgdata, loadDataDir, extensions }), fromSnapshot: true };
+  const fresh = pgdata === undefined || !existsSync(join(pgdata, 'PG_VERSION'));
+  if (fresh && snapshot) {
+    if (pgdata === undefined) return { client: await PGlite.create({ loadDataDir: new Blob([await readFile(snapshot)]), extensions }), fromSnapshot: true };
+    await unpackSnapshot(snapshot, pgdata);
+    return { client: await PGlite.create({ dataDir: pgdata, extensions }), fromSnapshot: true };
   }
-  return { client: await PGlite.create({ dataDir: options.pgdata, extensions }), fromSnapshot: false };
+  if (pgdata) await mkdir(pgdata, { recursive: true });
+  return { client: await PGlite.create({ dataDir: pgdata, extensions }), fromSnapshot: false };
 }
 
 let client: PGlite;
