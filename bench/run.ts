@@ -26,7 +26,7 @@ import { probeServices } from './support/services.js';
 
 const SCENARIOS: Scenario[] = [firstMessage, addedLatency, throughput, memory, growth, search, resume, heavyRequests, startup];
 /** Whole-run ceilings: a scenario that overruns them is a bug in the bench, not a result. */
-const LIMIT_MS = { full: 10 * 60_000, quick: 2 * 60_000 };
+const LIMIT_MS = { full: 15 * 60_000, quick: 4 * 60_000 };
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } },

@@ -63,14 +63,14 @@ export const heavyRequests: Scenario = {
         memory.push(await exportMemory(autochat.server, sizes[1]!));
         context.log(`export memory: ${memory.map((m) => `${m.sessions} sessions +${formatNumber(m.heapGrowthMiB)} MiB heap`).join(', ')}`);
         const random = wordsFrom(42);
-        for (const load of LOADS) probed[load] = await probe(context, autochat.server.url, load, random, loadMs, notes);
+        for (const load of LOADS) probed[load] = await probe(context, autochat.server.url, load, random, loadMs, notes, context.quick ? 10 : 100);
       } finally {
         await autochat.close();
       }
       await seed(data.dir, { sessions: 0, agents: moreAgents });
       autochat = await start();
       try {
-        probed.searchLarge = await probe(context, autochat.server.url, 'searchLarge', wordsFrom(43), loadMs, notes);
+        probed.searchLarge = await probe(context, autochat.server.url, 'searchLarge', wordsFrom(43), loadMs, notes, 100);
       } finally {
         await autochat.close();
       }
@@ -82,14 +82,14 @@ export const heavyRequests: Scenario = {
   },
 };
 
-async function probe(context: ScenarioContext, url: string, load: Load, random: () => string, loadMs: number, notes: string[]): Promise<Probed> {
+async function probe(context: ScenarioContext, url: string, load: Load, random: () => string, loadMs: number, notes: string[], batch: number): Promise<Probed> {
   const runLoad: () => Promise<string | undefined> =
     load === 'idle'
       ? () => sleep(loadMs).then(() => undefined)
       : load === 'export'
         ? () => readExport(url).then(() => undefined)
         : load === 'mcp'
-          ? () => mcpBatches(url, random)
+          ? () => mcpBatches(url, random, batch)
           : () => searches(url, random);
   const probed = await underLoad(context, url, load, runLoad, loadMs);
   context.log(
@@ -210,12 +210,12 @@ function wordsFrom(seed: number): () => string {
     }).join(' ');
 }
 
-/** Four concurrent POST /mcp, each a JSON-RPC batch of 100 find_agent calls. */
-async function mcpBatches(url: string, query: () => string): Promise<string | undefined> {
+/** Four concurrent POST /mcp, each a JSON-RPC batch of `size` (100; fewer in a quick run) find_agent calls. */
+async function mcpBatches(url: string, query: () => string, size: number): Promise<string | undefined> {
   let note: string | undefined;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      const calls = Array.from({ length: 100 }, (_, index) => ({ jsonrpc: '2.0', id: index + 1, method: 'tools/call', params: { name: 'find_agent', arguments: { query: query() } } }));
+      const calls = Array.from({ length: size }, (_, index) => ({ jsonrpc: '2.0', id: index + 1, method: 'tools/call', params: { name: 'find_agent', arguments: { query: query() } } }));
       const response = await fetch(`${url}/mcp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -225,7 +225,7 @@ async function mcpBatches(url: string, query: () => string): Promise<string | un
       const text = await response.text();
       if (response.status !== 200) {
         // A server that bounds batch sizes refuses this one; the calls then go ten at a time.
-        note = `a batch of 100 was refused (HTTP ${response.status}); the calls were sent in batches of 10`;
+        note = `a batch of ${size} was refused (HTTP ${response.status}); the calls were sent in batches of 10`;
         for (let start = 0; start < calls.length; start += 10) {
           const part = await fetch(`${url}/mcp`, {
             method: 'POST',

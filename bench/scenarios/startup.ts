@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { generateAgents } from '../../test/support/generated-agents.js';
 import { builtFromInputs } from '../../scripts/prepare.mjs';
 import type { Cell, ScenarioResult, TargetCheck } from '../results.js';
-import type { Scenario } from '../scenario.js';
+import { profileArgs, type Scenario } from '../scenario.js';
 import { formatNumber, summarize, type Summary } from '../stats.js';
 import { createSessions, sendTurn } from '../support/autochat-api.js';
 import { inBatches, sleep } from '../support/load.js';
@@ -26,9 +26,9 @@ type Serving = { child: ChildProcess; url: string; readyMs: number; stop(): Prom
 const environment = (dataDir: string) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
 
 /** `autochat serve` until /healthz answers 200. */
-async function serve(dataDir: string): Promise<Serving> {
+async function serve(dataDir: string, nodeArgs: string[] = []): Promise<Serving> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: environment(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: environment(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let stderr = '';
@@ -84,18 +84,18 @@ export const startup: Scenario = {
       await writeFile(file, JSON.stringify(generateAgents(40, { seed: 3 })));
       for (let index = 0; index < repeats; index++) {
         const dataDir = join(root, `serve-${index}`);
-        const fresh = await serve(dataDir);
+        const fresh = await serve(dataDir, profileArgs(context, 'startup-fresh'));
         times.fresh.push(fresh.readyMs);
         await fresh.stop();
         const existing = await serve(dataDir);
         times.existing.push(existing.readyMs);
         if (index === repeats - 1) {
           // At rest: just started (and idle for a moment), then after 100 turns of the offline demo model.
-          await sleep(2000);
+          await sleep(context.quick ? 200 : 2000);
           const startedKiB = await rssKiBOf(existing.child.pid!);
-          const sessions = await createSessions(existing.url, 100);
+          const sessions = await createSessions(existing.url, context.quick ? 10 : 100);
           await inBatches(sessions, 10, (sessionId) => sendTurn(existing.url, sessionId, 'Hello there'));
-          await sleep(3000);
+          await sleep(context.quick ? 200 : 3000);
           rest = { startedKiB, afterTurnsKiB: await rssKiBOf(existing.child.pid!) };
         }
         await existing.stop();
