@@ -71,7 +71,8 @@ export const firstMessage: Scenario = {
         path === 'baseline' ? baseline : path === 'pglite' || path === 'postgres' ? autochat[path]!.server : undefined;
 
       // Warm every path (JIT, connection pools, the upstream's sockets) before anything is timed.
-      const warm = context.quick ? 10 : 100;
+      // Enough for the JIT to have compiled every path's hot code, as on a server that has been up a while.
+      const warm = context.quick ? 10 : 500;
       await inBatches(Array.from({ length: warm }), 10, () => directTurn(upstream.url, MESSAGE));
       await inBatches(Array.from({ length: warm }), 10, () => baselineTurn(baseline.url, MESSAGE));
       for (const path of ['pglite', 'postgres'] as const) {
