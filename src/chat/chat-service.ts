@@ -182,7 +182,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       role: 'user',
       parts: [{ type: 'text', text }],
     };
-(globalThis as any).__t?.('checks');
     await eventLog.open(runId);
     let begun: BegunRun;
     try {
@@ -192,7 +191,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await eventLog.forget([runId]);
       throw error;
     }
-(globalThis as any).__t?.('begun');
     const { retry } = begun;
     // A retry answers the stored message afresh: the cut-short answers after it stay stored and
     // visible, but the model is not shown them.

@@ -104,7 +104,7 @@ export async function generate(given: GenerationInput): Promise<FinishReason> {
             break;
           case 'text-delta':
           case 'reasoning-delta':
-            if (part.type === 'text-delta') { if (!text) (globalThis as any).__t?.('delta'); text += part.delta; }
+            if (part.type === 'text-delta') text += part.delta;
             else reasoning += part.delta;
             input.emit({ type: part.type, id: part.id, delta: part.delta });
             break;

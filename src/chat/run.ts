@@ -105,7 +105,6 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let sawError = false;
 
   try {
-(globalThis as any).__t?.('run');
     const fitted = await fitToContextWindow(deps.contextWindow, {
       history: input.history,
       tools: input.tools,
@@ -116,7 +115,6 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     });
     promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
 
-(globalThis as any).__t?.('fitted');
     emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,

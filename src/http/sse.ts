@@ -59,7 +59,6 @@ export function sseResponse(
             options.onFirstContent?.();
           }
           controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`));
-          if (event.type === 'text-delta') (globalThis as any).__t?.('enqueued-delta');
         } catch {
           if (closed) return;
           // The log could not be read (e.g. Redis went away): end the stream in the documented way.

@@ -31,7 +31,6 @@ export function createUpstreamFetch(timeoutMs: number): typeof fetch {
         reject(signal.reason);
         return;
       }
-(globalThis as any).__t?.('fetch');
       const body = bodyOf(init.body);
       const headers = headersOf(init.headers);
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
@@ -69,7 +68,6 @@ export function createUpstreamFetch(timeoutMs: number): typeof fetch {
         reject(final ? reason : new TypeError('fetch failed', { cause: reason }));
       });
       request.on('response', (incoming) => {
-        (globalThis as any).__t?.('response');
         response = incoming;
         arm();
         resolve(

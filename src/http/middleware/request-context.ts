@@ -9,7 +9,6 @@ import type { AppEnv, AppServices } from '../app-context.js';
 
 export const requestContext = (services: AppServices) =>
   createMiddleware<AppEnv>(async (c, next) => {
-(globalThis as any).__t?.('mw-start');
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     const started = performance.now();

@@ -12,16 +12,13 @@ import { parseWith, readJson } from '../validation.js';
 
 export const streamRoutes = new Hono<AppEnv>()
   .post('/:id/stream', async (c) => {
-(globalThis as any).__t?.('route');
     const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
     const body = parseWith(streamBody, await readJson(c), 'request body', 'Send {"message": "your text"} (or the AI SDK useChat request body).');
     const { text, messageId } = messageOf(body);
-    (globalThis as any).__t?.('parsed');
     const { chat, metrics } = c.get('services');
     const started = performance.now();
     const run = await chat.startRun(id, text, { userId: c.get('userId'), messageId });
     metrics.activeStreams.inc();
-    (globalThis as any).__t?.('started');
     return sseResponse((signal) => chat.readRun(run.runId, signal), {
       headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },
       onFirstContent: () => metrics.timeToFirstToken.observe((performance.now() - started) / 1000),
