@@ -3,7 +3,20 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * How long a log line may wait before it is written. Lines are written to stdout in batches (each
+ * write is a system call, and the server logs a few lines per turn); whatever is buffered is also
+ * written when the process exits.
+ */
+const FLUSH_MS = 100;
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  let stream = destination;
+  if (!stream) {
+    const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), FLUSH_MS).unref();
+    stream = stdout;
+  }
   return pino(
     {
       level,
@@ -15,6 +28,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    stream,
   );
 }
