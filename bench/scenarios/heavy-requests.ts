@@ -141,9 +141,10 @@ async function exportMemory(server: ServerProcess, sessions: number): Promise<Ex
   let reading = true;
   const sampler = (async () => {
     while (reading) {
-      const now = await server.probe(false);
-      peakRss = Math.max(peakRss, now.rssKiB);
-      peakHeap = Math.max(peakHeap, now.heapUsedKiB);
+      // A server whose event loop is stopped does not answer the probe: its RSS is read from /proc.
+      const now = await server.probe(false).catch(() => undefined);
+      peakRss = Math.max(peakRss, now?.rssKiB ?? (await server.rssKiB()));
+      if (now) peakHeap = Math.max(peakHeap, now.heapUsedKiB);
       await sleep(25);
     }
   })();
