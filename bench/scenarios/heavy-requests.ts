@@ -91,7 +91,9 @@ async function probe(context: ScenarioContext, url: string, load: Load, random: 
         : load === 'mcp'
           ? () => mcpBatches(url, random, batch)
           : () => searches(url, random);
-  const probed = await underLoad(context, url, load, runLoad, loadMs);
+  // A load request that fails (the connection refused or cut) is noted, not fatal to the scenario.
+  const guarded = () => runLoad().catch((error: unknown) => `a load request failed: ${(error as Error).message} (${String((error as Error).cause ?? '')})`);
+  const probed = await underLoad(context, url, load, guarded, loadMs);
   context.log(
     `${load}: /healthz p50 ${formatNumber(probed.health.p50)} p99 ${formatNumber(probed.health.p99)} ms; ` +
       `first token p50 ${formatNumber(probed.ttft.p50)} p99 ${formatNumber(probed.ttft.p99)} ms; ${probed.loadRuns} load runs of ${formatNumber(probed.loadSeconds)} s`,
