@@ -25,6 +25,8 @@ type Measured = {
   ttft: Summary;
   firstEvent: Summary;
   gaps: Summary;
+  /** Share of gaps under 1 ms: tokens that left together although the upstream sent them 5 ms apart. */
+  bursts: number;
   rate: number;
   serverCpuPerTurn: number | null;
   loopP99: number | null;
@@ -161,12 +163,15 @@ function summariseTurns(results: TimedStream[], path: Path, elapsedMs: number, c
     ttft: summarize(ok.map((result) => result.ttftMs!)),
     firstEvent: summarize(ok.map((result) => result.firstEventMs!)),
     gaps: summarize(ok.flatMap((result) => result.gapsMs)),
+    bursts: share(ok.flatMap((result) => result.gapsMs), (gap) => gap < 1),
     rate: ok.length / (elapsedMs / 1000),
     serverCpuPerTurn: cpu ? cpu.ms / Math.max(1, cpu.turns) : null,
     loopP99: loops && loops.length > 0 ? Math.max(...loops) : null,
     failed: results.length - ok.length,
   };
 }
+
+const share = (values: number[], test: (value: number) => boolean) => (values.length === 0 ? 0 : values.filter(test).length / values.length);
 
 const describe = (key: string, m: Measured) =>
   `${key}: n=${m.ttft.n} ttft p50=${formatNumber(m.ttft.p50)} p95=${formatNumber(m.ttft.p95)} p99=${formatNumber(m.ttft.p99)} ms, ` +
@@ -193,9 +198,10 @@ function report(
       const m = measured[key]!;
       const plus = path === 'direct' ? null : added(path, level.concurrency);
       ttftRows.push([level.concurrency, LABELS[path], m.ttft.n, m.ttft.p50, m.ttft.p95, m.ttft.p99, plus?.p50 ?? null, plus?.p95 ?? null, plus?.p99 ?? null, m.firstEvent.p50]);
-      flowRows.push([level.concurrency, LABELS[path], m.gaps.n, m.gaps.p50, m.gaps.p99, m.gaps.max, m.rate, m.serverCpuPerTurn, m.loopP99]);
+      flowRows.push([level.concurrency, LABELS[path], m.gaps.n, m.gaps.p50, m.gaps.p99, m.gaps.max, `${Math.round(m.bursts * 100)} %`, m.rate, m.serverCpuPerTurn, m.loopP99]);
       data[`${key}.ttft`] = m.ttft;
       data[`${key}.gaps`] = m.gaps;
+      data[`${key}.bursts`] = m.bursts;
       data[`${key}.failed`] = m.failed;
       if (plus) data[`${key}.added`] = plus;
     }
@@ -208,8 +214,9 @@ function report(
   });
   tables.push({
     title: `How the tokens flow: gaps between text tokens at the client (the upstream sends one every ${INSTANT_GAP_MS} ms), server CPU and event-loop delay`,
-    columns: ['concurrency', 'path', 'gaps', 'gap p50', 'gap p99', 'gap max', 'turns/s', 'server CPU per turn (ms)', 'server event-loop delay p99 (ms)'],
+    columns: ['concurrency', 'path', 'gaps', 'gap p50', 'gap p99', 'gap max', 'gaps < 1 ms (bursts)', 'turns/s', 'server CPU per turn (ms)', 'server event-loop delay p99 (ms)'],
     rows: flowRows,
+    note: 'Gaps at the client include the load generator\'s own delays (the "upstream direct" row). Server CPU counts every thread of the process (for autochat on PGlite, the database\'s too).',
   });
 
   const secondRows: Cell[][] = Object.entries(second).map(([path, m]) => {
@@ -232,7 +239,7 @@ function report(
       { target: `first message, one at a time, ${LABELS[path]}: added time to first token p95 < 5 ms`, measured: `${formatNumber(plus.p95)} ms`, met: plus.p95 < 5 },
     );
     const gap = measured[`${path}.c1`]!.gaps.p99 - measured['direct.c1']!.gaps.p99;
-    targets.push({ target: `no bursts, one at a time, ${LABELS[path]}: gap p99 within 1 ms of the upstream's`, measured: `${formatNumber(gap)} ms`, met: Math.abs(gap) <= 1 });
+    targets.push({ target: `no bursts, one at a time, ${LABELS[path]}: gap p99 at most 1 ms above the upstream's`, measured: `${formatNumber(gap)} ms`, met: gap <= 1 });
   }
   for (const level of levels.filter((level) => level.concurrency > 1)) {
     const ours = added('pglite', level.concurrency);
@@ -245,7 +252,7 @@ function report(
       });
     }
     const gap = measured[`pglite.c${level.concurrency}`]!.gaps.p99 - measured[`direct.c${level.concurrency}`]!.gaps.p99;
-    targets.push({ target: `no bursts, concurrency ${level.concurrency}, PGlite: gap p99 within 1 ms of the upstream's`, measured: `${formatNumber(gap)} ms`, met: Math.abs(gap) <= 1 });
+    targets.push({ target: `no bursts, concurrency ${level.concurrency}, PGlite: gap p99 at most 1 ms above the upstream's`, measured: `${formatNumber(gap)} ms`, met: gap <= 1 });
   }
 
   const failed = Object.entries(measured).filter(([, m]) => m.failed > 0);

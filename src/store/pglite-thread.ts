@@ -27,8 +27,11 @@ export type PgliteClient = {
 /** A statement, or a transaction (which `holds` the database), waiting for its turn. */
 type Waiting = { holds: boolean; start: () => void };
 
-/** Statements sent ahead: one running and one waiting keeps the thread busy. */
-const IN_FLIGHT = 2;
+/**
+ * Interactive statements sent ahead of their turn: enough that the thread keeps working while the
+ * server's busy thread gets round to reading the answers and sending the next ones.
+ */
+const IN_FLIGHT = 8;
 /** While both kinds wait, every this-many interactive statements one background statement runs. */
 const BACKGROUND_EVERY = 4;
 
@@ -160,8 +163,8 @@ export class PgliteThread {
   }
 
   /**
-   * Starts the next waiting statements while the thread has room: interactive ones first (two at a
-   * time, so the thread never waits for the next), a background one only alone, so that it delays a
+   * Starts the next waiting statements while the thread has room: interactive ones first (several at
+   * a time, so the thread never waits for the next), a background one only alone, so that it delays a
    * turn's statement by at most its own duration — and one after every few interactive ones.
    */
   private pump(): void {
