@@ -11,7 +11,7 @@ import { formatNumber } from './stats.js';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const FINDINGS = fileURLToPath(new URL('./findings.md', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-const ORDER = ['added-latency', 'throughput', 'memory', 'growth', 'search', 'resume'];
+const ORDER = ['first-message', 'added-latency', 'throughput', 'memory', 'growth', 'search', 'resume', 'heavy-requests', 'startup'];
 
 export async function renderReport(): Promise<string> {
   const files = (await readdir(RESULTS)).filter((name) => name.endsWith('.json'));
@@ -43,11 +43,11 @@ function render(results: StoredResult[], findings: string): string {
   );
   lines.push('## How to run', '');
   lines.push('```sh');
-  lines.push('npm run bench                      # every scenario (< 10 min), writes bench/results/*.json and this file');
+  lines.push('npm run bench                      # every scenario (< 15 min), writes bench/results/*.json and this file');
   lines.push('npm run bench -- --quick           # every scenario briefly, to check the scripts work (CI); results in bench/results/quick/');
-  lines.push('npm run bench -- --only growth,search');
-  lines.push('npm run bench -- --only added-latency --profile   # autochat servers write .cpuprofile files to bench/results/profiles/');
-  lines.push('node --import tsx bench/profile-summary.ts bench/results/profiles/added-latency-autochat   # top self time, by package and function');
+  lines.push('npm run bench -- --only first-message,startup');
+  lines.push('npm run bench -- --only first-message --profile   # autochat servers write .cpuprofile files to bench/results/profiles/ (one per thread)');
+  lines.push('node --import tsx bench/profile-summary.ts bench/results/profiles/first-message-autochat   # top self time, by package and function');
   lines.push('```', '');
   lines.push(
     'PostgreSQL and Redis are taken from `BENCH_DATABASE_URL` / `BENCH_REDIS_URL` (else `TEST_DATABASE_URL` / `TEST_REDIS_URL`, else `postgres://postgres@127.0.0.1:5432/test` and `redis://127.0.0.1:6379`); ' +

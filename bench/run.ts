@@ -4,7 +4,7 @@
  *
  *   --quick          every scenario briefly, to check the scripts still work (CI); no timing
  *                    assertions; results go to bench/results/quick/ and BENCHMARKS.md is left alone
- *   --only <names>   comma-separated scenario names (added-latency, throughput, memory, growth, search, resume)
+ *   --only <names>   comma-separated scenario names (first-message, added-latency, throughput, memory, growth, search, resume, heavy-requests, startup)
  *   --profile        autochat server processes write CPU profiles to bench/results/profiles/
  */
 import { mkdir } from 'node:fs/promises';
@@ -14,16 +14,19 @@ import { renderReport } from './report.js';
 import { commit, currentLoad, machine, writeResult } from './results.js';
 import type { Scenario } from './scenario.js';
 import { addedLatency } from './scenarios/added-latency.js';
+import { firstMessage } from './scenarios/first-message.js';
 import { growth } from './scenarios/growth.js';
+import { heavyRequests } from './scenarios/heavy-requests.js';
 import { memory } from './scenarios/memory.js';
 import { resume } from './scenarios/resume.js';
 import { search } from './scenarios/search.js';
+import { startup } from './scenarios/startup.js';
 import { throughput } from './scenarios/throughput.js';
 import { probeServices } from './support/services.js';
 
-const SCENARIOS: Scenario[] = [addedLatency, throughput, memory, growth, search, resume];
+const SCENARIOS: Scenario[] = [firstMessage, addedLatency, throughput, memory, growth, search, resume, heavyRequests, startup];
 /** Whole-run ceilings: a scenario that overruns them is a bug in the bench, not a result. */
-const LIMIT_MS = { full: 10 * 60_000, quick: 2 * 60_000 };
+const LIMIT_MS = { full: 15 * 60_000, quick: 4 * 60_000 };
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } },

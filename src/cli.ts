@@ -56,6 +56,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.port !== undefined) env.PORT = values.port;
   if (values.host !== undefined) env.HOST = values.host;
+  await openDatabaseEarly(env);
   const { startServer, closeOnSignals } = await import('./http/server.js');
   const { createMcpEndpoint } = await import('./mcp/mcp-http-endpoint.js');
   const server = await startServer({ env, mcp: createMcpEndpoint });
@@ -70,6 +71,7 @@ async function storeCommand(args: string[]): Promise<number> {
     console.error('Usage: autochat store import FILE.json');
     return 2;
   }
+  await openDatabaseEarly(process.env);
   const { readCatalogFile } = await import('./store/catalog.js');
   const { createChatService } = await import('./chat/chat-service.js');
   const parsed = await readCatalogFile(file);
@@ -88,6 +90,13 @@ async function storeCommand(args: string[]): Promise<number> {
   }
   console.log(`Imported ${parsed.agents.length} agent(s)${parsed.problems.length ? `; skipped ${parsed.problems.length} invalid` : ''}.`);
   return parsed.problems.length > 0 ? 1 : 0;
+}
+
+/** The embedded database opens on its own thread while the rest of the program loads. */
+async function openDatabaseEarly(env: Record<string, string | undefined>): Promise<void> {
+  const { loadConfig } = await import('./config.js');
+  const { databaseUrl, dataDir } = loadConfig(env);
+  if (!databaseUrl) (await import('./store/embedded-database.js')).openEmbeddedEarly(dataDir);
 }
 
 main(process.argv.slice(2)).then(

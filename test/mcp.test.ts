@@ -111,7 +111,7 @@ describe('external MCP servers as model tools', () => {
     const offered = (upstream.requests[0]!.body.tools as { function: { name: string } }[]).map((entry) => entry.function.name);
     expect(offered).toEqual(expect.arrayContaining(['echo__echo_upper', 'echo__echo_fail', 'find_agent']));
     // The tool result went back to the model.
-    expect(JSON.stringify(upstream.requests[1]!.body.messages.at(-1))).toContain('HI');
+    expect(JSON.stringify(upstream.requests.filter((request) => request.body.stream === true)[1]!.body.messages.at(-1))).toContain('HI');
 
     const stored = await chat.getChatSession(session.sessionId, 'local');
     const answer = stored!.messages.at(-1)!;

@@ -151,7 +151,7 @@ describe('upstream faults', () => {
     expect(result.text).toBe('The flaky tool failed, sorry.');
     expect(result.types.at(-1)).toBe('finish');
     expect(result.types).not.toContain('error');
-    const toolMessage = upstream.requests.at(-1)!.body.messages.find((entry) => entry.role === 'tool');
+    const toolMessage = upstream.requests.filter((request) => request.body.stream === true).at(-1)!.body.messages.find((entry) => entry.role === 'tool');
     expect(JSON.stringify(toolMessage)).toContain('the flaky service is down');
     expect(result.stored.messages[1]!.parts.some((part) => part.type === 'tool-flaky' && (part as { state: string }).state === 'output-error')).toBe(true);
     expect(result.stored.lastRunStatus).toBe('finished');

@@ -35,4 +35,14 @@ export const longScript: Script = {
   usage: { prompt_tokens: 40, completion_tokens: 60 },
 };
 
-export const benchScripts: Record<string, Script> = { default: standardScript, slow: slowScript, long: longScript };
+/** Time between text chunks of the instant script: a fast model's pace, and the spacing a reader should see. */
+export const INSTANT_GAP_MS = 5;
+
+/** A model that starts at once: the first text chunk with the response headers, then one every 5 ms. */
+export const instantScript: Script = {
+  steps: words(CHUNKS, 0, INSTANT_GAP_MS),
+  finishReason: 'stop',
+  usage: { prompt_tokens: 40, completion_tokens: CHUNKS },
+};
+
+export const benchScripts: Record<string, Script> = { default: standardScript, slow: slowScript, long: longScript, instant: instantScript };

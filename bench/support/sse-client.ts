@@ -18,6 +18,8 @@ export type TimedStream = {
   /** ms from sending the request to the end of the body (or to where reading stopped). */
   totalMs: number;
   deltas: number;
+  /** ms between consecutive text tokens as they arrived (how evenly the stream flows). */
+  gapsMs: number[];
   done: boolean;
   /** The UI stream ended with `finish` (autochat / AI SDK) — a completed turn. */
   finished: boolean;
@@ -41,7 +43,8 @@ export async function timedStream(
   const timer = setTimeout(() => abort.abort(new Error('timed out')), options.timeoutMs ?? 30_000);
   const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
   const started = performance.now();
-  const result: TimedStream = { status: 0, headersMs: null, firstEventMs: null, ttftMs: null, totalMs: 0, deltas: 0, done: false, finished: false };
+  const result: TimedStream = { status: 0, headersMs: null, firstEventMs: null, ttftMs: null, totalMs: 0, deltas: 0, gapsMs: [], done: false, finished: false };
+  let lastDelta = 0;
   try {
     const response = await fetch(url, { ...init, signal });
     result.status = response.status;
@@ -66,6 +69,9 @@ export async function timedStream(
         if (frame === 'data: [DONE]') result.done = true;
         else if (isDelta(frame)) {
           result.deltas++;
+          const now = performance.now();
+          if (lastDelta > 0) result.gapsMs.push(now - lastDelta);
+          lastDelta = now;
           if (result.ttftMs === null) {
             result.ttftMs = performance.now() - started;
             options.onFirstDelta?.();

@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generateText, type ToolSet, type UIMessageChunk } from 'ai';
+import type { ToolSet, UIMessageChunk } from 'ai';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
-import { costFrom } from '../llm/upstream-cost.js';
 import { createLogger, libraryLogDestination, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
@@ -22,8 +21,9 @@ import type { EndRecord } from '../store/end-record.js';
 import { verifyEncryptionKeys } from '../store/key-check.js';
 import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
 import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '../store/runs-repository.js';
-import { SessionsRepository, type SessionCursor, type SessionsPage } from '../store/sessions-repository.js';
+import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
 import { openSpillJournal } from '../store/spill-journal.js';
+import { userExportJson } from '../store/user-export.js';
 import { createMemoryRunEventLog } from '../streams/memory-run-event-log.js';
 import { noOwnerPresence, redisOwnerPresence, type OwnerPresence } from '../streams/owner-presence.js';
 import { createRedisPendingSaves } from '../streams/redis-pending-saves.js';
@@ -41,7 +41,8 @@ import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { createRunSettler } from './run-settler.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
-import { toUsage } from '../usage/call-usage.js';
+import { createSessionTitles } from './session-titles.js';
+import { StartingTurns } from './starting-turns.js';
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
 import { userIdProblem } from './user-id.js';
 
@@ -57,6 +58,8 @@ export type ChatServiceOptions = ConfigOverrides & {
   seedCatalog?: boolean;
   /** Word delay of the offline demo model, in ms. */
   demoDelayMs?: number;
+  /** The longest a chat's title waits for a moment when no turn is waiting for its first token, in ms. */
+  titleWaitMs?: number;
 };
 
 export type StreamOptions = { userId?: string; signal?: AbortSignal };
@@ -75,6 +78,9 @@ export type RunEventsHook = {
 /** How long deleting a running session waits for the run's owner, on another instance, to stop and store it. */
 const STOP_WAIT_MS = 5000;
 
+/** How long closing waits at least for the titles already asked for. */
+const TITLES_WAIT_MS = 5000;
+
 export const LOCAL_USER = 'local';
 
 /** At shutdown, how long starts already under way are waited for at least, even with no grace period. */
@@ -84,18 +90,18 @@ export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
 /** The settings a set of service options selects: explicit options over the environment. */
 export function configOf(options: ChatServiceOptions): Config {
-  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, ...overrides } = options;
+  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, titleWaitMs: _wait, ...overrides } = options;
   return loadConfig(env ?? process.env, overrides);
 }
 
 export async function createChatService(options: ChatServiceOptions = {}) {
-  const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs } = options;
+  const { logger, fetch: upstreamFetch, extraTools: givenTools, seedCatalog = true, demoDelayMs, titleWaitMs } = options;
   const config: Config = configOf(options);
   const log = logger ?? createLogger(config.logLevel, libraryLogDestination());
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const cipher = createContentCipher(config.encryptionKey, config.previousEncryptionKeys);
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, shippedCatalog: seedCatalog });
   let subjectOf: UsageSubject;
   try {
     // Before anything is written: a key that does not fit the database stops the start here.
@@ -145,8 +151,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const extraTools = givenTools ?? mcp?.tools;
 
   const sessions = new SessionsRepository(database.db, cipher);
+  /** For work no one waits on as it happens (titles, exports): its statements queue behind turns'. */
+  const backgroundSessions = new SessionsRepository(database.background, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
-  const agents = new AgentsRepository(database.db);
+  // The store as the API, MCP and imports use it (bulk and batch work), and as a turn's tools do.
+  const agents = new AgentsRepository(database.background);
+  const turnAgents = new AgentsRepository(database.db);
   const feedback = new FeedbackRepository(database.db, cipher);
   const budget = new TokenBudget(database.db, config.limits, subjectOf);
   const rateLimiter: RateLimiter = redis
@@ -154,6 +164,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     : createMemoryRateLimiter(config.limits.requestsPerMinute);
   const models: LanguageModels = createLanguageModels(config, { fetch: upstreamFetch, demoDelayMs });
   const hooks: RunEventsHook = {};
+  const turns = new StartingTurns();
+  const titles = createSessionTitles({
+    model: models.title,
+    modelId: models.titleModelId,
+    maxRetries: config.llm.maxRetries,
+    sessions: backgroundSessions,
+    turns,
+    log,
+    maxWaitMs: titleWaitMs,
+  });
 
   const presence: OwnerPresence = redis ? redisOwnerPresence(redis, owner, config.runLeaseMs) : noOwnerPresence;
   const settler = createRunSettler({
@@ -277,8 +297,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       // A retry answers the stored message afresh: the cut-short answers after it stay stored and
       // visible, but the model is not shown them.
       const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
-      const tools = createToolSet({ agents, userId }, extraTools);
+      const tools = createToolSet({ agents: turnAgents, userId }, extraTools);
+      // Only the first exchange names a session; later runs never pay for a title.
+      const firstExchange = begun.title === null && history.filter((message) => message.role === 'user').length === 1;
+      let titled = false;
       log.info({ runId, sessionId, userId, from: 'idle', to: 'running', retry }, 'run started');
+      const answering = turns.begin();
       hooks.runStarted?.();
       done = executeRun(runDeps, {
         runId,
@@ -290,19 +314,28 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         summary: begun.summary,
         saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
         stopSignal: controller.signal,
+        onFirstOutput: (first) => {
+          answering();
+          // Named while its answer streams rather than after it, when the next turn may be starting.
+          if (first.type !== 'error' && firstExchange) {
+            titled = true;
+            titles.request({ sessionId, userId, firstMessage: textOf(history) });
+          }
+        },
       })
         .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error))
         .then((outcome) => {
-          // Only the first exchange names a session, however it ended (a stopped or failed first
-          // answer still leaves a chat to find again); later runs never pay for a title. After a
-          // failed answer the model is not asked again (the provider just failed): the first words of
-          // the message name the chat.
-          const firstExchange = history.filter((message) => message.role === 'user').length === 1;
-          // Not while the answer waits for the database: the title's usage could not be recorded either.
-          if (begun.title === null && firstExchange && !settler.has(runId)) trackTitle(generateTitle(sessionId, userId, history, outcome !== 'failed'));
+          // A first answer that ended before any output (stopped, or failed) still leaves a chat to
+          // find again. After a failure the provider is not asked again: the first words name it.
+          if (firstExchange && !titled && !settler.has(runId)) {
+            titles.request({ sessionId, userId, firstMessage: textOf(history), askModel: outcome !== 'failed' });
+          }
           return outcome;
         })
-        .finally(() => active.delete(runId));
+        .finally(() => {
+          answering();
+          active.delete(runId);
+        });
     } catch (error) {
       // Nothing generates for this claim: undo it, so the failed request leaves no claimed session.
       await runs.abandon(runId, sessionId, retry ? undefined : userMessage.id).catch((undo: unknown) =>
@@ -327,39 +360,6 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await eventLog.end(runId).catch(() => undefined);
     hooks.runEnded?.('failed');
     return 'failed';
-  }
-
-  async function generateTitle(sessionId: string, userId: string, history: ChatMessage[], askModel: boolean) {
-    const firstText = history
-      .find((message) => message.role === 'user')
-      ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
-      .join(' ')
-      .slice(0, 2000);
-    if (!firstText) return;
-    const firstWords = () => sessions.setTitleIfEmpty(sessionId, titleText(firstText.split(/\s+/).slice(0, 8).join(' '))).catch(() => undefined);
-    if (!askModel) return void (await firstWords());
-    try {
-      const result = await generateText({
-        model: models.title,
-        maxRetries: config.llm.maxRetries,
-        system: 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.',
-        prompt: `Message: ${firstText}`,
-      });
-      const title = titleText(result.text);
-      await sessions.setTitleIfEmpty(sessionId, title);
-      await sessions.addUsage(userId, sessionId, [toUsage(result.usage, models.titleModelId, 0, 'title', costFrom(result.providerMetadata))]);
-    } catch (error) {
-      log.warn({ sessionId, err: errorSummary(error) }, 'title generation failed; the first words of the chat name it');
-      // The chat still gets a name a person can recognise: the start of their first message.
-      await firstWords();
-    }
-  }
-
-  /** Titles being written; close() waits for them, so none is cut off half-way. */
-  const pendingTitles = new Set<Promise<void>>();
-  function trackTitle(title: Promise<void>) {
-    pendingTitles.add(title);
-    void title.finally(() => pendingTitles.delete(title));
   }
 
   /** The active run of a session the user owns, or null. */
@@ -567,7 +567,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       }
       for (const run of active.values()) run.controller.abort();
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
-      await Promise.all(pendingTitles);
+      // The titles asked for so far are written (a library user's close() leaves its chat named), for
+      // as long as the grace period allows but at least a few seconds; then any left are abandoned.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        titles.settled(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.max(deadline - Date.now(), TITLES_WAIT_MS));
+        }),
+      ]);
+      clearTimeout(timer);
+      titles.stop();
     })();
     return draining;
   }
@@ -697,28 +707,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     usage: (userId: string): Promise<BudgetStatus> => budget.status(userId),
 
-    /** Every session, message, usage row and library entry of a user (GDPR access). */
-    async exportUser(userId: string) {
-      const all: ChatSession[] = [];
-      // Paged by creation, which never changes: a session that gets a message meanwhile neither
-      // moves past the cursor nor comes round twice.
-      let after: SessionsPage['nextCursor'] = null;
-      do {
-        const page: SessionsPage = await sessions.listByCreation(userId, 100, after ?? undefined);
-        for (const summary of page.sessions) {
-          const session = await sessions.load(summary.sessionId);
-          if (session) all.push(session);
-        }
-        after = page.nextCursor;
-      } while (after);
-      return {
-        userId,
-        exportedAt: new Date().toISOString(),
-        sessions: all,
-        usage: await sessions.usageOfUser(userId),
-        feedback: await feedback.ofUser(userId),
-        library: await agents.library(userId),
-      };
+    /**
+     * Every session, message, usage row, feedback and library entry of a user (GDPR access), as the
+     * text of one JSON document in pieces, read in batches at the database's background priority.
+     */
+    exportUser(userId: string): AsyncGenerator<string> {
+      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback }, userId);
     },
 
     /**
@@ -767,6 +761,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       return closed;
     },
   };
+}
+
+/** The text of the first user message of a history (what a title is made from). */
+function textOf(history: ChatMessage[]): string {
+  return (
+    history
+      .find((message) => message.role === 'user')
+      ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
+      .join(' ') ?? ''
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

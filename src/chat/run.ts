@@ -58,6 +58,8 @@ export type RunInput = {
   saveSummary: (summary: StoredSummary) => Promise<void>;
   /** Aborted when the caller wants the run stopped (a stop request, or the library's signal). */
   stopSignal: AbortSignal;
+  /** Called once, with the run's first output after `start` (its first token, tool call or error). */
+  onFirstOutput?: (first: UIMessageChunk) => void;
 };
 
 /** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
@@ -100,7 +102,12 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   // Appends are issued in order without waiting for each one (the log keeps call order); the run
   // waits for all of them before it declares the log complete.
   let pendingAppends: Promise<void> = Promise.resolve();
+  let answering = false;
   const emit = (chunk: UIMessageChunk) => {
+    if (!answering && chunk.type !== 'start' && chunk.type !== 'start-step') {
+      answering = true;
+      input.onFirstOutput?.(chunk);
+    }
     answer.apply(chunk);
     if (chunk.type === 'start-step') calling = true;
     // A step that ran tools is followed by another call with their results.

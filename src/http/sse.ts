@@ -22,31 +22,31 @@ export function sseResponse(
   const encoder = new TextEncoder();
   const reader = new AbortController();
   const iterator = events(reader.signal)[Symbol.asyncIterator]();
-  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
-  let pending: Promise<IteratorResult<UIMessageChunk>> | undefined;
   let sawContent = false;
   let closed = false;
+  // One timer per stream, pushed back by every event: a heartbeat goes out after silence only.
+  let heartbeat: NodeJS.Timeout | undefined;
   const close = () => {
     if (closed) return;
     closed = true;
+    clearTimeout(heartbeat);
     options.onClose?.();
   };
 
   const body = new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        heartbeat = setTimeout(function beat() {
+          if (closed) return;
+          controller.enqueue(encoder.encode(': heartbeat\n\n'));
+          heartbeat!.refresh();
+        }, options.heartbeatMs ?? HEARTBEAT_MS);
+      },
       async pull(controller) {
-        pending ??= iterator.next();
-        let timer: NodeJS.Timeout | undefined;
-        const heartbeat = new Promise<'heartbeat'>((resolve) => {
-          timer = setTimeout(() => resolve('heartbeat'), heartbeatMs);
-        });
         try {
-          const result = await Promise.race([pending, heartbeat]);
-          if (result === 'heartbeat') {
-            controller.enqueue(encoder.encode(': heartbeat\n\n'));
-            return;
-          }
-          pending = undefined;
+          const result = await iterator.next();
+          if (closed) return;
+          heartbeat!.refresh();
           if (result.done) {
             controller.enqueue(encoder.encode('data: [DONE]\n\n'));
             controller.close();
@@ -60,6 +60,7 @@ export function sseResponse(
           }
           controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`));
         } catch {
+          if (closed) return;
           // The log could not be read (e.g. Redis went away): end the stream in the documented way.
           controller.enqueue(
             encoder.encode(
@@ -69,8 +70,6 @@ export function sseResponse(
           );
           controller.close();
           close();
-        } finally {
-          clearTimeout(timer);
         }
       },
       async cancel() {

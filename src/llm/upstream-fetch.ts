@@ -106,7 +106,10 @@ function streamOf(
       });
       incoming.on('end', () => end());
       incoming.on('error', (error) => end(error));
-      incoming.on('close', () => end(connectionLost()));
+      // Every response closes; only one that closes before its end lost its connection.
+      incoming.on('close', () => {
+        if (!done) end(connectionLost());
+      });
     },
     pull() {
       incoming.resume();

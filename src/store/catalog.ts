@@ -3,10 +3,9 @@
  * runnable definition included (docs/api.md#catalog-entries), is checked on its own.
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { agentSchema, type Agent } from './agents-repository.js';
 
-export const SHIPPED_CATALOG = fileURLToPath(new URL('../../catalog/agents.json', import.meta.url));
+export { SHIPPED_CATALOG } from './shipped-catalog.js';
 
 /** Reasons given per entry: enough to fix it, where a definition wrong everywhere would fill the screen. */
 const MAX_REASONS = 5;

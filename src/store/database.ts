@@ -1,26 +1,33 @@
 /**
- * Opens the database: embedded PGlite under DATA_DIR by default, a PostgreSQL server when a URL is
- * given. Both get the same migrations and are used through the same drizzle query builder. The
- * embedded one is locked to this process for as long as it is open (see data-dir-lock.ts).
+ * Opens the database: embedded PGlite under DATA_DIR by default (on a thread of its own, started from
+ * the build's snapshot when the directory is new), a PostgreSQL server when a URL is given. Both get
+ * the same migrations and are used through the same drizzle query builder. The embedded one is locked
+ * to this process for as long as it is open (see data-dir-lock.ts).
  */
-import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
-import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { lockDataDir } from './data-dir-lock.js';
 import { markOutage } from '../service-outage.js';
-import { migrations, statementsOf } from './migrations/index.js';
+import { openEmbedded, TRIGRAM_THRESHOLD } from './embedded-database.js';
+import { migrate, type Db } from './migrate.js';
+import type { PgliteClient } from './pglite-thread.js';
 import { schema } from './schema.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type { Db } from './migrate.js';
 
 export type Database = {
   db: Db;
+  /**
+   * The same database for bulk and batch work (exports, store searches from the API and MCP): on
+   * PGlite its statements wait while a turn's are due; on PostgreSQL it is `db`.
+   */
+  background: Db;
   kind: 'pglite' | 'postgres';
+  /** True when a new embedded database was started from the build's snapshot. */
+  fromSnapshot: boolean;
   /** Runs raw SQL and returns its rows. */
   rows<T>(query: SQL): Promise<T[]>;
   ping(): Promise<boolean>;
@@ -29,7 +36,18 @@ export type Database = {
   statementCount(): number;
 };
 
-export type DatabaseOptions = { databaseUrl?: string; dataDir: string; poolSize?: number };
+export type DatabaseOptions = {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+  /** Where the embedded database's snapshot is (default: the build's, in dist/). */
+  snapshotDir?: string;
+  /**
+   * Whether a new database is to hold the shipped catalog from the start (default true): a new
+   * embedded one then starts from the snapshot, which holds it. Without, the caller loads its own.
+   */
+  shippedCatalog?: boolean;
+};
 
 /** The SQLSTATE of a database error, from the driver's error or from drizzle's wrapper of it. */
 export function sqlStateOf(error: unknown): string | undefined {
@@ -78,15 +96,13 @@ class DatabaseClient extends pg.Client {
   }
 }
 
-const MIGRATION_LOCK = 7_301_992_001;
-/** How alike (0–1) a query and an agent's text must be for a typo-tolerant match to count. */
-const TRIGRAM_THRESHOLD = 0.3;
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let statements = 0;
   const logger = { logQuery: () => void statements++ };
   let db: Db;
+  let background: Db;
   let kind: Database['kind'];
+  let fromSnapshot = false;
   let closeClient: () => Promise<void>;
 
   if (options.databaseUrl) {
@@ -102,33 +118,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     pool.on('error', () => {});
     db = drizzlePostgres({ client: pool, schema, logger }) as unknown as Db;
     drivers.set(db, { query: (text, params) => pool.query(text, params), counted: logger.logQuery });
+    background = db;
     kind = 'postgres';
     closeClient = () => pool.end();
   } else {
-    const inMemory = options.dataDir === 'memory://';
-    const dataDir = inMemory ? undefined : `${options.dataDir.replace(/\/$/, '')}/pgdata`;
-    // Before PGlite touches the files: a second process must not even open them.
-    const lock = inMemory ? undefined : await lockDataDir(options.dataDir);
-    let client: PGlite;
-    try {
-      if (dataDir) await mkdir(dataDir, { recursive: true });
-      client = await PGlite.create({ dataDir, extensions: { pg_trgm } });
-    } catch (error) {
-      await lock?.release();
-      throw error;
-    }
-    db = drizzlePglite({ client, schema, logger }) as unknown as Db;
-    drivers.set(db, { query: (text, params) => client.query(text, params), counted: logger.logQuery });
+    // Locked to this process while it is open (see embedded-database.ts and data-dir-lock.ts).
+    const started = await openEmbedded(options.dataDir, { snapshotDir: options.snapshotDir, shippedCatalog: options.shippedCatalog });
+    const { thread, lock } = started;
+    fromSnapshot = started.fromSnapshot;
+    const onThread = (client: PgliteClient) => {
+      const viewed = drizzlePglite({ client: client as unknown as PGlite, schema, logger }) as unknown as Db;
+      drivers.set(viewed, { query: (text, params) => client.query(text, params), counted: logger.logQuery });
+      return viewed;
+    };
+    db = onThread(thread.client('interactive'));
+    background = onThread(thread.client('background'));
     kind = 'pglite';
     closeClient = async () => {
       try {
-        await client.close();
+        await thread.close();
       } finally {
         await lock?.release();
       }
     };
-    await client.exec(`set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD};
-      set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`);
   }
 
   try {
@@ -140,7 +152,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   return {
     db,
+    background,
     kind,
+    fromSnapshot,
     rows: (query) => queryRows(db, query),
     async ping() {
       try {
@@ -182,23 +196,4 @@ export function describeConnectionFailure(error: unknown, databaseUrl: string): 
     // keep the generic wording
   }
   return new Error(`Could not connect to PostgreSQL at DATABASE_URL (${where}): ${reason}. Check that the server runs and that DATABASE_URL is right.`, { cause: error });
-}
-
-/** Applies pending migrations under an advisory lock, so instances starting together do not race. */
-async function migrate(db: Db): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-    await tx.execute(sql`create table if not exists autochat_migrations (
-      id text primary key, applied_at timestamptz not null default now())`);
-    const applied = await queryRows<{ id: string }>(tx as unknown as Db, sql`select id from autochat_migrations`);
-    const done = new Set(applied.map((row) => row.id));
-    for (const migration of migrations) {
-      if (done.has(migration.id)) continue;
-      // Prepared statements take one command each, so a migration runs statement by statement.
-      for (const statement of statementsOf(migration.sql)) {
-        await tx.execute(sql.raw(statement));
-      }
-      await tx.execute(sql`insert into autochat_migrations (id) values (${migration.id})`);
-    }
-  });
 }

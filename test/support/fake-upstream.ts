@@ -16,7 +16,9 @@ export type ScriptStep =
   | { reset: true; delayMs?: number }
   | { hang: true }
   /** Waits until the test calls `release(name)` (released gates pass at once). */
-  | { gate: string };
+  | { gate: string }
+  /** Holds the stream until the test says so (in-process tests only). */
+  | { waitFor: () => Promise<void> };
 
 export type Script =
   | { status: number; body?: unknown; headers?: Record<string, string> }
@@ -196,6 +198,10 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
   send({ role: 'assistant', content: '' });
   for (const step of script.steps) {
     if ('hang' in step) return; // silence: never write again, never end
+    if ('waitFor' in step) {
+      await step.waitFor();
+      continue;
+    }
     if ('gate' in step) {
       const waiting = gate(step.gate);
       waiting.arrive();

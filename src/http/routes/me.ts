@@ -1,4 +1,8 @@
-/** The caller's own data as a whole: export (GDPR access) and erasure. */
+/**
+ * The caller's own data as a whole: export (GDPR access), streamed as it is read so that a large
+ * export holds neither the server's memory nor anyone else's requests, and erasure.
+ */
+import { errorSummary } from '../../chat/run.js';
 import { defineRoute } from '../route-definition.js';
 import { userExportResponse } from '../schemas.js';
 
@@ -15,9 +19,35 @@ export const meRoutes = [
     },
     errors: [503],
     handler: async (c) => {
-      const data = await c.get('services').chat.exportUser(c.get('userId'));
-      c.header('content-disposition', 'attachment; filename="autochat-export.json"');
-      return c.json(data);
+      const pieces = c.get('services').chat.exportUser(c.get('userId'));
+      // The first piece comes after the first statement: a database that is down fails here, cleanly.
+      const first = await pieces.next();
+      const encoder = new TextEncoder();
+      let pending: IteratorResult<string> | undefined = first;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            try {
+              const next = pending ?? (await pieces.next());
+              pending = undefined;
+              if (next.done) controller.close();
+              else controller.enqueue(encoder.encode(next.value));
+            } catch (error) {
+              // Headers are sent: the response is cut short, so the client sees an error, not a partial document.
+              c.get('log').error({ err: errorSummary(error) }, 'export failed');
+              controller.error(error);
+            }
+          },
+          async cancel() {
+            await pieces.return(undefined);
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      return c.body(body, 200, {
+        'content-type': 'application/json; charset=UTF-8',
+        'content-disposition': 'attachment; filename="autochat-export.json"',
+      });
     },
   }),
   defineRoute({

@@ -7,6 +7,7 @@ import { runFunctions } from './0005-run-functions.js';
 import { runProgress } from './0006-run-progress.js';
 import { keysAndBudgets } from './0007-keys-and-budgets.js';
 import { sessionMessageIds } from './0008-session-message-ids.js';
+import { exportOrder } from './0009-export-order.js';
 import { messageFeedback } from './0010-message-feedback.js';
 
 export type Migration = { id: string; sql: string };
@@ -20,6 +21,7 @@ export const migrations: Migration[] = [
   { id: '0006-run-progress', sql: runProgress },
   { id: '0007-keys-and-budgets', sql: keysAndBudgets },
   { id: '0008-session-message-ids', sql: sessionMessageIds },
+  { id: '0009-export-order', sql: exportOrder },
   { id: '0010-message-feedback', sql: messageFeedback },
 ];
 
