@@ -140,8 +140,10 @@ function behaviours(name: string, setup: () => Promise<{ a: string; b: string; u
         const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
         expect(partial.startsWith('one two three')).toBe(true);
         // Charged for the call it had in flight: an estimate whose completion is what it had written.
-        expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
-        expect(session.usage[0].completionTokens).toBeGreaterThanOrEqual(Math.ceil(partial.length / 4));
+        // (The chat's title, asked for once the answer streamed, has a row of its own.)
+        const chat = session.usage.filter((entry: { kind: string }) => entry.kind === 'chat');
+        expect(chat).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+        expect(chat[0].completionTokens).toBeGreaterThanOrEqual(Math.ceil(partial.length / 4));
         // The session is usable again.
         const next = await readSse(await send(env.b, sessionId, 'Are you there?'));
         expect(typesOf(next.chunks).at(-1)).toBe('finish');
@@ -226,8 +228,8 @@ describe('crash of a single embedded instance', () => {
       const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
       expect(partial.startsWith('one two three')).toBe(true);
       // The call it had in flight is charged, as an estimate (its usage never arrived).
-      expect(session.usage).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
-      expect(session.usage[0].totalTokens).toBeGreaterThan(0);
+      expect(session.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+      expect(session.usage.every((entry: { totalTokens: number }) => entry.totalTokens > 0)).toBe(true);
       expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
     } finally {
       await server.stop();

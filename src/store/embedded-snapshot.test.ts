@@ -77,7 +77,8 @@ describe('embedded database snapshot', () => {
     const database = await openDatabase({ dataDir, snapshotDir: directory });
     try {
       expect(database.fromSnapshot).toBe(true);
-      expect(await readdir(dataDir)).toEqual(['pgdata']);
+      // The database, and the lock that keeps other processes off it while it is open.
+      expect(await readdir(dataDir)).toEqual(['autochat.lock', 'pgdata']);
     } finally {
       await database.close();
     }
