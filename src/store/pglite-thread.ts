@@ -85,6 +85,9 @@ export class PgliteThread {
     };
     worker.on('error', (error) => stop(new Error(`The embedded database stopped: ${error.message}`)));
     worker.on('exit', () => stop(new Error('The embedded database is closed.')));
+    // Like a socket, the thread keeps the process alive while a statement is on its way, not when
+    // idle (after the listeners: adding one refers the worker's port again).
+    worker.unref();
   }
 
   /** Starts the thread and opens the database; resolves once it answers. */
@@ -103,8 +106,6 @@ export class PgliteThread {
       await worker.terminate();
       throw new EmbeddedDatabaseError(ready.failed);
     }
-    // Like a socket: the thread keeps the process alive while a statement is on its way, not when idle.
-    worker.unref();
     return { thread: new PgliteThread(worker), fromSnapshot: 'ready' in ready && ready.fromSnapshot };
   }
 
