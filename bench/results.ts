@@ -53,8 +53,8 @@ export function machine(): Machine {
 export function commit(): string {
   try {
     const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    // The bench's own outputs do not count: a run rewrites them.
-    const outputs = [':(exclude)bench/results', ':(exclude)BENCHMARKS.md'];
+    // The bench's own outputs do not count (a run rewrites them), nor does prose (Markdown).
+    const outputs = [':(exclude)bench/results', ':(exclude)*.md'];
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ...outputs], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],

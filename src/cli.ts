@@ -92,11 +92,15 @@ async function storeCommand(args: string[]): Promise<number> {
   return parsed.problems.length > 0 ? 1 : 0;
 }
 
-/** The embedded database opens on its own thread while the rest of the program loads. */
+/**
+ * The embedded database opens on its own thread while the rest of the program loads (not for a
+ * server that will refuse to start: single-user mode off loopback).
+ */
 async function openDatabaseEarly(env: Record<string, string | undefined>): Promise<void> {
-  const { loadConfig } = await import('./config.js');
-  const { databaseUrl, dataDir } = loadConfig(env);
-  if (!databaseUrl) (await import('./store/embedded-database.js')).openEmbeddedEarly(dataDir);
+  const { isLoopbackHost, loadConfig } = await import('./config.js');
+  const { databaseUrl, dataDir, authJwtSecret, host } = loadConfig(env);
+  if (databaseUrl || (!authJwtSecret && !isLoopbackHost(host))) return;
+  (await import('./store/embedded-database.js')).openEmbeddedEarly(dataDir);
 }
 
 main(process.argv.slice(2)).then(

@@ -45,14 +45,12 @@ async function start(dataDir: string, from: StartingPoint): Promise<Started> {
 
 /**
  * Begins opening the embedded database of `dataDir` now; the next `openEmbedded` of it takes it over.
- * Until then the thread does not keep the process alive (a server that fails to start still exits).
+ * An idle database thread does not keep the process alive, so a program that stops before taking
+ * it over still exits.
  */
 export function openEmbeddedEarly(dataDir: string): void {
   if (early.has(dataDir)) return;
-  const starting = start(dataDir, {}).then((started) => {
-    started.thread.unref();
-    return started;
-  });
+  const starting = start(dataDir, {});
   starting.catch(() => undefined); // reported to whoever takes it over
   early.set(dataDir, starting);
 }
@@ -62,7 +60,5 @@ export async function openEmbedded(dataDir: string, from: StartingPoint = {}): P
   const begun = from.snapshotDir === undefined && from.shippedCatalog !== false ? early.get(dataDir) : undefined;
   if (!begun) return start(dataDir, from);
   early.delete(dataDir);
-  const started = await begun;
-  started.thread.ref();
-  return started;
+  return begun;
 }

@@ -71,7 +71,7 @@ export class PgliteThread {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
-      this.inFlight--;
+      if (--this.inFlight === 0) this.worker.unref();
       if ('error' in reply) waiter.reject(new EmbeddedDatabaseError(reply.error));
       else waiter.resolve(reply.result);
       if (this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
@@ -85,6 +85,9 @@ export class PgliteThread {
     };
     worker.on('error', (error) => stop(new Error(`The embedded database stopped: ${error.message}`)));
     worker.on('exit', () => stop(new Error('The embedded database is closed.')));
+    // Like a socket, the thread keeps the process alive while a statement is on its way, not when
+    // idle (after the listeners: adding one refers the worker's port again).
+    worker.unref();
   }
 
   /** Starts the thread and opens the database; resolves once it answers. */
@@ -114,22 +117,13 @@ export class PgliteThread {
     } as PgliteClient;
   }
 
-  /** Whether the thread keeps the process alive (it does unless told otherwise). */
-  ref(): void {
-    this.worker.ref();
-  }
-
-  unref(): void {
-    this.worker.unref();
-  }
-
   /** Closes the database (after the statements already sent) and ends the thread. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (!this.stopped) {
         await new Promise<void>((resolve) => {
           const id = ++this.nextId;
-          this.inFlight++;
+          if (this.inFlight++ === 0) this.worker.ref();
           this.pending.set(id, { resolve: () => resolve(), reject: () => resolve() });
           this.worker.postMessage({ id, op: 'close' } satisfies PgliteRequest);
         });
@@ -154,7 +148,7 @@ export class PgliteThread {
   private send(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<PgliteResult> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = ++this.nextId;
-    this.inFlight++;
+    if (this.inFlight++ === 0) this.worker.ref();
     return new Promise<PgliteResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const request: PgliteRequest = { id, op: 'query', sql, params, arrays: options.rowMode === 'array', raw: rawTypes(options.parsers) };
