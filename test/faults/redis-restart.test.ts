@@ -25,7 +25,7 @@ type Session = {
   status: string;
   lastRunStatus: string;
   messages: { role: string; parts: { text?: string }[] }[];
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number; estimated?: boolean }[];
+  usage: { kind: string; promptTokens: number; completionTokens: number; totalTokens: number; estimated?: boolean }[];
 };
 
 describe.each([

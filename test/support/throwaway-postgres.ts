@@ -72,8 +72,9 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1000 });
       try {
         await client.connect();
-        await client.query('select 1');
-        return true;
+        // Ours, not another server that took the port while ours was down.
+        const { rows } = await client.query<{ data_directory: string }>('show data_directory');
+        return rows[0]!.data_directory === dataDir;
       } catch {
         return false;
       } finally {
@@ -114,7 +115,11 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     running: () => child !== undefined,
     start,
     stop: () => signal('SIGINT', false),
-    kill: () => signal('SIGKILL', true),
+    async kill() {
+      // A kill that finds nothing to kill would let a test of an outage pass against a live server.
+      if (!child) throw new Error('the throwaway PostgreSQL was not running when the test killed it');
+      await signal('SIGKILL', true);
+    },
     async destroy() {
       await signal('SIGKILL', true);
       await rm(root, { recursive: true, force: true });
