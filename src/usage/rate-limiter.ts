@@ -20,13 +20,14 @@ function refuse(now: number): never {
   });
 }
 
-export function createMemoryRateLimiter(perMinute: number): RateLimiter {
+/** `now` is the clock the windows are cut from (injected by tests). */
+export function createMemoryRateLimiter(perMinute: number, now: () => number = Date.now): RateLimiter {
   const counts = new Map<string, { window: number; count: number }>();
   return {
     async take(userId) {
       if (perMinute === 0) return;
-      const now = Date.now();
-      const window = Math.floor(now / WINDOW_MS);
+      const at = now();
+      const window = Math.floor(at / WINDOW_MS);
       const entry = counts.get(userId);
       if (!entry || entry.window !== window) {
         if (counts.size > 10_000) counts.clear();
@@ -34,7 +35,7 @@ export function createMemoryRateLimiter(perMinute: number): RateLimiter {
         return;
       }
       entry.count++;
-      if (entry.count > perMinute) refuse(now);
+      if (entry.count > perMinute) refuse(at);
     },
     async forget(userId) {
       counts.delete(userId);
@@ -42,20 +43,20 @@ export function createMemoryRateLimiter(perMinute: number): RateLimiter {
   };
 }
 
-export function createRedisRateLimiter(redis: Redis, perMinute: number): RateLimiter {
+export function createRedisRateLimiter(redis: Redis, perMinute: number, now: () => number = Date.now): RateLimiter {
   const key = (userId: string, window: number) => `autochat:rate:${userId}:${window}`;
   return {
     async take(userId) {
       if (perMinute === 0) return;
-      const now = Date.now();
-      const window = Math.floor(now / WINDOW_MS);
+      const at = now();
+      const window = Math.floor(at / WINDOW_MS);
       const [[, count]] = (await redis.multi().incr(key(userId, window)).pexpire(key(userId, window), WINDOW_MS * 2).exec()) as [
         [Error | null, number],
       ];
-      if (count > perMinute) refuse(now);
+      if (count > perMinute) refuse(at);
     },
     async forget(userId) {
-      const window = Math.floor(Date.now() / WINDOW_MS);
+      const window = Math.floor(now() / WINDOW_MS);
       await redis.del(key(userId, window), key(userId, window - 1));
     },
   };
