@@ -1,18 +1,10 @@
 /**
- * The states of a run and the only transitions between them. A session is `idle` or `running` (with
- * exactly one active run); a run starts `running` and ends once, as `finished`, `failed`, `stopped`
- * or `interrupted`. The database enforces the same rules (constraints and a trigger), so no instance
- * can break them; this module names them and types the refusal.
+ * The refusal of a run transition that the state machine does not allow. A session is `idle` or
+ * `running` (with exactly one active run); a run starts `running` and ends once, as `finished`,
+ * `failed`, `stopped` or `interrupted`. The database enforces those rules (constraints and the trigger
+ * of migration 0003), so no instance can break them; this error types the refusal for callers.
  */
 import type { RunStatus } from '../store/schema.js';
-
-export const runTransitions: Record<RunStatus, readonly RunStatus[]> = {
-  running: ['finished', 'failed', 'stopped', 'interrupted'],
-  finished: [],
-  failed: [],
-  stopped: [],
-  interrupted: [],
-};
 
 const marker = Symbol.for('autochat.run-state-error');
 
@@ -29,8 +21,4 @@ export class RunStateError extends Error {
   static isInstance(error: unknown): error is RunStateError {
     return typeof error === 'object' && error !== null && marker in error;
   }
-}
-
-export function canTransition(from: RunStatus, to: RunStatus): boolean {
-  return runTransitions[from].includes(to);
 }

@@ -18,6 +18,7 @@ import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { generate } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
+import { decideRunOutcome } from './run-outcome.js';
 import type { RunSettler } from './run-settler.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
 import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
@@ -217,8 +218,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     });
   }
 
-  const outcome: RunOutcome = stopRequested || leaseLost ? (leaseLost ? 'interrupted' : 'stopped') : sawError ? 'failed' : 'finished';
-  const reason = stopRequested ? 'stop requested' : leaseLost ? 'lease lost' : sawError ? (failure ?? 'error') : undefined;
+  const { outcome, reason } = decideRunOutcome({ stopRequested, leaseLost, sawError, failure });
 
   const record: EndRecord = {
     runId,

@@ -1,14 +1,17 @@
 /** Health, readiness, metrics, OpenAPI, request ids and security headers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
+import { ensureWebBuilt } from '../browser/browser.js';
 import { startTestServer } from '../support/test-service.js';
 import { readSse } from '../support/ui-stream.js';
 
 describe('operations', () => {
   let server: RunningServer;
   beforeAll(async () => {
+    // The CSP is checked on the real page: built here (if missing or stale) rather than skipped.
+    await ensureWebBuilt();
     server = await startTestServer({ dataDir: 'memory://' });
-  });
+  }, 180_000);
   afterAll(async () => server?.close());
 
   it('is alive and ready', async () => {
@@ -31,7 +34,8 @@ describe('operations', () => {
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     const page = await server.app.request('/');
-    if (page.status === 200) expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 
   it('exports Prometheus metrics for requests, streams, runs, time to first token and tokens', async () => {
