@@ -183,7 +183,7 @@ describe.runIf(openssl)('HTTPS', () => {
 
   it('refuses plain HTTP on the TLS port', async () => {
     const outcome = await new Promise<string>((resolve) => {
-      const request = httpRequest(server.url.replace('https:', 'http:') + '/healthz', (response) => resolve(`status ${response.statusCode}`));
+      const request = httpRequest(`${server.url.replace('https:', 'http:')}/healthz`, (response) => resolve(`status ${response.statusCode}`));
       request.on('error', (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       request.setTimeout(5000, () => request.destroy(new Error('timeout')));
       request.end();

@@ -155,6 +155,7 @@ describe.each(databaseTargets)('hostile input on $name', (target) => {
     const body = (await response.json()) as { error?: { code?: unknown; message?: unknown; requestId?: unknown }; jsonrpc?: unknown };
     if (body.jsonrpc === '2.0' && what.includes('/mcp')) return;
     expect(body.error, what).toEqual({ code: expect.any(String), message: expect.any(String), requestId: response.headers.get('x-request-id') });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL echoed back is what this looks for
     expect(String(body.error!.message), what).not.toMatch(/\u0000|\n\s+at |node_modules|\.ts:\d+|SQL|syntax|violates/);
   };
   const call = async (method: string, path: string, init: { headers?: Record<string, string>; body?: unknown } = {}) => {

@@ -178,7 +178,7 @@ const describe = (key: string, m: Measured) =>
   `gap p50=${formatNumber(m.gaps.p50)} p99=${formatNumber(m.gaps.p99)} ms, cpu/turn=${formatNumber(m.serverCpuPerTurn ?? 0)} ms, loop p99=${formatNumber(m.loopP99 ?? 0)} ms, failed=${m.failed}`;
 
 function report(
-  context: ScenarioContext,
+  _context: ScenarioContext,
   levels: Level[],
   paths: Path[],
   measured: Record<string, Measured>,

@@ -209,7 +209,7 @@ function wordsFrom(seed: number): () => string {
   return () =>
     Array.from({ length: 16 }, () => {
       const word = vocabulary[Math.floor(next() * vocabulary.length)]!;
-      return next() < 0.3 ? word.slice(0, -1) + 'x' : word;
+      return next() < 0.3 ? `${word.slice(0, -1)}x` : word;
     }).join(' ');
 }
 

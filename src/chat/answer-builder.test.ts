@@ -83,13 +83,23 @@ describe('AnswerBuilder', () => {
     expect(answer.message().parts).toEqual([
       { type: 'step-start' },
       { type: 'tool-find_agent', toolCallId: 'done', state: 'output-available', input: { query: 'seo' }, output: { agents: [] } },
-      { type: 'tool-get_agent_details', toolCallId: 'failed', state: 'output-error', input: { slug: 'x' }, errorText: 'No agent with slug x' },
+      {
+        type: 'tool-get_agent_details',
+        toolCallId: 'failed',
+        state: 'output-error',
+        input: { slug: 'x' },
+        errorText: 'No agent with slug x',
+      },
       { type: 'tool-find_agent', toolCallId: 'invalid', state: 'output-error', input: { query: 1 }, errorText: 'bad input' },
     ]);
   });
 
   it('stores nothing for an answer that is only step markers, and drops step markers after the last content', () => {
-    expect(built([{ type: 'start' }, { type: 'start-step' }, { type: 'start-step' }]).message()).toEqual({ id: 'm1', role: 'assistant', parts: [] });
+    expect(built([{ type: 'start' }, { type: 'start-step' }, { type: 'start-step' }]).message()).toEqual({
+      id: 'm1',
+      role: 'assistant',
+      parts: [],
+    });
     const answer = built([
       { type: 'start-step' },
       { type: 'text-start', id: 't' },
@@ -116,7 +126,10 @@ describe('AnswerBuilder', () => {
   });
 
   it('does not change a message already returned when more chunks arrive', () => {
-    const answer = built([{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'one' }]);
+    const answer = built([
+      { type: 'text-start', id: 't' },
+      { type: 'text-delta', id: 't', delta: 'one' },
+    ]);
     const first = answer.message();
     answer.apply({ type: 'text-delta', id: 't', delta: ' two' });
     expect(first.parts).toEqual([{ type: 'text', text: 'one', state: 'done' }]);

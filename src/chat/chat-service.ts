@@ -36,14 +36,13 @@ import { COMPLETION_RESERVE_TOKENS, startOfUtcWeek, TokenBudget, type BudgetStat
 import { loadUsageSubject, type UsageSubject } from '../usage/usage-subject.js';
 import { outageOf } from '../service-outage.js';
 import { AnswerBuilder } from './answer-builder.js';
-import { titleText } from './title-text.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { createRunSettler } from './run-settler.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
+import type { ChatMessage, ChatSession, RunOutcome } from './types.js';
 import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {

@@ -15,7 +15,6 @@ import type {
   LanguageModelV3FunctionTool,
   LanguageModelV3Message,
   LanguageModelV3Prompt,
-  LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
 import { executeTool, retryWithExponentialBackoff, safeParseJSON, safeValidateTypes } from '@ai-sdk/provider-utils';

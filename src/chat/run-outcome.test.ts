@@ -23,7 +23,10 @@ describe('decideRunOutcome', () => {
 
   it('stores a lost lease as interrupted with the reason "lease lost", also when a stop was requested too', () => {
     expect(decideRunOutcome({ ...nothing, leaseLost: true })).toEqual({ outcome: 'interrupted', reason: 'lease lost' });
-    expect(decideRunOutcome({ ...nothing, leaseLost: true, stopRequested: true })).toEqual({ outcome: 'interrupted', reason: 'lease lost' });
+    expect(decideRunOutcome({ ...nothing, leaseLost: true, stopRequested: true })).toEqual({
+      outcome: 'interrupted',
+      reason: 'lease lost',
+    });
     expect(decideRunOutcome({ stopRequested: true, leaseLost: true, sawError: true, failure: 'timeout' })).toEqual({
       outcome: 'interrupted',
       reason: 'lease lost',

@@ -42,7 +42,7 @@ describe('sseResponse', () => {
   });
 
   it('ends with an error event and finish if the log cannot be read', async () => {
-    // eslint-disable-next-line require-yield
+    // biome-ignore lint/correctness/useYield: a log that fails before its first event
     async function* broken(): AsyncGenerator<UIMessageChunk> {
       throw new Error('redis went away');
     }

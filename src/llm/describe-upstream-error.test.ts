@@ -50,7 +50,9 @@ describe('describeUpstreamError', () => {
       kind: 'timeout',
       message: 'The model stopped responding (no data for 30 s), so the answer was cut short. Please try again.',
     });
-    expect(describeUpstreamError(new TypeError('fetch failed', { cause: new UpstreamTimeoutError(1_500) })).message).toMatch(/no data for 2 s/);
+    expect(describeUpstreamError(new TypeError('fetch failed', { cause: new UpstreamTimeoutError(1_500) })).message).toMatch(
+      /no data for 2 s/,
+    );
   });
 
   it('names an untrusted certificate as something an operator must fix', () => {

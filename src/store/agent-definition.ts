@@ -380,7 +380,7 @@ export type OutputSection = { heading: string; description: string };
  */
 export function outputSections(instructions: string): OutputSection[] {
   const lines = instructions.split('\n').map((line) => line.trim());
-  const start = lines.findLastIndex((line) => line === 'Output:');
+  const start = lines.lastIndexOf('Output:');
   if (start < 0) return [];
   const sections: OutputSection[] = [];
   for (const line of lines.slice(start + 1).filter(Boolean)) {

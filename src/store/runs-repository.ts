@@ -13,7 +13,7 @@ import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
-import { chatRuns, chatSessions } from './schema.js';
+import { chatRuns } from './schema.js';
 import { usageRecords, type SessionsRepository } from './sessions-repository.js';
 
 export type RunEnd = {

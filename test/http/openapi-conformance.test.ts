@@ -53,6 +53,7 @@ function samples(session: string): Record<string, Sample> {
     'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback, body: { rating: 'up' } },
     'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback },
     'GET /api/chat/sessions/{id}/export': { path: `/api/chat/sessions/${session}/export` },
+    // biome-ignore lint/correctness/useHookAtTopLevel: useChatBody builds a request body; it is not a React hook
     'POST /api/chat': { path: '/api/chat', body: useChatBody(session, 'Hello!') },
     'GET /api/chat/{id}/stream': { path: `/api/chat/${session}/stream` },
     'GET /api/usage': { path: '/api/usage' },

@@ -15,7 +15,7 @@ let state: AuthState = { token: readStoredToken(), unauthorized: false };
 function readStoredToken(): string | null {
   try {
     const value = window.localStorage.getItem(STORAGE_KEY);
-    return value && value.trim() ? value.trim() : null;
+    return value?.trim() ? value.trim() : null;
   } catch {
     // Storage can be unavailable (private mode, sandboxed frames); run without a token.
     return null;

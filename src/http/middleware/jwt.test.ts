@@ -50,7 +50,8 @@ describe('verifyJwt', () => {
 
   it('refuses a payload that is not a JSON object', () => {
     const header = base64url({ alg: 'HS256' });
-    const signed = (payload: string) => `${header}.${payload}.${createHmac('sha256', SECRET).update(`${header}.${payload}`).digest('base64url')}`;
+    const signed = (payload: string) =>
+      `${header}.${payload}.${createHmac('sha256', SECRET).update(`${header}.${payload}`).digest('base64url')}`;
     expect(refusal(signed(base64url('{not json')))).toBe('The token payload is not JSON.');
     expect(refusal(signed(base64url('42')))).toBe('The token payload is not JSON.');
   });

@@ -19,7 +19,7 @@ export function verifyJwt(token: string, secret: string, nowSeconds = Math.floor
   if (pieces.length !== 3) throw new JwtError('The token is not a JWT.');
   const [headerPart, payloadPart, signaturePart] = pieces as [string, string, string];
   const header = decodeJson(headerPart) as { alg?: unknown; typ?: unknown } | undefined;
-  if (!header || header.alg !== 'HS256') throw new JwtError('The token must be signed with HS256.');
+  if (header?.alg !== 'HS256') throw new JwtError('The token must be signed with HS256.');
   const expected = createHmac('sha256', secret).update(`${headerPart}.${payloadPart}`).digest();
   const actual = Buffer.from(signaturePart, 'base64url');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new JwtError('The token signature is invalid.');

@@ -52,7 +52,7 @@ export function AgentCard({ agent }: { agent: AgentSummary }) {
         <div className="agent-card__stats">
           {agent.creator ? <span className="agent-card__creator">by {agent.creator}</span> : null}
           {typeof agent.rating === 'number' ? (
-            <span className="agent-card__rating" aria-label={`Rated ${agent.rating.toFixed(1)} out of 5`}>
+            <span className="agent-card__rating" role="img" aria-label={`Rated ${agent.rating.toFixed(1)} out of 5`}>
               ★ {agent.rating.toFixed(1)}
             </span>
           ) : null}

@@ -77,6 +77,7 @@ export function FeedbackBar({ sessionId, messageId, initial }: Props) {
             maxLength={2000}
             value={comment}
             onChange={(event) => setComment(event.target.value)}
+            // biome-ignore lint/a11y/noAutofocus: the box opens because the user asked to explain a rating
             autoFocus
           />
           <button type="submit" className="button button--small" disabled={busy}>

@@ -49,7 +49,7 @@ export function SessionItem({ session, active, onOpen, onDelete }: SessionItemPr
         title={title}
       >
         <span className="session-item__title">
-          {session.status === 'running' ? <span className="live-dot" aria-label="Answering" /> : null}
+          {session.status === 'running' ? <span className="live-dot" role="img" aria-label="Answering" /> : null}
           <span className="session-item__text">{title}</span>
         </span>
         <span className="session-item__time">{formatRelative(session.updatedAt)}</span>

@@ -17,6 +17,7 @@ function UsageRowView({ label, window: usage }: { label: string; window: UsageWi
         </span>
       </div>
       {unlimited ? null : (
+        // biome-ignore lint/a11y/useSemanticElements: a styled bar; <meter> cannot be styled alike across browsers
         <div
           className={`usage-row__bar usage-row__bar--${level}`}
           role="meter"
