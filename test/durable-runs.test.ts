@@ -218,8 +218,11 @@ describe('crash of a single embedded instance', () => {
       upstream.enqueue(say(SLOW.repeat(100), 30));
       const controller = new AbortController();
       await readSome(await send(server.url, sessionId, 'Hello', controller.signal), 40, controller);
-      // Let at least one lease renewal (every lease/3) checkpoint the partial answer, then die.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Let lease renewals (every lease/3 = 300 ms) checkpoint the partial answer, then die. Measured
+      // by the answer's own progress rather than a fixed sleep: 40 more words at 30 ms each take the
+      // server at least 1.2 s (four renewals), however slowly a loaded machine runs both.
+      const resumed = new AbortController();
+      await readSome(await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { signal: resumed.signal }), 80, resumed);
       await server.kill();
       server = await spawnServer(env);
       await expect.poll(async () => (await getSession(server.url, sessionId)).status, { timeout: 10_000 }).toBe('idle');

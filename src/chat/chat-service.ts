@@ -703,6 +703,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     async waitForRun(runId: string): Promise<RunOutcome | undefined> {
       return active.get(runId)?.done;
     },
+    /** Resolves when every chat title asked for so far is made or given up (tests that count statements). */
+    titlesSettled: (): Promise<void> => titles.settled(),
 
     usage: (userId: string): Promise<BudgetStatus> => budget.status(userId),
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { createContentCipher } from '../store/content-cipher.js';
@@ -30,7 +31,20 @@ describe('lease keeper', () => {
   it('renews every run of the owner in one statement, saves changed checkpoints and progress, and reports lost leases', async () => {
     const owned = await Promise.all([begin('me'), begin('me'), begin('me')]);
     const lost: string[] = [];
-    const keeper = createLeaseKeeper({ runs, owner: 'me', leaseMs: 600, checkpoints: true, log: createLogger('silent') });
+    // Ticks come when the test says so (flush), not from a timer racing the assertions.
+    let scheduled: number | undefined;
+    const keeper = createLeaseKeeper({
+      runs,
+      owner: 'me',
+      leaseMs: 600,
+      checkpoints: true,
+      log: createLogger('silent'),
+      schedule: (_tick, everyMs) => {
+        scheduled = everyMs;
+        return () => {};
+      },
+    });
+    expect(scheduled).toBe(200);
     for (const run of owned) {
       keeper.track(
         run.runId,
@@ -41,19 +55,39 @@ describe('lease keeper', () => {
         () => lost.push(run.runId),
       );
     }
+    const expiry = async (runId: string) =>
+      (await database.rows<{ at: string }>(sql`select (extract(epoch from lease_expires_at) * 1000)::text as at from chat_runs where id = ${runId}`))[0]!.at;
+    const leaseBefore = await expiry(owned[1]!.runId);
     // Another instance ends one run (as a sweeper would after a lost lease).
     await runs.end(owned[0]!.runId, owned[0]!.sessionId, 'u', { status: 'interrupted', usage: [] });
     const before = database.statementCount();
-    await expect.poll(() => lost.length, { interval: 20, timeout: 5000 }).toBe(1);
-    // One statement per tick for all three runs (per-run renewals would need three).
-    expect(database.statementCount() - before).toBeLessThanOrEqual(2);
+    await keeper.flush();
+    // One statement for all three runs (per-run renewals would need three).
+    expect(database.statementCount() - before).toBe(1);
     expect(lost).toEqual([owned[0]!.runId]);
     expect((await runs.checkpoint(owned[1]!.runId))?.parts).toEqual([{ type: 'text', text: `partial ${owned[1]!.runId}` }]);
     // What the run has spent so far is saved with the lease, for whoever has to close it.
     expect((await runs.running(owned[1]!.runId))?.progress).toMatchObject({ promptEstimate: 40, calling: true, pendingChars: 12, usage: [{ totalTokens: 45 }] });
-    // Still alive past the original 600 ms lease: renewed, so not expired.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect((await runs.expired()).map((run) => run.runId)).not.toContain(owned[1]!.runId);
+    // Renewed: the lease now ends later than it did, by the database's clock.
+    expect(Number(await expiry(owned[1]!.runId))).toBeGreaterThan(Number(leaseBefore));
+    // Nothing changed since: the next renewal saves no checkpoint or progress again, and loses no run.
+    await keeper.flush();
+    expect(lost).toEqual([owned[0]!.runId]);
+    keeper.stop();
+    // A stopped keeper renews nothing.
+    const stopped = database.statementCount();
+    await keeper.flush();
+    expect(database.statementCount()).toBe(stopped);
+  });
+
+  it('renews on its own timer when none is injected, and stops with it', async () => {
+    const run = await begin('timer');
+    const keeper = createLeaseKeeper({ runs, owner: 'timer', leaseMs: 600, checkpoints: false, log: createLogger('silent') });
+    const lost: string[] = [];
+    keeper.track(run.runId, () => ({ answer: { id: 'a', role: 'assistant', parts: [] } }), () => lost.push(run.runId));
+    await runs.end(run.runId, run.sessionId, 'u', { status: 'interrupted', usage: [] });
+    // The first tick after the run was closed elsewhere reports it lost; waited for, however late it comes.
+    await expect.poll(() => lost, { interval: 20, timeout: 10_000 }).toEqual([run.runId]);
     keeper.stop();
   });
 });

@@ -17,7 +17,7 @@ type Tracked = { snapshot: () => RunSnapshot; onLost: () => void; lastCheckpoint
 export type LeaseKeeper = {
   track(runId: string, snapshot: () => RunSnapshot, onLost: () => void): () => void;
   /** Renews (and saves progress) now rather than at the next tick: a call just completed or started. */
-  flush(): void;
+  flush(): Promise<void>;
   stop(): void;
 };
 
@@ -30,6 +30,8 @@ export function createLeaseKeeper(options: {
   log: Logger;
   /** Also says, at every tick, that this instance is alive (kept outside the database). */
   presence?: OwnerPresence;
+  /** Calls `tick` every `everyMs` until the returned function is called (default: an unref'd interval; tests inject their own). */
+  schedule?: (tick: () => void, everyMs: number) => () => void;
 }): LeaseKeeper {
   const tracked = new Map<string, Tracked>();
   let renewing = false;
@@ -86,12 +88,15 @@ export function createLeaseKeeper(options: {
     }
   };
 
-  const timer = setInterval(() => {
-    options.presence?.beat().catch(() => {});
-    void tick();
-  }, Math.max(200, Math.floor(options.leaseMs / 3)));
+  const schedule = options.schedule ?? everyInterval;
+  const unschedule = schedule(
+    () => {
+      options.presence?.beat().catch(() => {});
+      void tick();
+    },
+    Math.max(200, Math.floor(options.leaseMs / 3)),
+  );
   void options.presence?.beat().catch(() => {});
-  timer.unref();
 
   return {
     track(runId, snapshot, onLost) {
@@ -99,11 +104,17 @@ export function createLeaseKeeper(options: {
       return () => tracked.delete(runId);
     },
     flush() {
-      void tick();
+      return tick();
     },
     stop() {
-      clearInterval(timer);
+      unschedule();
       tracked.clear();
     },
   };
+}
+
+function everyInterval(tick: () => void, everyMs: number): () => void {
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

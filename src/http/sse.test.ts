@@ -2,21 +2,26 @@ import type { UIMessageChunk } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { sseResponse } from './sse.js';
 
-async function* slow(events: UIMessageChunk[], gapMs: number): AsyncGenerator<UIMessageChunk> {
-  for (const event of events) {
-    await new Promise((resolve) => setTimeout(resolve, gapMs));
-    yield event;
-  }
-}
-
 describe('sseResponse', () => {
   it('frames events as data lines, sends heartbeats during silence, and ends with [DONE]', async () => {
-    const response = sseResponse(() => slow([{ type: 'start' }, { type: 'finish' }], 120), { heartbeatMs: 40 });
+    // Silent after `start` until the client has seen a heartbeat: however late timers fire, one comes.
+    let heard!: () => void;
+    const heartbeatHeard = new Promise<void>((resolve) => (heard = resolve));
+    async function* quietAfterStart(): AsyncGenerator<UIMessageChunk> {
+      yield { type: 'start' };
+      await heartbeatHeard;
+      yield { type: 'finish' };
+    }
+    const response = sseResponse(quietAfterStart, { heartbeatMs: 40 });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
-    const text = await response.text();
-    expect(text).toContain(': heartbeat\n\n');
-    expect(text).toContain('data: {"type":"start"}\n\n');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      text += read.value;
+      if (text.includes(': heartbeat\n\n')) heard();
+    }
+    expect(text.startsWith('data: {"type":"start"}\n\n: heartbeat\n\n')).toBe(true);
     expect(text.endsWith('data: {"type":"finish"}\n\ndata: [DONE]\n\n')).toBe(true);
   });
 

@@ -56,10 +56,12 @@ describe.each(implementations)('%s run event log', (_name, create) => {
       await log.open(runId);
       await log.append(runId, delta('x'));
       const controller = new AbortController();
-      const reading = drain(log.read(runId, controller.signal));
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      const reading = log.read(runId, controller.signal)[Symbol.asyncIterator]();
+      // The reader has caught up and waits for live events when the signal aborts.
+      expect(await reading.next()).toEqual({ done: false, value: delta('x') });
+      const next = reading.next();
       controller.abort();
-      expect(await reading).toEqual([delta('x')]);
+      expect(await next).toMatchObject({ done: true });
     } finally {
       await log.close();
     }
@@ -74,9 +76,13 @@ describe.each(implementations)('%s run event log', (_name, create) => {
       await log.requestStop(runId);
       await expect.poll(() => stopped).toBe(1);
       unsubscribe();
+      // A listener still subscribed says when the second request has been delivered.
+      let delivered = 0;
+      const stillListening = log.onStop(runId, () => delivered++);
       await log.requestStop(runId);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect.poll(() => delivered).toBe(1);
       expect(stopped).toBe(1);
+      stillListening();
     } finally {
       await log.close();
     }

@@ -138,9 +138,11 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
   it('deletes a session during its run: the run stops, readers end, nothing is left behind', async () => {
     const sessionId = await newSession();
     upstream.enqueue(say('being deleted '.repeat(50), 20));
+    const calls = upstream.requests.length;
     const response = await send(sessionId, { message: GREETING });
     const reading = readSse(response);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Mid-answer: the model has been called (and answers for a second).
+    await expect.poll(() => upstream.requests.length).toBeGreaterThan(calls);
     expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204);
     const stream = await reading;
     expect(stream.endedWithDone).toBe(true);
