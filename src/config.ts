@@ -49,7 +49,7 @@ export const DEFAULT_CHAT_MODEL = 'openai/gpt-4o-mini';
 export const DEFAULT_TITLE_MODEL = 'openai/gpt-4o-mini';
 export const DEFAULT_LLM_BASE_URL = 'https://openrouter.ai/api/v1';
 
-/** The environment variables of CONTRACT §2 and a few extras, each with its default. */
+/** The environment variables (docs/configuration.md), each with its default. */
 export const envSchema = z.object({
   PORT: integer(3000, 0).pipe(z.number().max(65535)),
   HOST: optionalText.transform((value) => value ?? '127.0.0.1'),

@@ -1,5 +1,5 @@
 /**
- * The one error type of autochat. Each carries a stable code from CONTRACT §4; the HTTP status and
+ * The one error type of autochat. Each carries a stable code (docs/api.md, "Errors"); the HTTP status and
  * the JSON shape are derived from it in one place.
  */
 

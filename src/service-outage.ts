@@ -1,7 +1,7 @@
 /**
  * Tells a backing service that does not answer (the database or Redis down, restarting or out of
  * connections) from every other failure, so that it reaches clients as `503 unavailable` with
- * `Retry-After` (CONTRACT §4) instead of `500 internal`. The one place that knows the drivers' errors.
+ * `Retry-After` (docs/api.md, "Errors") instead of `500 internal`. The one place that knows the drivers' errors.
  */
 import { ChatError } from './errors.js';
 

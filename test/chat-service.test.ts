@@ -1,5 +1,5 @@
 /**
- * The library API (CONTRACT §3) end to end: the two reference scenarios against a scripted upstream
+ * The library API (README.md, "As a library") end to end: the two reference scenarios against a scripted upstream
  * over real HTTP, persistence across restarts, ownership, append cost, and bad input — on PGlite and
  * on PostgreSQL when TEST_DATABASE_URL is set.
  */

@@ -1,5 +1,5 @@
 /**
- * The chat service: the library API of CONTRACT §3, and what the HTTP layer is built on. It owns the
+ * The chat service: the library API (README.md, "As a library"), and what the HTTP layer is built on. It owns the
  * database, the run event log, the models and the runs; a run lives here, not in any request.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** The shapes of the public library API (CONTRACT §3), one definition each. */
+/** The shapes of the public library API (README.md, "As a library"), one definition each. */
 import type { UIMessage } from 'ai';
 
 export type ChatMessage = UIMessage<ChatMessageMetadata>;

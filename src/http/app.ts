@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
 import { ChatError } from '../errors.js';
 import type { AppEnv, AppServices } from './app-context.js';
 import { allowedOriginForWrites } from './middleware/allowed-origin.js';
@@ -46,13 +47,24 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
   const maxBodyBytes = Math.max(64 * 1024, config.limits.maxMessageChars * 8 + 16 * 1024);
 
   app.use(requestContext(services));
-  app.use(async (c, next) => {
-    await next();
-    c.header('x-content-type-options', 'nosniff');
-    c.header('referrer-policy', 'no-referrer');
-    c.header('x-frame-options', 'DENY');
-    if (options.tls) c.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-  });
+  // Hono's middleware, limited to the headers autochat has always sent: its other defaults (the
+  // cross-origin resource and opener policies among them) would change what API clients allowed by
+  // CORS_ORIGINS and pages that link here get. The web page's CSP is set by its route.
+  app.use(
+    secureHeaders({
+      xContentTypeOptions: true,
+      referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: options.tls ? 'max-age=31536000; includeSubDomains' : false,
+      crossOriginResourcePolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
   // Local mode has no credentials: being addressed by a loopback name is what keeps other sites out.
   if (!config.authJwtSecret) app.use(loopbackHostOnly());
   if (config.corsOrigins.length > 0) {

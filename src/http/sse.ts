@@ -1,5 +1,5 @@
 /**
- * Writes UI-stream events as Server-Sent Events (CONTRACT §5): `data: <json>` frames, a `: heartbeat`
+ * Writes UI-stream events as Server-Sent Events (docs/api.md, "The stream format"): `data: <json>` frames, a `: heartbeat`
  * comment after 15 s of silence, and `data: [DONE]` at the end. Events are pulled one at a time as the
  * client reads, so a slow client is never buffered for; a client that goes away cancels the reader.
  */

@@ -79,31 +79,23 @@ export function toolName(server: string, tool: string): string {
 async function connect(spec: McpServerSpec, timeoutMs: number): Promise<{ client: Client; tools: McpTool[] }> {
   const client = new Client({ name: 'autochat', version });
   const transport = transportFor(spec);
-  let timer: NodeJS.Timeout | undefined;
-  const attempt = (async () => {
-    await client.connect(transport, { timeout: timeoutMs });
+  // One deadline for the whole exchange (connecting and every page of the tool list), not per request.
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    await client.connect(transport, { timeout: timeoutMs, signal });
     const tools: McpTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: timeoutMs });
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: timeoutMs, signal });
       tools.push(...page.tools);
       cursor = page.nextCursor;
     } while (cursor);
     return { client, tools };
-  })();
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([attempt, deadline]);
   } catch (error) {
     // Ends the child process of a stdio server, or the HTTP connection.
-    attempt.catch(() => undefined);
     await client.close().catch(() => undefined);
     await transport.close().catch(() => undefined);
-    throw error;
-  } finally {
-    clearTimeout(timer);
+    throw signal.aborted ? new Error(`no answer within ${timeoutMs} ms`, { cause: error }) : error;
   }
 }
 

@@ -67,8 +67,9 @@ const dialect = new PgDialect();
 /**
  * Runs raw SQL on `db` (or a transaction) and returns its rows, the same on PGlite and PostgreSQL.
  * Outside a transaction the statement goes straight to the driver: drizzle's `execute` asks PGlite
- * for its own value parsers on every call, which costs PGlite ≈ 70 µs a statement — more than a
- * simple statement itself. Rows then carry the drivers' own types (timestamps as `Date`).
+ * for its own value parsers on every call, which costs PGlite more than a simple statement itself
+ * (figures in BENCHMARKS.md, "Figures once kept in code comments"). Rows then carry the drivers' own
+ * types (timestamps as `Date`).
  */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const driver = drivers.get(db);

@@ -27,18 +27,23 @@ function guardTool(name: string, tool: Tool, timeoutMs: number): Tool {
   return {
     ...tool,
     execute: async (input: unknown, options: Parameters<typeof execute>[1]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ToolFailure(`The ${name} tool did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+      // The tool is handed the deadline too (with the run's own signal), so that a tool which honours
+      // its signal stops its work; one that does not is still not waited for.
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, deadline]) : deadline;
+      const timedOut = new Promise<never>((_, reject) => {
+        deadline.addEventListener('abort', () => reject(new ToolFailure(`The ${name} tool did not answer within ${Math.round(timeoutMs / 1000)} s.`)), {
+          once: true,
+        });
       });
+      timedOut.catch(() => undefined);
       try {
-        return await Promise.race([execute(input as never, options), timeout]);
+        return await Promise.race([execute(input as never, { ...options, abortSignal }), timedOut]);
       } catch (error) {
         if (ToolFailure.isInstance(error)) throw error;
+        if (deadline.aborted) throw new ToolFailure(`The ${name} tool did not answer within ${Math.round(timeoutMs / 1000)} s.`);
         const reason = error instanceof Error ? error.message : String(error);
         throw new ToolFailure(`The ${name} tool failed: ${reason.slice(0, 300)}`);
-      } finally {
-        clearTimeout(timer);
       }
     },
   } as Tool;

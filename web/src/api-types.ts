@@ -1,4 +1,4 @@
-// Shapes of the JSON the autochat HTTP API returns (see CONTRACT.md §4–§6), as the browser sees them.
+// Shapes of the JSON the autochat HTTP API returns (see docs/api.md), as the browser sees them.
 import type { UIMessage } from 'ai';
 
 export type SessionStatus = 'idle' | 'running';

@@ -1,4 +1,4 @@
-/** Turns every failure into the one JSON error shape of CONTRACT §4, with no stack or secret in it. */
+/** Turns every failure into the one JSON error shape (docs/api.md, "Errors"), with no stack or secret in it. */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ChatError, type ErrorCode } from '../../errors.js';

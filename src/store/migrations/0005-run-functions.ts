@@ -1,7 +1,7 @@
 /**
  * The two statements of every turn as SQL functions: PL/pgSQL keeps their plans per connection, so
- * they are planned once rather than on every call (on PGlite that halves their cost: 0.64 → 0.30 ms
- * for `begin`). Each is one statement for the caller, atomic as a transaction.
+ * they are planned once rather than on every call (on PGlite that about halves their cost; figures in
+ * BENCHMARKS.md). Each is one statement for the caller, atomic as a transaction.
  *
  * autochat_begin_run: for a message id stored nowhere yet, claims the idle session the user owns,
  * records the run, returns the session's title, summary and history (before the message) and stores
