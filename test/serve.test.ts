@@ -85,9 +85,11 @@ describe('autochat serve', () => {
     const server = await serve(env);
     const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId;
     upstream.enqueue(say('graceful shutdown keeps this whole answer '.repeat(3), 40));
+    const calls = upstream.requests.length;
     const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"Hello"}' });
     const reading = readSse(response);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Mid-answer (the model has been called; it answers for about a second), then SIGTERM.
+    await expect.poll(() => upstream.requests.length).toBeGreaterThan(calls);
     server.child.kill('SIGTERM');
     const stream = await reading;
     expect(stream.chunks.at(-1)!.type).toBe('finish');

@@ -180,6 +180,7 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     await page.getByTestId('stop').click();
     await waitForIdle(page);
     const shown = await answerText(page);
+    // A window to watch in, not a wait for something: the answer must not grow during it.
     await sleep(1000);
     expect(await answerText(page), 'the answer kept growing after Stop').toBe(shown);
     const shownWords = wordCount(shown.replace(/Stopped.*$/s, ''));
