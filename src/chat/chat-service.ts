@@ -43,7 +43,7 @@ import { createRunSettler } from './run-settler.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome } from './types.js';
+import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage } from './types.js';
 import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -679,6 +679,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     },
 
     getChatSession: loadSession,
+
+    /** Every message of the user's session on every branch, in the order stored, each with its parent. */
+    async allMessages(sessionId: string, userId: string): Promise<SessionMessage[]> {
+      await ownedSession(sessionId, userId);
+      return sessions.messages(sessionId);
+    },
 
     /**
      * The user's session with this id, created (empty) if no session has it. Returns true when it was
