@@ -3,14 +3,16 @@
  * reads (and the model sees) only its active path, switching versions moves the active leaf, and
  * stored chains from before the migration read as one path — on PGlite and on PostgreSQL.
  */
+import { randomBytes } from 'node:crypto';
 import type { UIMessageChunk } from 'ai';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatService } from '../src/index.js';
 import type { ChatService } from '../src/chat/chat-service.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrations, statementsOf } from '../src/store/migrations/index.js';
-import { databaseTargets } from './support/databases.js';
+import { databaseTargets, TEST_DATABASE_URL } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { upstreamOptions } from './support/test-service.js';
 
@@ -135,6 +137,42 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
     expect(mine.messages.map(textOf)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
     expect(mine.messages.map((message) => message.parentId)).toEqual([null, 'e1', 'e1', saved.messages[1]!.id]);
     expect(mine.activeLeafId).toBe('e3');
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('message branches with ENCRYPTION_KEY (PostgreSQL, to read the rows)', () => {
+  it('seals every version, edits and regenerated answers alike, and reads them back', async () => {
+    const upstream = await startFakeUpstream();
+    const target = databaseTargets.find((candidate) => candidate.name === 'postgres')!;
+    const database = await target.create();
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, encryptionKey: randomBytes(32).toString('base64') }),
+    );
+    try {
+      const { sessionId } = await chat.createChatSession('cy');
+      upstream.enqueue(say('secret answer one'));
+      await drain(chat, (await chat.startRun(sessionId, 'secret question', { userId: 'cy', messageId: 'k1' })).runId);
+      upstream.enqueue(say('secret answer two'));
+      await drain(chat, (await chat.regenerateRun(sessionId, { userId: 'cy' })).runId);
+      upstream.enqueue(say('secret answer three'));
+      await drain(chat, (await chat.startRun(sessionId, 'secret edit', { userId: 'cy', parentId: null })).runId);
+      const client = new pg.Client({ connectionString: database.databaseUrl });
+      await client.connect();
+      const { rows } = await client.query<{ parts: string }>('select parts from chat_messages where session_id = $1', [sessionId]);
+      await client.end();
+      expect(rows).toHaveLength(5);
+      for (const row of rows) {
+        expect(row.parts.startsWith('enc1:')).toBe(true);
+        expect(row.parts).not.toContain('secret');
+      }
+      const all = await chat.allMessages(sessionId, 'cy');
+      expect(all.map(textOf)).toEqual(['secret question', 'secret answer one', 'secret answer two', 'secret edit', 'secret answer three']);
+      expect((await chat.getChatSession(sessionId, 'cy'))!.messages.map(textOf)).toEqual(['secret edit', 'secret answer three']);
+    } finally {
+      await chat.close();
+      await database.drop();
+      await upstream.close();
+    }
   });
 });
 
