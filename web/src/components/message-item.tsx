@@ -3,6 +3,7 @@ import { isToolUIPart } from 'ai';
 import { useState, type FormEvent } from 'react';
 import type { ChatMessage } from '../api-types.js';
 import { formatTokens } from '../number-format.js';
+import { PencilIcon, RegenerateIcon } from './action-icons.js';
 import { FeedbackBar } from './feedback-bar.js';
 import { MarkdownText } from './markdown-text.js';
 import { ToolPart } from './tool-part.js';
@@ -91,7 +92,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions?: Mes
               setEditing(true);
             }}
           >
-            ✎
+            <PencilIcon />
           </button>
         </div>
       ) : null}
@@ -164,7 +165,7 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false, acti
               disabled={actions.busy}
               onClick={() => actions.onRegenerate(message)}
             >
-              ↻
+              <RegenerateIcon />
             </button>
           </div>
         ) : null}
