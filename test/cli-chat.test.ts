@@ -245,6 +245,35 @@ describe('autochat chat against a scripted upstream', () => {
     expect(run.stderr).toMatch(/^error: .+/m);
   });
 
+  it('/retry answers the last message again and /edit replaces it, each keeping the earlier version', async () => {
+    let answers = 0;
+    upstream.setDefault((request) => (request.body.tools?.length ? say(`Version ${++answers} of the answer.`) : say('Title')));
+    const cli = startCli(['--url', server.url]);
+    cli.child.stdin.write('Name a colour\n');
+    await cli.waitForStdout('Version 1 of the answer.');
+    cli.child.stdin.write('/retry\n');
+    await cli.waitForStdout('Version 2 of the answer.');
+    cli.child.stdin.write('/edit Name a fruit\n');
+    await cli.waitForStdout('Version 3 of the answer.');
+    cli.child.stdin.write('/quit\n');
+    const run = await cli.exited;
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    // The model was asked the edited question alone, and the chat now reads as edited.
+    const last = upstream.requests.filter((request) => request.body.tools?.length).at(-1)!;
+    expect(JSON.stringify(last.body.messages)).toContain('Name a fruit');
+    expect(JSON.stringify(last.body.messages)).not.toContain('Name a colour');
+    const { sessions } = await server.chat.listChatSessions('local', { limit: 1 });
+    const session = (await server.chat.getChatSession(sessions[0]!.sessionId))!;
+    expect(session.messages.map((message) => message.parts.map((part) => (part.type === 'text' ? part.text : '')).join(''))).toEqual([
+      'Name a fruit',
+      'Version 3 of the answer.',
+    ]);
+    expect(session.messages[0]!.branch).toEqual({ index: 1, count: 2 });
+    const all = await server.chat.allMessages(sessions[0]!.sessionId, 'local');
+    expect(all.filter((message) => message.role === 'assistant')).toHaveLength(3);
+  });
+
   it('Ctrl-C (SIGINT) mid-answer in a piped session stops the run on the server, then /quit still works', async () => {
     slowAnswers(upstream);
     const earlierRequests = upstream.requests.length;

@@ -52,6 +52,35 @@ describe('context window', () => {
     expect(stored!.usage.some((entry) => entry.kind === 'summary')).toBe(true);
   });
 
+  it('never shows the model a summary of another branch: a long branch from early on condenses its own path', async () => {
+    const session = await chat.createChatSession('u');
+    const long = (label: string, index: number) => ({
+      id: `${label}${index}`,
+      role: index % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      parts: [{ type: 'text' as const, text: `${label} turn ${index}: ${'lorem ipsum dolor sit amet '.repeat(20)}` }],
+    });
+    await chat.upsertChatSession({ ...session, messages: Array.from({ length: 20 }, (_, index) => long('a', index)) });
+    // Numbered summaries, so the model's prompt tells which one it was shown.
+    let summaries = 0;
+    upstream.setDefault((request) => (request.body.stream ? say('ok') : say(summaries++ === 0 ? 'SUMMARY OF BRANCH A.' : 'SUMMARY OF BRANCH B.')));
+    for await (const _ of chat.streamChatCompletion(session.sessionId, 'Go on', { userId: 'u' })) void _;
+    expect(JSON.stringify(lastChatCall().messages)).toContain('SUMMARY OF BRANCH A.');
+
+    // Branch B leaves A after its fourth message and grows long: the stored summary covers A's turns.
+    for await (const _ of chat.streamChatCompletion(session.sessionId, 'Another direction', { userId: 'u', parentId: 'a3' })) void _;
+    const branched = (await chat.getChatSession(session.sessionId, 'u'))!;
+    await chat.upsertChatSession({ ...branched, messages: [...branched.messages, ...Array.from({ length: 20 }, (_, index) => long('b', index))] });
+    for await (const _ of chat.streamChatCompletion(session.sessionId, 'And now?', { userId: 'u' })) void _;
+    const sent = JSON.stringify(lastChatCall().messages);
+    expect(sent).not.toContain('SUMMARY OF BRANCH A.');
+    expect(sent).toContain('SUMMARY OF BRANCH B.');
+    // B's summary was made from B's own turns, not by extending A's.
+    const condensed = JSON.stringify(summaryCalls().at(-1)!.body.messages);
+    expect(condensed).not.toContain('SUMMARY OF BRANCH A.');
+    expect(condensed).not.toContain('a turn 10:');
+    upstream.setDefault((request) => (request.body.stream ? say('ok') : say('SUMMARY: the user talked about many long things.')));
+  });
+
   it('sends short histories whole', async () => {
     const session = await chat.createChatSession('u');
     const before = summaryCalls().length;

@@ -42,7 +42,7 @@ import { createRunSettler } from './run-settler.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
-import type { ChatMessage, ChatSession, RunOutcome } from './types.js';
+import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage } from './types.js';
 import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -61,7 +61,26 @@ export type ChatServiceOptions = ConfigOverrides & {
   titleWaitMs?: number;
 };
 
-export type StreamOptions = { userId?: string; signal?: AbortSignal };
+export type StreamOptions = {
+  userId?: string;
+  signal?: AbortSignal;
+  /** Where the message goes in the session's tree: see `RunRequest.parentId`. */
+  parentId?: string | null;
+};
+/** A request for a run answering a new message. */
+export type RunRequest = {
+  userId: string;
+  messageId?: string;
+  /**
+   * Where the new message goes in the session's tree: undefined continues the active path, null
+   * starts a new first message, an id branches from that message (an edit). An id not in the
+   * session is refused with `invalid_request`.
+   */
+  parentId?: string | null;
+  /** The ids of the messages the client shows before the new one (a useChat body), oldest first. */
+  shownIds?: string[];
+};
+type StartInput = RunRequest & { regenerate?: boolean };
 export type StartedRun = { runId: string; sessionId: string; messageId: string };
 export type RunEventsHook = {
   runStarted?: () => void;
@@ -236,7 +255,20 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    * Starts a run for a new user message: validates, checks limits and ownership, stores the message
    * and claims the session atomically, then generates in the background. Readers attach with `readRun`.
    */
-  async function startRun(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
+  async function startRun(sessionId: string, message: string, input: RunRequest): Promise<StartedRun> {
+    return startAnyRun(sessionId, message, input);
+  }
+
+  /**
+   * Starts a run answering a stored user message again (regenerate): `messageId` names the answer
+   * to replace (or the user message itself); without one, the answer at the session's active leaf.
+   * The earlier answers stay stored as siblings of the new one.
+   */
+  async function regenerateRun(sessionId: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
+    return startAnyRun(sessionId, undefined, { ...input, regenerate: true });
+  }
+
+  async function startAnyRun(sessionId: string, message: string | undefined, input: StartInput): Promise<StartedRun> {
     if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
     // A start already past this check when shutdown begins is waited for, and its run gets the grace period.
     const started = claimStart();
@@ -261,16 +293,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     };
   }
 
-  async function startRunOnce(sessionId: string, message: string, input: { userId: string; messageId?: string }): Promise<StartedRun> {
+  async function startRunOnce(sessionId: string, message: string | undefined, input: StartInput): Promise<StartedRun> {
     // Every stream request counts against the rate limit, whatever becomes of it.
     await rateLimiter.take(input.userId);
-    const text = validateMessage(message);
+    const text = input.regenerate ? '' : validateMessage(message);
     if (!isUuid(sessionId)) throw notFound();
 
     const runId = randomUUID();
     const answerId = randomUUID();
+    const place = await placeOfRun(sessionId, input);
     const userMessage: ChatMessage = {
-      id: input.messageId && /^[\w-]{1,100}$/.test(input.messageId) ? input.messageId : randomUUID(),
+      id: place.questionId ?? (input.messageId && /^[\w-]{1,100}$/.test(input.messageId) ? input.messageId : randomUUID()),
       role: 'user',
       parts: [{ type: 'text', text }],
     };
@@ -283,7 +316,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     try {
       // One statement: checks the budget and the owner, claims the session, reserves the answer's
       // estimate, stores the message, reads the history.
-      begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage, admission });
+      begun = await runs.begin({
+        sessionId,
+        userId: input.userId,
+        runId,
+        owner,
+        leaseMs: config.runLeaseMs,
+        userMessage,
+        admission,
+        parentId: place.parentId,
+        regenerate: input.regenerate,
+      });
     } catch (error) {
       await eventLog.forget([runId]);
       throw error;
@@ -311,7 +354,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         history,
         tools,
         summary: begun.summary,
-        saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
+        saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq, history[summary.throughSeq]?.id ?? null),
         stopSignal: controller.signal,
         onFirstOutput: (first) => {
           answering();
@@ -359,6 +402,42 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     await eventLog.end(runId).catch(() => undefined);
     hooks.runEnded?.('failed');
     return 'failed';
+  }
+
+  /**
+   * Where a run's message goes in the session's tree: for a regenerate, the stored user message it
+   * answers again; for a new message, its parent — as given, or the last of the messages the client
+   * shows before it that is stored (so a client showing another branch, or an edited history,
+   * branches where it diverged); undefined continues the active path.
+   */
+  async function placeOfRun(sessionId: string, input: StartInput): Promise<{ questionId?: string; parentId?: string | null }> {
+    if (input.regenerate) {
+      await ownedSession(sessionId, input.userId);
+      const questionId = await sessions.questionOf(sessionId, input.messageId);
+      if (!questionId) {
+        throw new ChatError('invalid_request', input.messageId ? 'That message is not an answer in this chat, so it cannot be regenerated.' : 'This chat has no answer to regenerate yet.');
+      }
+      return { questionId };
+    }
+    if (input.parentId !== undefined || !input.shownIds?.length) return { parentId: input.parentId };
+    const stored = await sessions.storedAmong(sessionId, input.shownIds);
+    return { parentId: input.shownIds.findLast((id) => stored.has(id)) };
+  }
+
+  /**
+   * Makes the latest leaf under `messageId` the session's active leaf (flips to that version of the
+   * conversation) and returns the session as it now reads. `not_found` for another user's session
+   * or a message not in it; `run_in_progress` while an answer is being generated.
+   */
+  async function switchBranch(sessionId: string, userId: string, messageId: string): Promise<ChatSession> {
+    if (!isUuid(sessionId)) throw notFound();
+    const outcome = await sessions.switchLeaf(sessionId, userId, messageId);
+    if (outcome === 'no_session') throw notFound();
+    if (outcome === 'no_message') throw notFound('Message');
+    if (outcome === 'running') {
+      throw new ChatError('run_in_progress', 'An answer is being generated in this chat. Wait for it, or stop it, before switching versions.', { retryAfterSeconds: 1 });
+    }
+    return (await loadSession(sessionId, userId))!;
   }
 
   /** The active run of a session the user owns, or null. */
@@ -600,6 +679,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
 
     getChatSession: loadSession,
 
+    /** Every message of the user's session on every branch, in the order stored, each with its parent. */
+    async allMessages(sessionId: string, userId: string): Promise<SessionMessage[]> {
+      await ownedSession(sessionId, userId);
+      return sessions.messages(sessionId);
+    },
+
     /**
      * The user's session with this id, created (empty) if no session has it. Returns true when it was
      * created now. Throws `not_found` when the id is another user's session.
@@ -677,7 +762,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
      */
     async *streamChatCompletion(sessionId: string, message: string, options: StreamOptions = {}): AsyncGenerator<UIMessageChunk> {
       const userId = options.userId ?? (await ownedSession(sessionId)).userId;
-      const run = await startRun(sessionId, message, { userId });
+      const run = await startRun(sessionId, message, { userId, parentId: options.parentId });
       const stop = () => active.get(run.runId)?.controller.abort();
       if (options.signal?.aborted) stop();
       options.signal?.addEventListener('abort', stop, { once: true });
@@ -695,6 +780,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     },
 
     startRun,
+    regenerateRun,
+    switchBranch,
     readRun,
     activeRunId,
     stopRun,

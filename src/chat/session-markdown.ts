@@ -1,24 +1,29 @@
 /**
  * A chat as a Markdown document a person can keep or share: its title, then each message under
  * "You" or "autochat", answers' text as written, and each tool call as one quoted line saying what
- * was called and what came back.
+ * was called and what came back; then the versions the chat does not show (edits, replaced answers).
  */
 import type { ChatMessage, ChatSession } from './types.js';
 
 type Part = ChatMessage['parts'][number];
 
-export function sessionMarkdown(session: ChatSession, exportedAt = new Date()): string {
+export function sessionMarkdown(session: ChatSession, exportedAt = new Date(), otherMessages: ChatMessage[] = []): string {
   const title = session.title?.trim() || 'New chat';
   const blocks = [`# ${escapeLine(title)}`, `_Exported from autochat on ${exportedAt.toISOString().slice(0, 10)} · session ${session.sessionId}_`];
-  for (const message of session.messages) {
-    if (message.role === 'system') continue;
-    const body = message.parts.map(partMarkdown).filter((text) => text.length > 0).join('\n\n');
-    if (!body) continue;
-    const feedback = message.metadata?.feedback;
-    const rated = feedback ? `\n\n_Feedback: ${feedback.rating === 'up' ? '👍' : '👎'}${feedback.comment ? ` — ${escapeLine(feedback.comment)}` : ''}_` : '';
-    blocks.push(`## ${message.role === 'user' ? 'You' : 'autochat'}\n\n${body}${rated}`);
-  }
+  blocks.push(...session.messages.map((message) => messageMarkdown(message, message.role === 'user' ? 'You' : 'autochat')).filter((block) => block !== ''));
+  // Versions the chat does not show (an edited message, a replaced answer) are kept too, after it.
+  const others = otherMessages.map((message) => messageMarkdown(message, message.role === 'user' ? 'You (another version)' : 'autochat (another version)'));
+  if (others.some((block) => block !== '')) blocks.push('---', '# Other versions', ...others.filter((block) => block !== ''));
   return `${blocks.join('\n\n')}\n`;
+}
+
+function messageMarkdown(message: ChatMessage, heading: string): string {
+  if (message.role === 'system') return '';
+  const body = message.parts.map(partMarkdown).filter((text) => text.length > 0).join('\n\n');
+  if (!body) return '';
+  const feedback = message.metadata?.feedback;
+  const rated = feedback ? `\n\n_Feedback: ${feedback.rating === 'up' ? '👍' : '👎'}${feedback.comment ? ` — ${escapeLine(feedback.comment)}` : ''}_` : '';
+  return `## ${heading}\n\n${body}${rated}`;
 }
 
 function partMarkdown(part: Part): string {

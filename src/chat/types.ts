@@ -11,6 +11,22 @@ export type ChatMessageMetadata = {
   feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
 };
 
+/**
+ * Where a message sits in its session's history, which is a tree (docs/architecture.md, "Branches"):
+ * an edit or a regenerated answer is a sibling of the message it replaces.
+ */
+export type MessagePlace = {
+  /** The message this one follows; null for a first message. */
+  parentId: string | null;
+  /** The messages with the same parent, this one included, oldest first. */
+  siblingIds: string[];
+  /** This message's position among its siblings (`index` from 0) and their number. */
+  branch: { index: number; count: number };
+};
+
+/** A message as a session holds it: with its place in the tree when it was read from the store. */
+export type SessionMessage = ChatMessage & Partial<MessagePlace>;
+
 export type TokenUsage = {
   promptTokens: number;
   completionTokens: number;
@@ -33,7 +49,8 @@ export type ChatSession = {
   sessionId: string;
   userId: string;
   title: string | null;
-  messages: ChatMessage[];
+  /** The active path: from the first message to the session's active leaf. */
+  messages: SessionMessage[];
   usage: UsageEntry[];
   createdAt: string;
   updatedAt: string;

@@ -27,7 +27,9 @@ const messagePartSchema = z
   .loose();
 export type HistoryPart = z.infer<typeof messagePartSchema>;
 
-const historyMessageSchema = z.object({ id: z.string(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(messagePartSchema) }).loose();
+const historyMessageSchema = z
+  .object({ id: z.string(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(messagePartSchema), parentId: z.string().nullable().optional() })
+  .loose();
 export type HistoryMessage = z.infer<typeof historyMessageSchema>;
 
 export const sessionSchema = sessionSummarySchema.extend({ messages: z.array(historyMessageSchema) });
@@ -144,10 +146,10 @@ export function createAutochatClient(options: AutochatClientOptions) {
     getSession: (sessionId: string) => json(sessionSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}`, { sessionId }),
 
     /** Starts an answer; the response body is the SSE stream (read it with `readUiMessageChunks`). */
-    stream: (sessionId: string, message: string, signal?: AbortSignal) =>
+    stream: (sessionId: string, message: StreamRequest, signal?: AbortSignal) =>
       request(`/api/chat/sessions/${encodeURIComponent(sessionId)}/stream`, {
         method: 'POST',
-        body: JSON.stringify({ message }),
+        body: JSON.stringify(streamBodyOf(message)),
         headers: { accept: 'text/event-stream' },
         signal,
         sessionId,
@@ -157,6 +159,21 @@ export function createAutochatClient(options: AutochatClientOptions) {
     stop: async (sessionId: string, signal?: AbortSignal) =>
       (await json(stopSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}/stop`, { method: 'POST', signal, sessionId })).stopped,
   };
+}
+
+/**
+ * What an answer answers: a new message (text, or with the message it branches from — an edit), or
+ * a new version of the last answer (`regenerate`).
+ */
+export type StreamRequest = string | { message: string; parentId: string | null } | { regenerate: true };
+
+function streamBodyOf(request: StreamRequest): unknown {
+  if (typeof request === 'string') return { message: request };
+  if ('regenerate' in request) {
+    // The useChat body of regenerate(): without a messageId, the answer at the end of the chat.
+    return { messages: [{ role: 'user', parts: [] }], trigger: 'regenerate-message' };
+  }
+  return { message: request.message, parentId: request.parentId };
 }
 
 export function isAbort(error: unknown): boolean {

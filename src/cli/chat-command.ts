@@ -7,7 +7,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AutochatClientError, createAutochatClient, isAbort, type AutochatClient, type SessionSummary } from './autochat-client.js';
+import { AutochatClientError, createAutochatClient, isAbort, type AutochatClient, type SessionSummary, type StreamRequest } from './autochat-client.js';
 import { createAnswerRenderer, createStyle, renderHistory, wantsColor, type AnswerOutcome, type Terminal } from './chat-renderer.js';
 import { readUiMessageChunks } from './sse-events.js';
 
@@ -43,6 +43,8 @@ function commandHelp(): string {
   /new          start a new session
   /sessions     list your recent sessions
   /open ID|N    open a session by id, or by its number in the last /sessions list
+  /retry        answer your last message again (the earlier answer is kept as another version)
+  /edit TEXT    replace your last message with TEXT and answer it (the original is kept as another version)
   /help         this list
   /quit         leave (also Ctrl-D)`;
 }
@@ -154,7 +156,7 @@ type Answer = { done: Promise<AnswerOutcome>; stop(): Promise<void>; readonly st
  * Streams one answer. `stop()` aborts the request and asks the server to stop the run, since a
  * reader going away does not stop it; the outcome is reported after the server has answered.
  */
-function startAnswer(client: AutochatClient, terminal: Terminal, sessionId: string, message: string, options: { showUsage: boolean }): Answer {
+function startAnswer(client: AutochatClient, terminal: Terminal, sessionId: string, message: StreamRequest, options: { showUsage: boolean }): Answer {
   const controller = new AbortController();
   const renderer = createAnswerRenderer(terminal, options);
   let responded = false;
@@ -265,7 +267,7 @@ async function chatInteractively({ client, terminal, io }: Context, options: Int
     renderHistory(terminal, session.messages);
   }
 
-  async function send(text: string): Promise<void> {
+  async function send(text: StreamRequest): Promise<void> {
     sessionId ??= (await client.createSession()).sessionId;
     answer = startAnswer(client, terminal, sessionId, text, { showUsage: true });
     try {
@@ -306,6 +308,26 @@ async function chatInteractively({ client, terminal, io }: Context, options: Int
           return;
         }
         await openSession(resolveSession(argument, lastListing));
+        return;
+      }
+      case '/retry':
+        if (!sessionId) {
+          out.write('nothing to retry yet: send a message first\n');
+          return;
+        }
+        await send({ regenerate: true });
+        return;
+      case '/edit': {
+        if (!argument) {
+          out.write('usage: /edit TEXT — replaces your last message with TEXT\n');
+          return;
+        }
+        const last = sessionId ? (await client.getSession(sessionId)).messages.findLast((message) => message.role === 'user') : undefined;
+        if (!last) {
+          out.write('nothing to edit yet: send a message first\n');
+          return;
+        }
+        await send({ message: argument, parentId: last.parentId ?? null });
         return;
       }
       default:

@@ -53,7 +53,13 @@ export const useChatBody = z
 
 /** `{ message }`, or the AI SDK `useChat` default body whose last user message is the message. */
 export const streamBody = z.union([
-  z.strictObject({ message: z.string({ message: 'message must be a string' }), messageId: z.string().max(100).optional() }),
+  z.strictObject({
+    message: z.string({ message: 'message must be a string' }),
+    messageId: z.string().max(100).optional(),
+    parentId: documented(z.string().max(100, 'parentId is at most 100 characters').nullable().optional(), {
+      description: 'Branch from this message of the session (an edit); `null` starts a new first message; absent continues the active path.',
+    }),
+  }),
   useChatBody,
 ]);
 export type StreamBody = z.infer<typeof streamBody>;
@@ -61,6 +67,12 @@ export type StreamBody = z.infer<typeof streamBody>;
 export const messageParams = z.object({
   id: z.uuid({ message: 'The session id must be a UUID.' }),
   messageId: documented(z.string().regex(/^[\w-]{1,100}$/, 'a message id is 1–100 letters, digits, _ or -'), { description: 'The id of an answer in the session.' }),
+});
+
+export const activeLeafBody = z.strictObject({
+  messageId: documented(z.string().regex(/^[\w-]{1,100}$/, 'messageId is 1–100 letters, digits, _ or -'), {
+    description: 'A message of the session; the latest message under it becomes the end of the active path.',
+  }),
 });
 
 export const feedbackBody = z.strictObject({
@@ -130,8 +142,13 @@ export const chatMessage = documented(
     role: z.enum(['system', 'user', 'assistant']),
     parts: z.array(z.object({ type: z.string() }).loose()),
     metadata: messageMetadata.optional(),
+    parentId: documented(z.string().nullable().optional(), { description: 'The message this one follows; null for a first message.' }),
+    siblingIds: documented(z.array(z.string()).optional(), { description: 'The messages with the same parent (other versions), this one included, oldest first.' }),
+    branch: documented(z.object({ index: z.int().nonnegative(), count: z.int().positive() }).optional(), {
+      description: 'This message’s position among its siblings (`index` from 0) and their number, to show “‹ 2/3 ›”.',
+    }),
   }),
-  { id: 'ChatMessage', description: 'An AI SDK `UIMessage`, tool calls included.' },
+  { id: 'ChatMessage', description: 'An AI SDK `UIMessage`, tool calls included, with its place in the session’s tree of versions.' },
 );
 
 export const sessionSummaryResponse = documented(
@@ -150,6 +167,12 @@ export const sessionSummaryResponse = documented(
 export const sessionResponse = documented(sessionSummaryResponse.extend({ messages: z.array(chatMessage), usage: z.array(usageEntry) }), {
   id: 'Session',
   description: 'A chat session with its messages and the usage of every upstream call.',
+});
+
+export const sessionExportResponse = sessionResponse.extend({
+  otherMessages: documented(z.array(chatMessage), {
+    description: 'The versions the chat does not show (earlier edits and answers), each with its `parentId`, in the order stored.',
+  }),
 });
 
 export const sessionListResponse = z.object({ sessions: z.array(sessionSummaryResponse), nextCursor: z.string().nullable() });
@@ -189,7 +212,11 @@ export const libraryResponse = z.object({ agents: z.array(libraryEntryResponse) 
 export const userExportResponse = z.object({
   userId: z.string(),
   exportedAt: isoTime,
-  sessions: z.array(sessionResponse),
+  sessions: z.array(
+    sessionResponse.extend({
+      activeLeafId: documented(z.string().nullable(), { description: 'The end of the path the chat shows; `messages` holds every branch.' }),
+    }),
+  ),
   usage: z.array(usageEntry.extend({ sessionId: z.uuid().nullable() })),
   feedback: z.array(z.object({ sessionId: z.uuid(), messageId: z.string(), ...feedbackFields })),
   library: z.array(libraryEntryResponse),

@@ -25,6 +25,12 @@ export type RunEnd = {
 
 export type NewUsage = Omit<UsageEntry, 'createdAt'> & { kind: NonNullable<UsageEntry['kind']> };
 
+const parentMissing = () => new ChatError('invalid_request', 'The message to branch from (parentId) is not in this chat.');
+const notAQuestion = () => new ChatError('invalid_request', 'Only an answer, or the message it answers, can be regenerated; this message is neither in this chat.');
+
+/** `p_parent` of `autochat_begin_run`: null continues the active path, '' starts a new first message. */
+const parentParam = (parentId: string | null | undefined) => (parentId === undefined ? null : parentId === null ? '' : parentId);
+
 const messageIdUsed = () => new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
 
 /** What a run needs once its session is claimed and the user's message stored. */
@@ -44,6 +50,16 @@ type BeginInput = {
   owner: string;
   leaseMs: number;
   userMessage: ChatMessage;
+  /**
+   * Where the new message goes in the session's tree: undefined continues the active path, null
+   * starts a new first message, an id branches from that message (which must be in the session).
+   */
+  parentId?: string | null;
+  /**
+   * True to answer the stored user message `userMessage.id` again (regenerate): nothing is stored
+   * now, the new answer becomes a sibling of the earlier ones.
+   */
+  regenerate?: boolean;
   /** The budget check that admits the run, in the same statement; none when no budget applies. */
   admission?: BudgetAdmission;
 };
@@ -57,6 +73,7 @@ type BeginRow = {
   title: string | null;
   summary: string | null;
   summary_through_seq: number | null;
+  summary_through_id: string | null;
   history: string;
 };
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
@@ -93,7 +110,7 @@ export class RunsRepository {
     try {
       // The usual case, a new message id, takes the short statement; a retried id (or a refusal)
       // takes the one that checks whether the stored message may be answered again.
-      result = (await this.claim(input, false)) ?? (await this.claim(input, true));
+      result = input.regenerate ? await this.claim(input, true) : ((await this.claim(input, false)) ?? (await this.claim(input, true)));
     } catch (error) {
       // The same id inserted concurrently in this session: nothing was written.
       if (sqlStateOf(error) === '23505') throw messageIdUsed();
@@ -112,7 +129,11 @@ export class RunsRepository {
     }
     const row = await this.sessions.findRow(sessionId);
     if (!row || row.userId !== userId) throw notFound();
-    if (row.status === 'idle') throw messageIdUsed();
+    if (row.status === 'idle') {
+      if (input.regenerate) throw notAQuestion();
+      if (typeof input.parentId === 'string' && !(await this.sessions.hasMessage(sessionId, input.parentId))) throw parentMissing();
+      throw messageIdUsed();
+    }
     throw new ChatError('run_in_progress', 'An answer is already being generated in this chat. Wait for it, or stop it first.', {
       retryAfterSeconds: 1,
     });
@@ -123,28 +144,33 @@ export class RunsRepository {
     const stored = (JSON.parse(result.history) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
       this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
     );
+    // A summary covers a prefix of one path: it applies only if that path is the one answered now.
+    const summary = this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq });
+    const applies = summary !== undefined && result.summary_through_id !== null && stored[summary.throughSeq]?.id === result.summary_through_id;
     return {
       retry,
       title: result.title === null ? null : this.cipher.open(result.title),
-      summary: this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq }),
+      summary: applies ? summary : undefined,
       history: retry ? stored : [...stored, { ...userMessage, metadata: { ...userMessage.metadata, createdAt: new Date().toISOString() } }],
     };
   }
 
   /**
    * running → gone, for a run that never started generating: deletes the run and the user message its
-   * `begin` stored (`messageId`; none for a retried message, which was stored before) and frees the
-   * session, in one statement. For a request that failed after its claim.
+   * `begin` stored (`messageId`; none for a retried message, which was stored before), puts the
+   * session's active leaf back where it was and frees the session, in one statement. For a request
+   * that failed after its claim.
    */
   async abandon(runId: string, sessionId: string, messageId: string | undefined): Promise<void> {
     await queryRows(this.db, sql`
-      with run as (delete from chat_runs where id = ${runId} and status = 'running' returning id),
+      with run as (delete from chat_runs where id = ${runId} and status = 'running' returning id, previous_leaf_id),
         message as (
           delete from chat_messages where id = ${messageId ?? null} and run_id = ${runId} and session_id = ${sessionId} and role = 'user'
           returning id
         ),
         freed as (
-          update chat_sessions set status = 'idle', active_run_id = null
+          update chat_sessions set status = 'idle', active_run_id = null,
+            active_leaf_id = case when exists (select 1 from run) then (select previous_leaf_id from run) else active_leaf_id end
           where id = ${sessionId} and active_run_id = ${runId}
           returning id
         )
@@ -169,10 +195,11 @@ export class RunsRepository {
     if (!retry) {
       const [row] = await queryRows<BeginRow>(this.db, sql`
         select refused, daily_used::text, weekly_used::text, reserved::text, 1 as stored, session_title as title,
-          session_summary as summary, summary_seq as summary_through_seq, history
+          session_summary as summary, summary_seq as summary_through_seq, summary_through_id, history
         from autochat_admit_run(${userMessage.id}, ${sessionId}, ${userId}, ${runId}, ${input.owner}, ${lease}, ${parts},
           ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
-          ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()}, ${reserve}, ${context})`);
+          ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()}, ${reserve}, ${context},
+          ${parentParam(input.parentId)}::text)`);
       if (row?.refused) throw admission!.refusal(refusalOf(row));
       return row;
     }
@@ -189,42 +216,55 @@ export class RunsRepository {
     });
   }
 
-  /** `claim` for a message id that may already be stored (a retried request); see `begin`. */
+  /**
+   * `claim` for a message id that may already be stored: a retried request (see `begin`), or with
+   * `regenerate` a stored user message to answer again. Moves the active leaf to the message
+   * answered; its history is the path ending at it (a fresh message's: at its parent).
+   */
   private async claimStored(db: Db, input: BeginInput, parts: string, lease: string, reserve: number, context: number): Promise<BeginRow | undefined> {
     const { sessionId, userId, runId, userMessage } = input;
-    const [row] = await queryRows<BeginRow>(db, sql`
-      with ok as (
-          select not exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${userMessage.id}) as fresh,
-            exists (
+    const parent = parentParam(input.parentId);
+    const answerable = input.regenerate
+      ? sql`exists (select 1 from chat_messages m where m.session_id = ${sessionId} and m.id = ${userMessage.id} and m.role = 'user')`
+      : sql`exists (
               select 1 from chat_messages m join chat_sessions s on s.id = m.session_id
               where m.id = ${userMessage.id} and m.session_id = ${sessionId} and m.role = 'user'
                 and not exists (select 1 from chat_messages later
                   where later.session_id = m.session_id and later.seq > m.seq and later.role <> 'assistant')
                 and (s.last_run_status is distinct from 'finished'
                   or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
-            ) as retryable
+            )`;
+    const [row] = await queryRows<BeginRow>(db, sql`
+      with prior as (select active_leaf_id from chat_sessions where id = ${sessionId}),
+        ok as (
+          select not exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${userMessage.id}) as fresh,
+            ${answerable} as retryable,
+            case when ${parent}::text is null then (select active_leaf_id from prior) when ${parent}::text = '' then null else ${parent}::text end as parent,
+            (${parent}::text is null or ${parent}::text = ''
+              or exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${parent}::text)) as parent_ok
         ),
         claimed as (
-          update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now()
-          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and (select fresh or retryable from ok)
-          returning id, title, summary, summary_through_seq
+          update chat_sessions set status = 'running', active_run_id = ${runId}, updated_at = now(), active_leaf_id = ${userMessage.id}
+          where id = ${sessionId} and user_id = ${userId} and status = 'idle'
+            and (select ${input.regenerate ? sql`retryable and not fresh` : sql`(fresh and parent_ok) or retryable`} from ok)
+          returning id, title, summary, summary_through_seq, summary_through_id
         ),
         run as (
-          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at, reserved_tokens)
+          insert into chat_runs (id, session_id, user_id, owner, lease_expires_at, reserved_tokens, previous_leaf_id)
           select ${runId}, id, ${userId}, ${input.owner}, now() + ${lease}::interval,
-            ${reserve}::int + least(${context}::int, (select coalesce(sum(length(m.parts)), 0) / 4 from chat_messages m where m.session_id = ${sessionId}))::int
+            ${reserve}::int + least(${context}::int, (select coalesce(sum(length(m.parts)), 0) / 4 from chat_messages m where m.session_id = ${sessionId}))::int,
+            (select active_leaf_id from prior)
           from claimed
         ),
         message as (
-          insert into chat_messages (id, session_id, seq, role, parts, run_id)
+          insert into chat_messages (id, session_id, seq, role, parts, run_id, parent_id)
           select ${userMessage.id}, id, (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-            'user', ${parts}, ${runId}
+            'user', ${parts}, ${runId}, (select parent from ok)
           from claimed where (select fresh from ok)
           returning id
         )
-      select (select count(*) from message)::int as stored, c.title, c.summary, c.summary_through_seq,
-        (select coalesce(json_agg(json_build_array(m.id, m.role, m.parts, m.metadata, m.created_at) order by m.seq), '[]')::text
-          from chat_messages m where m.session_id = ${sessionId}) as history
+      select (select count(*) from message)::int as stored, c.title, c.summary, c.summary_through_seq, c.summary_through_id,
+        coalesce(autochat_path_json(${sessionId}, case when (select fresh from ok) then (select parent from ok) else ${userMessage.id}::text end), '[]') as history
       from claimed c`);
     return row;
   }

@@ -27,6 +27,10 @@ export const chatSessions = pgTable('chat_sessions', {
   lastRunStatus: text('last_run_status'),
   summary: text('summary'),
   summaryThroughSeq: integer('summary_through_seq'),
+  /** The last message the summary covers: it applies only to a path through that message. */
+  summaryThroughId: text('summary_through_id'),
+  /** The end of the path the session shows and the model sees (migration 0011); null while empty. */
+  activeLeafId: text('active_leaf_id'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });
@@ -44,6 +48,8 @@ export const chatMessages = pgTable(
     /** JSON of the message metadata (e.g. usage), sealed like the parts; null when there is none. */
     metadata: text('metadata'),
     runId: uuid('run_id'),
+    /** The message this one follows (same session); null for a first message. History is a tree. */
+    parentId: text('parent_id'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.sessionId, table.id] })],
@@ -68,6 +74,8 @@ export const chatRuns = pgTable('chat_runs', {
   endedAt: timestamptz('ended_at'),
   /** Tokens a running answer may still spend, counted by budget admission until the run ends. */
   reservedTokens: integer('reserved_tokens').notNull().default(0),
+  /** The session's active leaf before this run claimed it, restored if the start is undone. */
+  previousLeafId: text('previous_leaf_id'),
 });
 
 export const usageEvents = pgTable('usage_events', {

@@ -2,14 +2,24 @@
  * Sessions and their append-only message history. Appending is one INSERT whose sequence number is
  * computed by the database from the (session_id, seq) index, so its cost does not grow with history.
  */
-import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, UsageEntry } from '../chat/types.js';
+import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
 import { chatMessages, chatRuns, chatSessions, libraryAgents, messageFeedback, usageEvents } from './schema.js';
 import type { NewUsage } from './runs-repository.js';
 
 type SessionRow = typeof chatSessions.$inferSelect;
+
+type PlacedRow = {
+  id: string;
+  role: ChatMessage['role'];
+  parts: string;
+  metadata: string | null;
+  createdAt: Date | string;
+  parentId: string | null;
+  siblingIds: string;
+};
 
 /**
  * Where a page of the session list ends: the last session's `updated_at`, to the microsecond the
@@ -56,21 +66,119 @@ export class SessionsRepository {
     return row && this.toSummary(row);
   }
 
-  /** The session with its whole history and usage. */
+  /** The session with its active path (each message with its place in the tree) and all its usage. */
   async load(id: string): Promise<ChatSession | undefined> {
     const row = await this.findRow(id);
     if (!row) return undefined;
-    const [messages, usage] = await Promise.all([this.messages(id), this.usage(id)]);
+    const [messages, usage] = await Promise.all([this.activePath(id), this.usage(id)]);
     return { ...this.toSummary(row), messages, usage };
   }
 
-  async messages(sessionId: string): Promise<ChatMessage[]> {
+  /**
+   * The path from the first message to the session's active leaf (its latest message when it has
+   * no leaf yet), root first, each message with its parent and its siblings (same parent, oldest
+   * first): what the session shows and the model sees. One statement.
+   */
+  async activePath(sessionId: string): Promise<SessionMessage[]> {
+    const rows = await queryRows<PlacedRow>(this.db, sql`
+      with recursive path as (
+        select m.id, m.parent_id, 0 as depth from chat_messages m
+        where m.session_id = ${sessionId} and m.id = coalesce(
+          (select active_leaf_id from chat_sessions where id = ${sessionId}),
+          (select id from chat_messages where session_id = ${sessionId} order by seq desc limit 1))
+        union all
+        select m.id, m.parent_id, path.depth + 1 from path
+          join chat_messages m on m.session_id = ${sessionId} and m.id = path.parent_id
+      )
+      select m.id, m.role, m.parts, m.metadata, m.created_at as "createdAt", m.parent_id as "parentId",
+        (select json_agg(s.id order by s.seq) from chat_messages s
+          where s.session_id = ${sessionId} and (s.parent_id = m.parent_id or (s.parent_id is null and m.parent_id is null)))::text as "siblingIds"
+      from path join chat_messages m on m.session_id = ${sessionId} and m.id = path.id
+      order by path.depth desc`);
+    return rows.map((row) => {
+      const siblingIds = JSON.parse(row.siblingIds) as string[];
+      const index = siblingIds.indexOf(row.id);
+      return { ...this.toMessage({ ...row, createdAt: new Date(row.createdAt) }), parentId: row.parentId, siblingIds, branch: { index, count: siblingIds.length } };
+    });
+  }
+
+  /** Every message of the session, on every branch, in the order stored, each with its parent. */
+  async messages(sessionId: string): Promise<SessionMessage[]> {
     const rows = await this.db
-      .select({ id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, metadata: chatMessages.metadata, createdAt: chatMessages.createdAt })
+      .select({
+        id: chatMessages.id,
+        role: chatMessages.role,
+        parts: chatMessages.parts,
+        metadata: chatMessages.metadata,
+        createdAt: chatMessages.createdAt,
+        parentId: chatMessages.parentId,
+      })
       .from(chatMessages)
       .where(eq(chatMessages.sessionId, sessionId))
       .orderBy(asc(chatMessages.seq));
-    return rows.map((row) => this.toMessage(row));
+    return rows.map((row) => ({ ...this.toMessage(row), parentId: row.parentId }));
+  }
+
+  async hasMessage(sessionId: string, messageId: string): Promise<boolean> {
+    const rows = await this.db
+      .select({ id: chatMessages.id })
+      .from(chatMessages)
+      .where(and(eq(chatMessages.sessionId, sessionId), eq(chatMessages.id, messageId)));
+    return rows.length > 0;
+  }
+
+  /** Which of `ids` are stored in the session (on any branch). */
+  async storedAmong(sessionId: string, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: chatMessages.id })
+      .from(chatMessages)
+      .where(and(eq(chatMessages.sessionId, sessionId), inArray(chatMessages.id, ids)));
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * The user message a regenerate answers: the parent of the answer `messageId`, or that message
+   * itself when it is a user message; without one, the same for the session's active leaf.
+   * Undefined when there is no such user message.
+   */
+  async questionOf(sessionId: string, messageId: string | undefined): Promise<string | undefined> {
+    const [row] = await queryRows<{ id: string | null }>(this.db, sql`
+      with target as (
+        select m.id, m.role, m.parent_id from chat_messages m
+        where m.session_id = ${sessionId}
+          and m.id = coalesce(${messageId ?? null}::text, (select active_leaf_id from chat_sessions where id = ${sessionId}))
+      )
+      select case when t.role = 'user' then t.id
+        else (select p.id from chat_messages p where p.session_id = ${sessionId} and p.id = t.parent_id and p.role = 'user') end as id
+      from target t`);
+    return row?.id ?? undefined;
+  }
+
+  /**
+   * Makes the latest leaf under `messageId` (the message itself if it has no replies) the session's
+   * active leaf, for the session's owner while no answer is being generated. Its latest descendant is
+   * a leaf: a reply is always stored after what it replies to. Returns what happened.
+   */
+  async switchLeaf(sessionId: string, userId: string, messageId: string): Promise<'switched' | 'no_message' | 'running' | 'no_session'> {
+    const [row] = await queryRows<{ outcome: string }>(this.db, sql`
+      with recursive below as (
+          select m.id, m.seq from chat_messages m where m.session_id = ${sessionId} and m.id = ${messageId}
+          union all
+          select c.id, c.seq from below join chat_messages c on c.session_id = ${sessionId} and c.parent_id = below.id
+        ),
+        leaf as (select id from below order by seq desc limit 1),
+        switched as (
+          update chat_sessions set active_leaf_id = (select id from leaf)
+          where id = ${sessionId} and user_id = ${userId} and status = 'idle' and exists (select 1 from leaf)
+          returning id
+        )
+      select case
+        when exists (select 1 from switched) then 'switched'
+        when not exists (select 1 from chat_sessions where id = ${sessionId} and user_id = ${userId}) then 'no_session'
+        when not exists (select 1 from leaf) then 'no_message'
+        else 'running' end as outcome`);
+    return row!.outcome as 'switched' | 'no_message' | 'running' | 'no_session';
   }
 
   /** A stored message row as the message it holds (decrypted when content is encrypted). */
@@ -142,17 +250,20 @@ export class SessionsRepository {
   /**
    * Appends one message in a single statement: the next sequence number comes from the index, and the
    * session's `updated_at` moves in the same statement. Returns false when the id is already stored
-   * (a retried request), so a message is never saved twice.
+   * (a retried request), so a message is never saved twice. Without a `parentId` (or with one not
+   * stored in the session) the message continues the active path (migration 0011's trigger).
    */
-  async append(sessionId: string, message: ChatMessage): Promise<boolean> {
+  async append(sessionId: string, message: SessionMessage): Promise<boolean> {
     const { parts, metadata } = this.seal(message);
+    const parentId = typeof message.parentId === 'string' ? message.parentId : null;
     const updated = await queryRows(this.db, sql`
       with inserted as (
-        insert into chat_messages (id, session_id, seq, role, parts, metadata)
+        insert into chat_messages (id, session_id, seq, role, parts, metadata, parent_id)
         values (
           ${message.id}, ${sessionId},
           (select coalesce(max(seq), -1) + 1 from chat_messages where session_id = ${sessionId}),
-          ${message.role}, ${parts}, ${metadata}
+          ${message.role}, ${parts}, ${metadata},
+          (select id from chat_messages where session_id = ${sessionId} and id = ${parentId}::text)
         )
         on conflict (session_id, id) do nothing
         returning session_id
@@ -184,10 +295,11 @@ export class SessionsRepository {
       .where(and(eq(chatSessions.id, id), sql`${chatSessions.title} is null`));
   }
 
-  async setSummary(id: string, summary: string, throughSeq: number): Promise<void> {
+  /** Stores the summary of the path up to `throughSeq` (its position), whose message there is `throughId`. */
+  async setSummary(id: string, summary: string, throughSeq: number, throughId: string | null): Promise<void> {
     await this.db
       .update(chatSessions)
-      .set({ summary: this.cipher.seal(summary), summaryThroughSeq: throughSeq })
+      .set({ summary: this.cipher.seal(summary), summaryThroughSeq: throughSeq, summaryThroughId: throughId })
       .where(eq(chatSessions.id, id));
   }
 

@@ -17,7 +17,7 @@ const SESSIONS_PER_BATCH = 100;
 const MESSAGES_PER_READ = 200;
 const USAGE_PER_READ = 1000;
 
-type MessageRow = Pick<typeof chatMessages.$inferSelect, 'sessionId' | 'seq' | 'id' | 'role' | 'parts' | 'metadata' | 'createdAt'>;
+type MessageRow = Pick<typeof chatMessages.$inferSelect, 'sessionId' | 'seq' | 'id' | 'role' | 'parts' | 'metadata' | 'createdAt' | 'parentId'>;
 
 /** Where the previous page ended: its last row's creation time (as text: a JavaScript Date would drop its microseconds) and id. */
 type Cursor = { at: string; id: string } | undefined;
@@ -57,7 +57,7 @@ export async function* userExportJson(
     const messages = rowsInOrder<MessageRow>(
       (from) =>
         db
-          .select({ sessionId: chatMessages.sessionId, seq: chatMessages.seq, id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, metadata: chatMessages.metadata, createdAt: chatMessages.createdAt })
+          .select({ sessionId: chatMessages.sessionId, seq: chatMessages.seq, id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, metadata: chatMessages.metadata, createdAt: chatMessages.createdAt, parentId: chatMessages.parentId })
           .from(chatMessages)
           .where(and(inArray(chatMessages.sessionId, ids), from ? sql`(${chatMessages.sessionId}, ${chatMessages.seq}) > (${from.sessionId}::uuid, ${from.seq}::int)` : undefined))
           .orderBy(asc(chatMessages.sessionId), asc(chatMessages.seq))
@@ -77,11 +77,12 @@ export async function* userExportJson(
 
     for (const row of batch) {
       const summary = JSON.stringify(sessions.toSummary(row));
-      let text = `${first ? '' : ','}${summary.slice(0, -1)},"messages":[`;
+      // Every message of every branch, each with its parent, and the end of the path the chat shows.
+      let text = `${first ? '' : ','}${summary.slice(0, -1)},"activeLeafId":${JSON.stringify(row.activeLeafId)},"messages":[`;
       first = false;
       let separator = '';
       for await (const message of messages.takeWhile((next) => next.sessionId === row.id)) {
-        text += separator + JSON.stringify(sessions.toMessage(message));
+        text += separator + JSON.stringify({ ...sessions.toMessage(message), parentId: message.parentId });
         separator = ',';
         if (text.length > 64 * 1024) {
           yield text;

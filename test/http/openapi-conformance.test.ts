@@ -50,6 +50,7 @@ function samples(session: string): Record<string, Sample> {
     'POST /api/chat/sessions/{id}/stream': { path: `/api/chat/sessions/${session}/stream`, body: { message: 'Hello!' } },
     'GET /api/chat/sessions/{id}/stream': { path: `/api/chat/sessions/${session}/stream` },
     'POST /api/chat/sessions/{id}/stop': { path: `/api/chat/sessions/${session}/stop` },
+    'PUT /api/chat/sessions/{id}/active-leaf': { path: `/api/chat/sessions/${session}/active-leaf`, body: { messageId: 'answer-1' } },
     'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback, body: { rating: 'up' } },
     'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback },
     'GET /api/chat/sessions/{id}/export': { path: `/api/chat/sessions/${session}/export` },
@@ -188,6 +189,7 @@ describe('the OpenAPI document, against live responses', () => {
     const stored = json(await call(local, 'GET /api/chat/sessions/{id}', 200, s['GET /api/chat/sessions/{id}']!));
     const answer = (stored.messages as { id: string; role: string }[]).find((message) => message.role === 'assistant')!.id;
     const feedback = { path: `/api/chat/sessions/${session}/messages/${answer}/feedback` };
+    await call(local, 'PUT /api/chat/sessions/{id}/active-leaf', 200, { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: answer } });
     await call(local, 'GET /api/chat/sessions/{id}/stream', 204, s['GET /api/chat/sessions/{id}/stream']!);
     await call(local, 'POST /api/chat/sessions/{id}/stop', 200, s['POST /api/chat/sessions/{id}/stop']!);
     await call(local, 'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', 200, { ...feedback, body: { rating: 'down', comment: 'Too long.' } });
@@ -232,6 +234,7 @@ describe('the OpenAPI document, against live responses', () => {
       ['POST /api/chat/sessions/{id}/stream', { ...s['POST /api/chat/sessions/{id}/stream']!, body: { message: 'Hello', extra: true } }],
       ['GET /api/chat/sessions/{id}/stream', bad['GET /api/chat/sessions/{id}/stream']!],
       ['POST /api/chat/sessions/{id}/stop', bad['POST /api/chat/sessions/{id}/stop']!],
+      ['PUT /api/chat/sessions/{id}/active-leaf', { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: 'not an id' } }],
       ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', { ...s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!, body: { rating: 'meh' } }],
       ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', { path: `/api/chat/sessions/${session}/messages/not%20an%20id/feedback` }],
       ['GET /api/chat/sessions/{id}/export', { path: `/api/chat/sessions/${session}/export?format=pdf` }],
@@ -254,6 +257,7 @@ describe('the OpenAPI document, against live responses', () => {
       ['POST /api/chat/sessions/{id}/stream', unknown['POST /api/chat/sessions/{id}/stream']!],
       ['GET /api/chat/sessions/{id}/stream', unknown['GET /api/chat/sessions/{id}/stream']!],
       ['POST /api/chat/sessions/{id}/stop', unknown['POST /api/chat/sessions/{id}/stop']!],
+      ['PUT /api/chat/sessions/{id}/active-leaf', unknown['PUT /api/chat/sessions/{id}/active-leaf']!],
       ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
       ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', unknown['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
       ['GET /api/chat/sessions/{id}/export', unknown['GET /api/chat/sessions/{id}/export']!],
@@ -338,6 +342,9 @@ describe('the OpenAPI document, against live responses', () => {
     await upstream.reached('held');
     await call(held, 'POST /api/chat/sessions/{id}/stream', 409, s['POST /api/chat/sessions/{id}/stream']!);
     await call(held, 'POST /api/chat', 409, s['POST /api/chat']!);
+    // Versions cannot be switched while an answer is being generated.
+    const question = (json(await call(held, 'GET /api/chat/sessions/{id}', 200, s['GET /api/chat/sessions/{id}']!)).messages as { id: string }[])[0]!.id;
+    await call(held, 'PUT /api/chat/sessions/{id}/active-leaf', 409, { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: question } });
     // Both resume routes attach (their status is in) before the run is stopped, then read to its end.
     const attached: Promise<number>[] = [];
     const resumes = ['GET /api/chat/sessions/{id}/stream', 'GET /api/chat/{id}/stream'].map((operation) => {

@@ -119,7 +119,7 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     expect(typesOf((await readSse(elsewhere)).chunks)).not.toContain('error');
   });
 
-  it('retries a message whose answer was cut short: the partial stays stored, the model sees the question afresh', async () => {
+  it('retries a message whose answer was cut short: the partial stays stored as an earlier version, the model sees the question afresh', async () => {
     const sessionId = await newSession();
     upstream.enqueue({ steps: [{ text: 'half an ' }, { text: 'answer', delayMs: 10 }, { reset: true, delayMs: 30 }] });
     const failed = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-2' }));
@@ -131,7 +131,11 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     expect(sent.map((message) => message.role)).toEqual(['system', 'user']);
     const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
     const texts = session.messages.map((message: { role: string; parts: { text?: string }[] }) => `${message.role}:${message.parts.map((part) => part.text ?? '').join('')}`);
-    expect(texts).toEqual([`user:${GREETING}`, 'assistant:half an answer', 'assistant:A whole answer this time.']);
+    // The session shows the new answer; the partial one is kept as its earlier version (a sibling).
+    expect(texts).toEqual([`user:${GREETING}`, 'assistant:A whole answer this time.']);
+    expect(session.messages[1].branch).toEqual({ index: 1, count: 2 });
+    const versions = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}/export?format=json`)).json();
+    expect(versions.otherMessages.map((message: { parts: { text?: string }[] }) => message.parts.map((part) => part.text ?? '').join(''))).toEqual(['half an answer']);
     expect((await send(sessionId, { message: GREETING, messageId: 'retry-me-2' })).status).toBe(400);
   });
 

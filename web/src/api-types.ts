@@ -38,7 +38,14 @@ export interface MessageMetadata {
   savePending?: string;
 }
 
-export type ChatMessage = UIMessage<MessageMetadata>;
+/** Where a stored message sits among its versions (edits, regenerated answers); absent until the session is read again. */
+export interface MessagePlace {
+  parentId?: string | null;
+  siblingIds?: string[];
+  branch?: { index: number; count: number };
+}
+
+export type ChatMessage = UIMessage<MessageMetadata> & MessagePlace;
 
 export type ChatPart = ChatMessage['parts'][number];
 

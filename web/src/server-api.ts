@@ -68,6 +68,11 @@ export function deleteSession(sessionId: string): Promise<void> {
   return request<void>(sessionPath(sessionId), { method: 'DELETE' });
 }
 
+/** Shows another version of the chat: the latest messages under `messageId` become the ones shown. */
+export function switchBranch(sessionId: string, messageId: string): Promise<SessionDetail> {
+  return request<SessionDetail>(`${sessionPath(sessionId)}/active-leaf`, { method: 'PUT', body: { messageId } });
+}
+
 export function stopRun(sessionId: string): Promise<{ stopped: boolean }> {
   return request<{ stopped: boolean }>(`${sessionPath(sessionId)}/stop`, { method: 'POST', body: {} });
 }

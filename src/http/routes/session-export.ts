@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { sessionMarkdown } from '../../chat/session-markdown.js';
 import { notFound } from '../../errors.js';
 import { defineRoute } from '../route-definition.js';
-import { sessionExportQuery, sessionIdParam, sessionResponse } from '../schemas.js';
+import { sessionExportQuery, sessionExportResponse, sessionIdParam } from '../schemas.js';
 import { parseWith } from '../validation.js';
 
 export const sessionExportRoutes = [
@@ -18,7 +18,7 @@ export const sessionExportRoutes = [
     responses: {
       200: {
         description: 'The chat as an attachment named after its title.',
-        content: { 'text/markdown': z.string(), 'application/json': sessionResponse },
+        content: { 'text/markdown': z.string(), 'application/json': sessionExportResponse },
         headers: ['content-disposition'],
       },
     },
@@ -29,13 +29,16 @@ export const sessionExportRoutes = [
       const session = await c.get('services').chat.getChatSession(id, c.get('userId'));
       if (!session) throw notFound();
       const name = fileName(session.title, id);
+      // The chat as it reads, then the versions it does not show (edits, other answers).
+      const shown = new Set(session.messages.map((message) => message.id));
+      const otherMessages = (await c.get('services').chat.allMessages(id, c.get('userId'))).filter((message) => !shown.has(message.id));
       if (format === 'json') {
         c.header('content-disposition', `attachment; filename="${name}.json"`);
-        return c.json(session);
+        return c.json({ ...session, otherMessages });
       }
       c.header('content-type', 'text/markdown; charset=utf-8');
       c.header('content-disposition', `attachment; filename="${name}.md"`);
-      return c.body(sessionMarkdown(session));
+      return c.body(sessionMarkdown(session, new Date(), otherMessages));
     },
   }),
 ];

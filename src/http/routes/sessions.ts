@@ -1,7 +1,7 @@
-/** Chat sessions: create, list (newest first, by cursor), read with history, delete. */
+/** Chat sessions: create, list (newest first, by cursor), read with history (its active path), switch versions, delete. */
 import { ChatError } from '../../errors.js';
 import { defineRoute } from '../route-definition.js';
-import { createSessionBody, listSessionsQuery, sessionIdParam, sessionListResponse, sessionResponse } from '../schemas.js';
+import { activeLeafBody, createSessionBody, listSessionsQuery, sessionIdParam, sessionListResponse, sessionResponse } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
 
 export const sessionRoutes = [
@@ -55,6 +55,23 @@ export const sessionRoutes = [
       const session = await c.get('services').chat.getChatSession(id, c.get('userId'));
       if (!session) throw new ChatError('not_found', 'Chat session not found.');
       return c.json(session);
+    },
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/chat/sessions/{id}/active-leaf',
+    operationId: 'switchBranch',
+    summary: 'Show another version: the latest message under the given one becomes the end of the active path',
+    description: 'Flips between edits and regenerated answers (a message’s `siblingIds`). The model sees the active path from the next message on.',
+    tags: ['sessions'],
+    security: ['bearer'],
+    request: { params: sessionIdParam, body: { schema: activeLeafBody, required: true } },
+    responses: { 200: { description: 'The session as it now reads.', content: { 'application/json': sessionResponse } } },
+    errors: [400, 404, 409, 503],
+    handler: async (c) => {
+      const { id } = parseWith(sessionIdParam, c.req.param(), 'session id');
+      const { messageId } = parseWith(activeLeafBody, await readJson(c), 'request body', 'Send {"messageId": "<a message of this chat>"}.');
+      return c.json(await c.get('services').chat.switchBranch(id, c.get('userId'), messageId));
     },
   }),
   defineRoute({

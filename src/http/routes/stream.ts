@@ -5,9 +5,9 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { ChatError } from '../../errors.js';
 import type { AppEnv } from '../app-context.js';
 import { defineRoute, type ResponseDefinition } from '../route-definition.js';
+import { runRequestOf } from '../run-request.js';
 import { sessionIdParam, stopResponse, streamBody, type StreamBody } from '../schemas.js';
 import { sseResponse } from '../sse.js';
 import { parseWith, readJson } from '../validation.js';
@@ -19,10 +19,14 @@ export async function readStreamBody(c: Context<AppEnv>): Promise<StreamBody> {
 
 /** Starts a run answering the body's message in the session, and streams it. */
 export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: StreamBody): Promise<Response> {
-  const { text, messageId } = messageOf(body);
+  const request = runRequestOf(body);
   const { chat, metrics } = c.get('services');
   const started = performance.now();
-  const run = await chat.startRun(sessionId, text, { userId: c.get('userId'), messageId });
+  const userId = c.get('userId');
+  const run =
+    request.kind === 'regenerate'
+      ? await chat.regenerateRun(sessionId, { userId, messageId: request.messageId })
+      : await chat.startRun(sessionId, request.text, { userId, messageId: request.messageId, parentId: request.parentId, shownIds: request.shownIds });
   metrics.activeStreams.inc();
   return sseResponse((signal) => chat.readRun(run.runId, signal), {
     headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },
@@ -56,7 +60,8 @@ export const streamRoutes = [
     path: '/api/chat/sessions/{id}/stream',
     operationId: 'streamAnswer',
     summary: 'Send a message and stream the answer',
-    description: 'Body `{"message": "…"}`, or the AI SDK `useChat` default body, whose last user message is the message.',
+    description:
+      'Body `{"message": "…"}` (with `"parentId"` to branch from an earlier message: an edit), or the AI SDK `useChat` default body, whose last user message is the message; its `trigger: "regenerate-message"` answers the question of `messageId` (default: the last answer) again, keeping the earlier answer as a sibling.',
     tags: ['stream'],
     security: ['bearer'],
     request: { params: sessionIdParam, body: { schema: streamBody, required: true } },
@@ -99,20 +104,3 @@ export const streamRoutes = [
     },
   }),
 ];
-
-function messageOf(body: StreamBody): { text: string; messageId?: string } {
-  if ('message' in body && typeof body.message === 'string') return { text: body.message, messageId: body.messageId as string | undefined };
-  if (!('messages' in body) || !Array.isArray(body.messages)) throw new ChatError('invalid_request', 'Send {"message": "text"}.');
-  if (body.trigger === 'regenerate-message') {
-    throw new ChatError('invalid_request', 'Regenerating an answer is not supported; send the message again instead.');
-  }
-  const last = [...body.messages].reverse().find((message) => message.role === 'user');
-  if (!last) throw new ChatError('invalid_request', 'The messages contain no user message to answer.');
-  const text = last.parts
-    .map((part) => {
-      const text: unknown = part.text;
-      return part.type === 'text' && typeof text === 'string' ? text : '';
-    })
-    .join('');
-  return { text, messageId: typeof last.id === 'string' ? last.id : undefined };
-}

@@ -5,10 +5,10 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { describeChatError } from '../api-error.js';
 import type { ChatMessage, SessionDetail } from '../api-types.js';
 import { authHeaders } from '../auth-token.js';
-import { getSession, observedFetch, stopRun, streamPath } from '../server-api.js';
+import { getSession, observedFetch, stopRun, streamPath, switchBranch } from '../server-api.js';
 import { Composer } from './composer.js';
 import { ErrorBanner } from './error-banner.js';
-import { MessageItem, TypingDots, messageText } from './message-item.js';
+import { MessageItem, TypingDots, messageText, type MessageActions } from './message-item.js';
 import { Welcome } from './welcome.js';
 
 interface ChatViewProps {
@@ -37,8 +37,16 @@ function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
     api,
     headers: () => authHeaders(),
     fetch: observedFetch,
-    // The server keeps the history; it only needs the new text.
-    prepareSendMessagesRequest: ({ messages }) => ({ body: lastUserBody(messages) }),
+    // The server keeps the history; it only needs the new text (and, for an edit, where it branches
+    // from). Regenerating a given answer sends the useChat body, which names it.
+    prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => {
+      if (trigger === 'regenerate-message' && messageId) {
+        const question = messages.findLast((message) => message.role === 'user');
+        return { body: { messages: question ? [question] : messages.slice(-1), trigger, messageId } };
+      }
+      const parentId = (body as { parentId?: string | null } | undefined)?.parentId;
+      return { body: parentId === undefined ? lastUserBody(messages) : { ...lastUserBody(messages), parentId } };
+    },
     prepareReconnectToStreamRequest: () => ({ api }),
   });
 }
@@ -54,6 +62,9 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const streamDelivered = useRef(false);
   const lastAction = useRef<'send' | 'resume'>('send');
   const [stoppedIds, setStoppedIds] = useState<ReadonlySet<string>>(() => new Set());
+  /** Set when an answer made a new version: the stored session then tells which versions there are. */
+  const reloadAfterAnswer = useRef(false);
+  const [versionProblem, setVersionProblem] = useState<string | null>(null);
 
   const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError } =
     useChat<ChatMessage>({
@@ -63,6 +74,12 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
       onFinish: ({ message, isAbort }) => {
         streamDelivered.current = true;
         if (isAbort && message.role === 'assistant') setStoppedIds((ids) => new Set(ids).add(message.id));
+        if (reloadAfterAnswer.current) {
+          reloadAfterAnswer.current = false;
+          void getSession(sessionId)
+            .then((fresh) => setMessages(fresh.messages))
+            .catch(() => undefined);
+        }
         onAnswerFinished();
       },
     });
@@ -112,6 +129,39 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
     void stop();
   }, [sessionId, stop]);
 
+  const actions = useMemo<MessageActions>(
+    () => ({
+      busy,
+      onEdit: (message, text) => {
+        const index = messages.findIndex((shown) => shown.id === message.id);
+        if (index < 0) return;
+        // The edit follows what the edited message followed: a new version of it, never a rewrite.
+        const parentId = message.parentId !== undefined ? message.parentId : (messages[index - 1]?.id ?? null);
+        stickToBottom.current = true;
+        lastAction.current = 'send';
+        reloadAfterAnswer.current = true;
+        clearError();
+        setVersionProblem(null);
+        setMessages(messages.slice(0, index));
+        void sendMessage({ text }, { body: { parentId } });
+      },
+      onRegenerate: (message) => {
+        lastAction.current = 'send';
+        reloadAfterAnswer.current = true;
+        clearError();
+        setVersionProblem(null);
+        void regenerate({ messageId: message.id });
+      },
+      onFlip: (messageId) => {
+        setVersionProblem(null);
+        switchBranch(sessionId, messageId)
+          .then((fresh) => setMessages(fresh.messages))
+          .catch((problem: unknown) => setVersionProblem(problem instanceof Error ? problem.message : 'Could not show that version.'));
+      },
+    }),
+    [busy, clearError, messages, regenerate, sendMessage, sessionId, setMessages],
+  );
+
   const retry = useCallback(() => {
     clearError();
     if (lastAction.current === 'resume' || messages.length === 0) void resumeStream();
@@ -155,8 +205,14 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
               sessionId={sessionId}
               streaming={busy && index === messages.length - 1 && message.role === 'assistant'}
               stopped={stoppedIds.has(message.id)}
+              actions={actions}
             />
           ))}
+          {versionProblem ? (
+            <div className="versions__problem" role="alert">
+              {versionProblem}
+            </div>
+          ) : null}
           {waitingForFirstToken ? (
             <div className="message message--assistant" data-testid="message-pending">
               <div className="message__avatar" aria-hidden="true">

@@ -1,10 +1,25 @@
 // One message of the conversation: the user's text, or the assistant's Markdown and tool calls.
 import { isToolUIPart } from 'ai';
+import { useState, type FormEvent } from 'react';
 import type { ChatMessage } from '../api-types.js';
 import { formatTokens } from '../number-format.js';
+import { PencilIcon, RegenerateIcon } from './action-icons.js';
 import { FeedbackBar } from './feedback-bar.js';
 import { MarkdownText } from './markdown-text.js';
 import { ToolPart } from './tool-part.js';
+import { VersionSwitcher } from './version-switcher.js';
+
+/** What a person can do to a message besides reading it; absent while nothing may be done. */
+export interface MessageActions {
+  /** True while an answer streams: versions cannot be changed then. */
+  busy: boolean;
+  /** Sends `text` as a new version of this user message. */
+  onEdit: (message: ChatMessage, text: string) => void;
+  /** Asks for a new version of this answer. */
+  onRegenerate: (message: ChatMessage) => void;
+  /** Shows the version `messageId` (a sibling of this message). */
+  onFlip: (messageId: string) => void;
+}
 
 interface MessageItemProps {
   message: ChatMessage;
@@ -14,6 +29,7 @@ interface MessageItemProps {
   streaming: boolean;
   /** True when the user stopped this answer part-way. */
   stopped?: boolean;
+  actions?: MessageActions;
 }
 
 export function messageText(message: ChatMessage): string {
@@ -23,15 +39,68 @@ export function messageText(message: ChatMessage): string {
     .trim();
 }
 
-function UserMessage({ message }: { message: ChatMessage }) {
+function UserMessage({ message, actions }: { message: ChatMessage; actions?: MessageActions }) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState('');
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    const text = draft.trim();
+    if (!text || !actions) return;
+    setEditing(false);
+    actions.onEdit(message, text);
+  };
+  if (editing) {
+    return (
+      <div className="message message--user" data-testid="message-user">
+        <form className="message__edit" onSubmit={submit}>
+          <textarea
+            className="message__edit-input"
+            aria-label="Edit your message"
+            value={draft}
+            autoFocus
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Escape') setEditing(false);
+            }}
+          />
+          <div className="message__edit-actions">
+            <button type="button" className="message__action" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+            <button type="submit" className="message__action message__action--primary" disabled={!draft.trim()}>
+              Send
+            </button>
+          </div>
+        </form>
+      </div>
+    );
+  }
   return (
     <div className="message message--user" data-testid="message-user">
       <div className="message__bubble">{messageText(message)}</div>
+      {actions ? (
+        <div className="message__tools">
+          <VersionSwitcher message={message} disabled={actions.busy} onFlip={actions.onFlip} />
+          <button
+            type="button"
+            className="message__action"
+            aria-label="Edit message"
+            title="Edit (sends it as a new version)"
+            disabled={actions.busy}
+            onClick={() => {
+              setDraft(messageText(message));
+              setEditing(true);
+            }}
+          >
+            <PencilIcon />
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }
 
-function AssistantMessage({ message, sessionId, streaming, stopped = false }: MessageItemProps) {
+function AssistantMessage({ message, sessionId, streaming, stopped = false, actions }: MessageItemProps) {
   const usage = message.metadata?.usage;
   const lastPart = message.parts[message.parts.length - 1];
   const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
@@ -85,6 +154,21 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false }: Me
           </div>
         ) : null}
         {!streaming && hasVisible ? <FeedbackBar sessionId={sessionId} messageId={message.id} initial={message.metadata?.feedback} /> : null}
+        {!streaming && actions ? (
+          <div className="message__tools">
+            <VersionSwitcher message={message} disabled={actions.busy} onFlip={actions.onFlip} />
+            <button
+              type="button"
+              className="message__action"
+              aria-label="Regenerate answer"
+              title="Regenerate (keeps this answer as another version)"
+              disabled={actions.busy}
+              onClick={() => actions.onRegenerate(message)}
+            >
+              <RegenerateIcon />
+            </button>
+          </div>
+        ) : null}
       </div>
     </div>
   );
@@ -100,8 +184,10 @@ export function TypingDots() {
   );
 }
 
-export function MessageItem({ message, sessionId, streaming, stopped }: MessageItemProps) {
-  if (message.role === 'user') return <UserMessage message={message} />;
-  if (message.role === 'assistant') return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} />;
+export function MessageItem({ message, sessionId, streaming, stopped, actions }: MessageItemProps) {
+  if (message.role === 'user') return <UserMessage message={message} actions={actions} />;
+  if (message.role === 'assistant') {
+    return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} actions={actions} />;
+  }
   return null;
 }
