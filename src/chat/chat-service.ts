@@ -795,7 +795,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
      * text of one JSON document in pieces, read in batches at the database's background priority.
      */
     exportUser(userId: string): AsyncGenerator<string> {
-      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback }, userId);
+      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback, approvals: new ApprovalsRepository(database.background, cipher) }, userId);
     },
 
     /**

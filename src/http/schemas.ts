@@ -209,6 +209,9 @@ export const userExportResponse = z.object({
   usage: z.array(usageEntry.extend({ sessionId: z.uuid().nullable() })),
   feedback: z.array(z.object({ sessionId: z.uuid(), messageId: z.string(), ...feedbackFields })),
   library: z.array(libraryEntryResponse),
+  toolApprovals: z.array(
+    pendingApproval.extend({ runId: z.uuid(), sessionId: z.uuid(), reason: z.string().optional(), requestedAt: isoTime, answeredAt: isoTime.optional() }),
+  ),
 });
 
 export const infoResponse = z.object({

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { defineRoute } from '../route-definition.js';
+import { sseResponse } from '../sse.js';
+import { answerStream } from './stream.js';
 import { apiShapes, pendingApproval } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
 
@@ -35,17 +37,30 @@ export const approvalRoutes = [
     operationId: 'answerToolApproval',
     summary: 'Approve or deny a tool call the answer waits for',
     description:
-      'Body `{"approved": true|false, "reason"?: "…"}`. A denied call is shown to the model as denied. Answering an approval again changes nothing. The continuation streams on `GET /api/chat/sessions/{id}/stream`.',
+      'Body `{"approved": true|false, "reason"?: "…"}`. A denied call is shown to the model as denied. Answering an approval again changes nothing. The continuation streams on `GET /api/chat/sessions/{id}/stream`, or in this response when the request accepts `text/event-stream` and the answer goes on.',
     tags: ['stream'],
     security: ['bearer'],
     request: { params: approvalParams, body: { schema: approvalBody, required: true } },
-    responses: { 200: { description: 'The answer as stored.', content: { 'application/json': approvalResponse } } },
+    responses: {
+      200: {
+        description: 'The answer as stored; or, with `Accept: text/event-stream` when the answer goes on, its continuation as a stream (see docs/api.md, "The stream format").',
+        content: { 'application/json': approvalResponse, 'text/event-stream': answerStream('').content!['text/event-stream']! },
+      },
+    },
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id, approvalId } = parseWith(approvalParams, c.req.param(), 'path');
       const body = parseWith(approvalBody, await readJson(c), 'request body', 'Send {"approved": true} or {"approved": false, "reason": "…"}.');
-      const result = await c.get('services').chat.answerApproval(id, c.get('userId'), approvalId, body);
-      const { approval } = result;
+      const { chat, metrics } = c.get('services');
+      const result = await chat.answerApproval(id, c.get('userId'), approvalId, body);
+      const { approval, resumed } = result;
+      if (resumed && (c.req.header('accept') ?? '').includes('text/event-stream')) {
+        metrics.activeStreams.inc();
+        return sseResponse((signal) => chat.readRun(resumed, signal), {
+          headers: { 'x-request-id': c.get('requestId'), 'x-run-id': result.runId },
+          onClose: () => metrics.activeStreams.dec(),
+        });
+      }
       return c.json({
         approvalId: approval.approvalId,
         toolCallId: approval.toolCallId,
