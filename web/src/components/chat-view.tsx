@@ -1,6 +1,6 @@
 // A live conversation for one session: history, streaming answer, tool calls, errors, stop and resume.
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport } from 'ai';
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses } from 'ai';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { describeChatError } from '../api-error.js';
 import type { ChatMessage, SessionDetail } from '../api-types.js';
@@ -37,8 +37,13 @@ function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
     api,
     headers: () => authHeaders(),
     fetch: observedFetch,
-    // The server keeps the history; it only needs the new text.
-    prepareSendMessagesRequest: ({ messages }) => ({ body: lastUserBody(messages) }),
+    // The server keeps the history; it only needs the new text — or, after tool approvals were
+    // answered (addToolApprovalResponse), the answer whose calls carry them.
+    prepareSendMessagesRequest: ({ messages, trigger, messageId }) => {
+      const last = messages.at(-1);
+      if (last?.role === 'assistant') return { body: { id: sessionId, messages: [last], trigger, messageId } };
+      return { body: lastUserBody(messages) };
+    },
     prepareReconnectToStreamRequest: () => ({ api }),
   });
 }
@@ -47,7 +52,9 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const { sessionId } = session;
   // While a run is active the stored history may already hold its partial answer; the resumed
   // stream replays that answer from its first event, so start without it to avoid showing it twice.
-  const dropPartial = session.status === 'running' && session.messages.at(-1)?.role === 'assistant';
+  // An answer waiting for tool approvals runs nowhere: it is shown as stored, with its questions.
+  const waiting = (session.pendingApprovals?.length ?? 0) > 0;
+  const dropPartial = session.status === 'running' && !waiting && session.messages.at(-1)?.role === 'assistant';
   // Only the first render matters: useChat owns the messages from then on.
   const [initialMessages] = useState(() => (dropPartial ? session.messages.slice(0, -1) : session.messages));
   const transport = useMemo(() => createTransport(sessionId), [sessionId]);
@@ -55,11 +62,13 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const lastAction = useRef<'send' | 'resume'>('send');
   const [stoppedIds, setStoppedIds] = useState<ReadonlySet<string>>(() => new Set());
 
-  const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError } =
+  const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError, addToolApprovalResponse } =
     useChat<ChatMessage>({
       id: sessionId,
       messages: initialMessages,
       transport,
+      // Once every tool call of the answer is approved or denied, the answer goes on.
+      sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
       onFinish: ({ message, isAbort }) => {
         streamDelivered.current = true;
         if (isAbort && message.role === 'assistant') setStoppedIds((ids) => new Set(ids).add(message.id));
@@ -73,7 +82,7 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   // answers 204 when nothing is running, so this is cheap when the status is unknown.
   const resumeStarted = useRef(false);
   useEffect(() => {
-    if (resumeStarted.current || initialText || session.status === 'idle') return;
+    if (resumeStarted.current || initialText || session.status === 'idle' || waiting) return;
     resumeStarted.current = true;
     lastAction.current = 'resume';
     void resumeStream().then(async () => {
@@ -86,7 +95,17 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
         setMessages(session.messages);
       }
     });
-  }, [dropPartial, initialText, resumeStream, session.messages, session.status, sessionId, setMessages]);
+  }, [dropPartial, initialText, resumeStream, session.messages, session.status, sessionId, setMessages, waiting]);
+
+  const onApprovalResponse = useCallback(
+    (approvalId: string, approved: boolean) => {
+      stickToBottom.current = true;
+      lastAction.current = 'send';
+      clearError();
+      void addToolApprovalResponse({ id: approvalId, approved });
+    },
+    [addToolApprovalResponse, clearError],
+  );
 
   const initialSent = useRef(false);
   useEffect(() => {
@@ -155,6 +174,7 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
               sessionId={sessionId}
               streaming={busy && index === messages.length - 1 && message.role === 'assistant'}
               stopped={stoppedIds.has(message.id)}
+              onApprovalResponse={busy ? undefined : onApprovalResponse}
             />
           ))}
           {waitingForFirstToken ? (

@@ -14,6 +14,8 @@ interface MessageItemProps {
   streaming: boolean;
   /** True when the user stopped this answer part-way. */
   stopped?: boolean;
+  /** Answers a tool call that waits for the user's approval. */
+  onApprovalResponse?: (approvalId: string, approved: boolean) => void;
 }
 
 export function messageText(message: ChatMessage): string {
@@ -31,7 +33,7 @@ function UserMessage({ message }: { message: ChatMessage }) {
   );
 }
 
-function AssistantMessage({ message, sessionId, streaming, stopped = false }: MessageItemProps) {
+function AssistantMessage({ message, sessionId, streaming, stopped = false, onApprovalResponse }: MessageItemProps) {
   const usage = message.metadata?.usage;
   const lastPart = message.parts[message.parts.length - 1];
   const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
@@ -62,7 +64,7 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false }: Me
             ) : null;
           }
           if (isToolUIPart(part)) {
-            return <ToolPart key={key} part={part} live={streaming} />;
+            return <ToolPart key={key} part={part} live={streaming} onApprovalResponse={onApprovalResponse} />;
           }
           return null;
         })}
@@ -100,8 +102,10 @@ export function TypingDots() {
   );
 }
 
-export function MessageItem({ message, sessionId, streaming, stopped }: MessageItemProps) {
+export function MessageItem({ message, sessionId, streaming, stopped, onApprovalResponse }: MessageItemProps) {
   if (message.role === 'user') return <UserMessage message={message} />;
-  if (message.role === 'assistant') return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} />;
+  if (message.role === 'assistant') {
+    return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} onApprovalResponse={onApprovalResponse} />;
+  }
   return null;
 }
