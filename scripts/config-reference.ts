@@ -114,6 +114,30 @@ export const descriptions: Record<string, Description> = {
       'list its tools within 5 s is left out with a warning; chat keeps working without it.',
     unset: 'only the four built-in agent-store tools',
   },
+  TOOL_APPROVAL: {
+    group: 'Tools',
+    text:
+      'Tools whose calls wait for your approval before they run: comma-separated tool names or glob patterns ' +
+      '(`*` any run of characters, `?` one; e.g. `run_*,add_agent_to_library`), where `@mcp` stands for every tool ' +
+      'of `MCP_SERVERS` (they act on the outside world), or `none`. The answer pauses — holding no server process — ' +
+      'until every such call is approved or denied (in the web UI, `autochat chat`, `useChat`, or `POST ' +
+      '/api/chat/sessions/{id}/approvals/{approvalId}`); a denied call is shown to the model as denied. A value that ' +
+      'is not a list of names or patterns stops the start with an error naming it.',
+  },
+  TOOL_APPROVAL_EXEMPT: {
+    group: 'Tools',
+    text:
+      'Tools that never wait for approval, whatever `TOOL_APPROVAL` says (same syntax). `*` turns approvals off; ' +
+      '`echo__*` exempts the tools of the MCP server named `echo`.',
+    unset: 'none',
+  },
+  TOOL_APPROVAL_TIMEOUT_MS: {
+    group: 'Tools',
+    text:
+      'How long a tool call waits for an answer (at least 1000). When it expires unanswered the answer ends, its ' +
+      'waiting calls shown as denied (`lastRunStatus: "stopped"`), and the chat takes messages again. Any instance ' +
+      'sweeps expired requests (every `RUN_LEASE_MS` / 2).',
+  },
   DATABASE_URL: {
     group: 'Storage and scaling',
     text:

@@ -45,6 +45,23 @@ export const mcpServerSchema = z.union([
 ]);
 const mcpServersSchema = z.record(z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/), mcpServerSchema);
 
+/** A tool name or a glob of names (`*` any run of characters, `?` one), or `@mcp`: every tool of MCP_SERVERS. */
+const toolPatternList = (fallback: string[]) =>
+  optionalText.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    if (value.toLowerCase() === 'none') return [];
+    const patterns = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = patterns.filter((pattern) => pattern !== '@mcp' && !/^[A-Za-z0-9_.*?-]{1,128}$/.test(pattern));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected comma-separated tool names or glob patterns (letters, digits, _ - . * ?), \`@mcp\` or \`none\`; cannot use ${bad.map((entry) => JSON.stringify(entry)).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return patterns;
+  });
+
 export const DEFAULT_CHAT_MODEL = 'openai/gpt-4o-mini';
 export const DEFAULT_TITLE_MODEL = 'openai/gpt-4o-mini';
 export const DEFAULT_LLM_BASE_URL = 'https://openrouter.ai/api/v1';
@@ -90,6 +107,12 @@ export const envSchema = z.object({
     value === undefined ? [] : value.split(',').map((origin) => origin.trim()).filter(Boolean),
   ),
   MCP_SERVERS: mcpServers,
+  /** Tools whose calls wait for the user's approval (docs/configuration.md). */
+  TOOL_APPROVAL: toolPatternList(['@mcp']),
+  /** Tools that never wait, whatever TOOL_APPROVAL says (`*` turns approvals off). */
+  TOOL_APPROVAL_EXEMPT: toolPatternList([]),
+  /** How long a tool call waits for an answer before it counts as denied and the run ends. */
+  TOOL_APPROVAL_TIMEOUT_MS: integer(15 * 60_000, 1000),
   LOG_LEVEL: optionalText
     .transform((value) => value ?? 'info')
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
@@ -132,7 +155,17 @@ export type Config = {
   tls?: { certFile: string; keyFile: string };
   corsOrigins: string[];
   mcpServers: Record<string, z.infer<typeof mcpServerSchema>>;
+  /** Which tool calls wait for the user's approval, and for how long (see src/tools/tool-approval-policy.ts). */
+  toolApproval: ToolApprovalSettings;
   logLevel: z.infer<typeof envSchema.shape.LOG_LEVEL>;
+};
+
+export type ToolApprovalSettings = {
+  /** Names or globs of tools that need approval; `@mcp` stands for every tool of MCP_SERVERS. */
+  required: string[];
+  /** Names or globs of tools that never need it (wins over `required`). */
+  exempt: string[];
+  timeoutMs: number;
 };
 
 /** Raised when a setting has a value autochat cannot use; names the variable and what it expects. */
@@ -144,9 +177,10 @@ export class ConfigError extends Error {
 }
 
 /** Parses settings from `env` (default `process.env`); `overrides` win over the environment. */
-export type ConfigOverrides = Omit<Partial<Config>, 'llm' | 'limits'> & {
+export type ConfigOverrides = Omit<Partial<Config>, 'llm' | 'limits' | 'toolApproval'> & {
   llm?: Partial<Config['llm']>;
   limits?: Partial<Config['limits']>;
+  toolApproval?: Partial<Config['toolApproval']>;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: ConfigOverrides = {}): Config {
@@ -190,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     corsOrigins: e.CORS_ORIGINS,
     mcpServers: e.MCP_SERVERS,
+    toolApproval: { required: e.TOOL_APPROVAL, exempt: e.TOOL_APPROVAL_EXEMPT, timeoutMs: e.TOOL_APPROVAL_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
   return mergeConfig(config, overrides);
@@ -201,6 +236,7 @@ function mergeConfig(base: Config, overrides: ConfigOverrides): Config {
     ...overrides,
     llm: { ...base.llm, ...overrides.llm },
     limits: { ...base.limits, ...overrides.limits },
+    toolApproval: { ...base.toolApproval, ...overrides.toolApproval },
   };
 }
 

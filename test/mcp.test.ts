@@ -88,7 +88,8 @@ describe('external MCP servers as model tools', () => {
   async function serviceWith(mcpServers: Config['mcpServers']): Promise<{ chat: ChatService; upstream: FakeUpstream }> {
     const upstream = await startFakeUpstream();
     cleanups.push(() => upstream.close());
-    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', mcpServers }));
+    // These tests are about calling MCP tools; asking for approval first is tested in tool-approvals.test.ts.
+    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', mcpServers, toolApproval: { exempt: ['*'] } }));
     cleanups.push(() => chat.close());
     return { chat, upstream };
   }

@@ -112,6 +112,18 @@ describe.each(databaseTargets)('run state machine on $name', (target) => {
     await expect(database.db.execute(sql`update chat_runs set status = 'bogus' where id = ${runId}`)).rejects.toThrow();
   });
 
+  it('lets a run wait for tool approvals and leave that state only to run again or to end unanswered (migration 0012)', async () => {
+    const { runId } = await begin();
+    await database.db.execute(sql`update chat_runs set status = 'awaiting-approval' where id = ${runId}`);
+    // Waiting is not an end: no end time, and it cannot finish or fail without running again.
+    await expect(database.db.execute(sql`update chat_runs set status = 'finished', ended_at = now() where id = ${runId}`)).rejects.toThrow();
+    await expect(database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = now() where id = ${runId}`)).rejects.toThrow();
+    await database.db.execute(sql`update chat_runs set status = 'running' where id = ${runId}`);
+    await database.db.execute(sql`update chat_runs set status = 'awaiting-approval' where id = ${runId}`);
+    await database.db.execute(sql`update chat_runs set status = 'stopped', ended_at = now() where id = ${runId}`);
+    await expect(database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = null where id = ${runId}`)).rejects.toThrow();
+  });
+
   it('crash → interrupted: a run whose lease expired is found and closed once, even by two sweepers', async () => {
     const { sessionId, runId } = await begin(1);
     // The 1 ms lease runs out by the database's clock: waited for, not slept on.

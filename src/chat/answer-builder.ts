@@ -18,6 +18,24 @@ export class AnswerBuilder {
 
   constructor(readonly messageId: string) {}
 
+  /** Continues an answer stored earlier (a run resumed after tool approvals): its parts come first. */
+  static continuing(message: ChatMessage): AnswerBuilder {
+    const builder = new AnswerBuilder(message.id);
+    for (const part of structuredClone(message.parts)) {
+      builder.parts.push(part);
+      if ('toolCallId' in part) builder.tools.set((part as ToolPart).toolCallId, part as unknown as Record<string, unknown>);
+    }
+    return builder;
+  }
+
+  /** Records the user's answer on a tool call that waited for approval (before it runs, or not). */
+  answerApproval(toolCallId: string, approval: { id: string; approved: boolean; reason?: string }): void {
+    const part = this.tools.get(toolCallId);
+    if (!part) return;
+    const { id, approved, reason } = approval;
+    Object.assign(part, { state: 'approval-responded', approval: { id, approved, ...(reason === undefined ? {} : { reason }) } });
+  }
+
   apply(chunk: UIMessageChunk): void {
     switch (chunk.type) {
       case 'start-step':
@@ -71,6 +89,16 @@ export class AnswerBuilder {
         if (part) Object.assign(part, { state: 'output-error', errorText: chunk.errorText });
         return;
       }
+      case 'tool-approval-request': {
+        const part = this.tools.get(chunk.toolCallId);
+        if (part) Object.assign(part, { state: 'approval-requested', approval: { id: chunk.approvalId } });
+        return;
+      }
+      case 'tool-output-denied': {
+        const part = this.tools.get(chunk.toolCallId);
+        if (part) Object.assign(part, { state: 'output-denied' });
+        return;
+      }
       default:
         return;
     }
@@ -88,13 +116,16 @@ export class AnswerBuilder {
     return closing;
   }
 
-  /** The answer as it stands. Unfinished tool calls are dropped: a model cannot be shown half a call. */
-  message(): ChatMessage {
+  /**
+   * The answer as it stands. Unfinished tool calls are dropped: a model cannot be shown half a call.
+   * With `waiting`, calls that wait for approval are kept (the answer of a paused run).
+   */
+  message(options: { waiting?: boolean } = {}): ChatMessage {
     const parts = this.parts
       .filter((part) => {
         if (!('toolCallId' in part)) return true;
         const state = (part as ToolPart).state;
-        return state === 'output-available' || state === 'output-error';
+        return state === 'output-available' || state === 'output-error' || state === 'output-denied' || (options.waiting === true && state === 'approval-requested');
       })
       .map((part) => ('state' in part && (part.type === 'text' || part.type === 'reasoning') ? { ...part, state: 'done' as const } : part));
     // A message that is only step markers holds nothing worth storing.

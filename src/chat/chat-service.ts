@@ -13,6 +13,8 @@ import { createLanguageModels, type LanguageModels } from '../llm/language-model
 import { createLogger, libraryLogDestination, type Logger } from '../logger.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
+import { ApprovalsRepository, type ResumedRun } from '../store/approvals-repository.js';
+import { createToolApprovalPolicy } from '../tools/tool-approval-policy.js';
 import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store/feedback-repository.js';
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
@@ -42,7 +44,8 @@ import { createRunSettler } from './run-settler.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage } from './types.js';
+import { createApprovalDesk, logIdOf, resumptionOf } from './tool-approvals.js';
+import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, RunResult, SessionMessage } from './types.js';
 import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -167,11 +170,13 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   // After the connections that can fail, so a failed start leaves no MCP server process behind.
   const mcp = !givenTools && Object.keys(config.mcpServers).length > 0 ? await loadMcpTools(config.mcpServers, log) : undefined;
   const extraTools = givenTools ?? mcp?.tools;
+  const needsApproval = createToolApprovalPolicy(config.toolApproval, Object.keys(mcp?.tools ?? {}));
 
   const sessions = new SessionsRepository(database.db, cipher);
   /** For work no one waits on as it happens (titles, exports): its statements queue behind turns'. */
   const backgroundSessions = new SessionsRepository(database.background, cipher);
   const runs = new RunsRepository(database.db, sessions, cipher);
+  const approvals = new ApprovalsRepository(database.db, cipher);
   // The store as the API, MCP and imports use it (bulk and batch work), and as a turn's tools do.
   const agents = new AgentsRepository(database.background);
   const turnAgents = new AgentsRepository(database.db);
@@ -211,7 +216,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   }
 
   /** Runs executing in this process, so shutdown can wait for them or stop them. */
-  const active = new Map<string, { controller: AbortController; done: Promise<RunOutcome> }>();
+  const active = new Map<string, { controller: AbortController; done: Promise<RunResult> }>();
   let closing = false;
   let draining: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
@@ -231,7 +236,18 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     maxRetries: config.llm.maxRetries,
     maxToolSteps: config.llm.maxToolSteps,
     onEnded: (outcome) => hooks.runEnded?.(outcome),
+    pause: (pause) => approvals.pause({ ...pause, owner, timeoutMs: config.toolApproval.timeoutMs }),
   };
+
+  const desk = createApprovalDesk({
+    approvals,
+    runs,
+    owner,
+    leaseMs: config.runLeaseMs,
+    log,
+    launch: launchResumed,
+    onEnded: () => hooks.runEnded?.('stopped'),
+  });
 
   const ownedSession = async (sessionId: string, userId?: string) => {
     const row = isUuid(sessionId) ? await sessions.findRow(sessionId) : undefined;
@@ -334,7 +350,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const { retry } = begun;
     const userId = input.userId;
     const controller = new AbortController();
-    let done: Promise<RunOutcome>;
+    let done: Promise<RunResult>;
     try {
       // A retry answers the stored message afresh: the cut-short answers after it stay stored and
       // visible, but the model is not shown them.
@@ -356,6 +372,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         summary: begun.summary,
         saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq, history[summary.throughSeq]?.id ?? null),
         stopSignal: controller.signal,
+        needsApproval,
         onFirstOutput: (first) => {
           answering();
           // Named while its answer streams rather than after it, when the next turn may be starting.
@@ -391,15 +408,46 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   }
 
   /**
+   * Executes, here, a run claimed after its tool approvals were answered: the same answer goes on,
+   * written to a new event log (returned) that readers of the session find.
+   */
+  async function launchResumed(resumed: ResumedRun): Promise<string> {
+    const { runId, sessionId, userId } = resumed;
+    const logId = logIdOf(runId, resumed.resumes);
+    await eventLog.open(logId);
+    const [row, history] = await Promise.all([sessions.findRow(sessionId), sessions.messages(sessionId)]);
+    const controller = new AbortController();
+    hooks.runStarted?.();
+    const done = executeRun(runDeps, {
+      runId,
+      sessionId,
+      userId,
+      messageId: resumed.answer.id,
+      history,
+      tools: createToolSet({ agents: turnAgents, userId }, extraTools),
+      summary: row ? sessions.readSummary(row) : undefined,
+      saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
+      stopSignal: controller.signal,
+      needsApproval,
+      resume: resumptionOf(resumed),
+      logId,
+    })
+      .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error, logId))
+      .finally(() => active.delete(runId));
+    active.set(runId, { controller, done });
+    return logId;
+  }
+
+  /**
    * A run whose code threw instead of ending (it never should): it is ended as failed, so its session
    * is freed at once rather than when its lease expires, and its readers get an error and the end.
    */
-  async function failUnexpectedly(runId: string, sessionId: string, userId: string, error: unknown): Promise<RunOutcome> {
+  async function failUnexpectedly(runId: string, sessionId: string, userId: string, error: unknown, logId = runId): Promise<RunOutcome> {
     log.error({ runId, sessionId, err: errorSummary(error) }, 'run failed unexpectedly');
     await runs.end(runId, sessionId, userId, { status: 'failed', reason: 'internal', usage: [] }).catch(() => undefined);
-    await eventLog.append(runId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' }).catch(() => undefined);
-    await eventLog.append(runId, { type: 'finish', messageMetadata: { sessionId } }).catch(() => undefined);
-    await eventLog.end(runId).catch(() => undefined);
+    await eventLog.append(logId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' }).catch(() => undefined);
+    await eventLog.append(logId, { type: 'finish', messageMetadata: { sessionId } }).catch(() => undefined);
+    await eventLog.end(logId).catch(() => undefined);
     hooks.runEnded?.('failed');
     return 'failed';
   }
@@ -446,6 +494,18 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     return row.status === 'running' ? row.activeRunId : null;
   }
 
+  /**
+   * The event log of the session's active run as readers follow it (a resumed run writes a new one),
+   * or null when nothing runs — also while the run waits for tool approvals.
+   */
+  async function activeLogId(sessionId: string, userId: string): Promise<string | null> {
+    const runId = await activeRunId(sessionId, userId);
+    if (!runId) return null;
+    const run = await runs.status(runId);
+    if (!run || run.status !== 'running') return null;
+    return logIdOf(runId, run.resumes);
+  }
+
   /** Every event of a run from its first, then live, until it ends or `signal` aborts. */
   function readRun(runId: string, signal?: AbortSignal): AsyncIterable<UIMessageChunk> {
     return eventLog.read(runId, signal);
@@ -457,7 +517,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     if (!runId) return false;
     const local = active.get(runId);
     if (local) local.controller.abort();
-    else await eventLog.requestStop(runId);
+    // A run waiting for tool approvals runs nowhere: it is ended here, its calls not run.
+    else if (!(await desk.endWaiting(runId, 'stop requested'))) await eventLog.requestStop(runId);
     return true;
   }
 
@@ -560,6 +621,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    * outlive the session; budgets stay honest).
    */
   async function endRunBeforeDelete(runId: string): Promise<void> {
+    if (await desk.endWaiting(runId, 'session deleted')) return;
     const local = active.get(runId);
     if (local) {
       local.controller.abort();
@@ -587,6 +649,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   // sweep stores them as they ended rather than as interrupted.
   settler.adopt(leftBehind);
   const sweeper = setInterval(() => {
+    desk.sweepExpired().catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'ending expired tool approvals failed; the next sweep tries again'));
     recoverInterruptedRuns().catch((error: unknown) => {
       const service = outageOf(error);
       if (service) log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
@@ -608,6 +671,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     for (const message of session.messages) {
       const entry = given.get(message.id);
       if (entry) message.metadata = { ...message.metadata, feedback: entry };
+    }
+    // An answer waiting for tool approvals is shown as it stands, with what it asks.
+    const waiting = session.status === 'running' ? await desk.waiting(sessionId) : undefined;
+    if (waiting) {
+      session.messages.push(waiting.answer);
+      session.pendingApprovals = waiting.pending;
     }
     return session;
   }
@@ -784,10 +853,24 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     switchBranch,
     readRun,
     activeRunId,
+    activeLogId,
+    /**
+     * Records the user's answer to a tool call waiting for approval; when it was the last one the run
+     * waited for, the run resumes here and `resumed` names the event log to read.
+     */
+    async answerApproval(sessionId: string, userId: string, approvalId: string, answer: { approved: boolean; reason?: string }) {
+      await ownedSession(sessionId, userId);
+      return desk.answer(sessionId, userId, approvalId, answer.approved, answer.reason);
+    },
+    /** The approvals a `useChat` body answers (`addToolApprovalResponse`); the resumed run's log, or undefined when it answers none. */
+    answerApprovalsFromMessages: (sessionId: string, userId: string, messages: { role: string; parts: Record<string, unknown>[] }[]) =>
+      desk.answerFromMessages(sessionId, userId, messages),
     stopRun,
     recoverInterruptedRuns,
+    /** Ends the runs whose tool approvals expired unanswered (the sweeper does this on its own). */
+    endExpiredApprovals: () => desk.sweepExpired(),
     /** Waits for a run executing in this process to end (tests, shutdown). */
-    async waitForRun(runId: string): Promise<RunOutcome | undefined> {
+    async waitForRun(runId: string): Promise<RunResult | undefined> {
       return active.get(runId)?.done;
     },
     /** Resolves when every chat title asked for so far is made or given up (tests that count statements). */
@@ -800,7 +883,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
      * text of one JSON document in pieces, read in batches at the database's background priority.
      */
     exportUser(userId: string): AsyncGenerator<string> {
-      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback }, userId);
+      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback, approvals: new ApprovalsRepository(database.background, cipher) }, userId);
     },
 
     /**

@@ -10,6 +10,7 @@
  * an unknown tool, invalid input or a failing tool reported on that tool call and shown to the model;
  * tool calls executed as soon as they arrive; the usage and cost of every call.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   LanguageModelV3,
   LanguageModelV3FunctionTool,
@@ -46,7 +47,14 @@ export type GenerationInput = {
   onStep: (step: StepResult) => void;
   /** Called when an upstream call's response begins (the provider accepted the request). */
   onResponse?: () => void;
+  /** Whether a call of this tool waits for the user's approval instead of running (none: no call waits). */
+  needsApproval?: (toolName: string) => boolean;
+  /** Receives the calls that wait for approval when the step that made them ends; the loop then stops. */
+  onApprovalRequests?: (requests: ApprovalRequest[]) => void;
 };
+
+/** A tool call that waits for the user's approval (announced with a `tool-approval-request` chunk). */
+export type ApprovalRequest = { approvalId: string; toolCallId: string; toolName: string; input: unknown };
 
 export type StepResult = {
   usage: LanguageModelV3Usage;
@@ -58,7 +66,7 @@ export type StepResult = {
 };
 
 type ToolResultOutput = { type: 'text'; value: string } | { type: 'json'; value: JSONValue } | { type: 'error-text'; value: string };
-type ToolCallRecord = { toolCallId: string; toolName: string; input: unknown; output?: ToolResultOutput };
+type ToolCallRecord = { toolCallId: string; toolName: string; input: unknown; output?: ToolResultOutput; approvalId?: string };
 
 /**
  * Runs until the model answers without calling tools, the step limit is reached, or `signal` aborts.
@@ -156,6 +164,15 @@ export async function generate(given: GenerationInput): Promise<FinishReason> {
     if (streamError !== undefined) throw streamError;
     finishReason = finished?.finishReason ?? 'other';
 
+    // Calls that wait for approval end the loop: the run pauses, and resumes with their results.
+    const asked = calls.filter((call) => call.approvalId !== undefined);
+    if (asked.length > 0 && !input.signal.aborted) {
+      input.onApprovalRequests?.(
+        asked.map((call) => ({ approvalId: call.approvalId!, toolCallId: call.toolCallId, toolName: call.toolName, input: call.input })),
+      );
+      break;
+    }
+
     if (calls.length === 0 || step === input.maxSteps || input.signal.aborted) break;
     prompt.push(
       {
@@ -193,6 +210,25 @@ async function runToolCall(input: GenerationInput, call: ToolCallRecord, rawInpu
   }
   call.input = parsed.value;
   input.emit({ type: 'tool-input-available', toolCallId, toolName, input: parsed.value });
+  if (input.needsApproval?.(toolName)) {
+    // Nothing of the tool runs now: the call is asked about, and run (or not) when answered.
+    call.approvalId = randomUUID();
+    input.emit({ type: 'tool-approval-request', approvalId: call.approvalId, toolCallId });
+    return;
+  }
+  await executeToolCall(input, call);
+}
+
+/**
+ * Executes a validated tool call and reports its result (`tool-output-available` or
+ * `tool-output-error`) on `call` and as a chunk. Never throws. Also for approved calls of a resumed run.
+ */
+export async function executeToolCall(
+  input: Pick<GenerationInput, 'tools' | 'signal' | 'emit'>,
+  call: { toolCallId: string; toolName: string; input: unknown; output?: ToolResultOutput },
+): Promise<void> {
+  const { toolCallId, toolName } = call;
+  const tool: Tool | undefined = Object.hasOwn(input.tools, toolName) ? input.tools[toolName] : undefined;
   if (!tool?.execute) {
     call.output = { type: 'error-text', value: `The ${toolName} tool cannot be run here.` };
     input.emit({ type: 'tool-output-error', toolCallId, errorText: call.output.value });
@@ -200,7 +236,7 @@ async function runToolCall(input: GenerationInput, call: ToolCallRecord, rawInpu
   }
   try {
     let output: unknown;
-    for await (const part of executeTool({ execute: tool.execute, input: parsed.value, options: { toolCallId, messages: [], abortSignal: input.signal } })) {
+    for await (const part of executeTool({ execute: tool.execute, input: call.input, options: { toolCallId, messages: [], abortSignal: input.signal } })) {
       if (part.type === 'final') output = part.output;
     }
     call.output = typeof output === 'string' ? { type: 'text', value: output } : { type: 'json', value: (output ?? null) as JSONValue };

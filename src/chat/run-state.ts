@@ -1,8 +1,9 @@
 /**
  * The refusal of a run transition that the state machine does not allow. A session is `idle` or
  * `running` (with exactly one active run); a run starts `running` and ends once, as `finished`,
- * `failed`, `stopped` or `interrupted`. The database enforces those rules (constraints and the trigger
- * of migration 0003), so no instance can break them; this error types the refusal for callers.
+ * `failed`, `stopped` or `interrupted` — after pausing, perhaps, in `awaiting-approval` until the user
+ * answers the tool calls it asked about (migration 0012). The database enforces those rules
+ * (constraints and triggers), so no instance can break them; this error types the refusal for callers.
  */
 import type { RunStatus } from '../store/schema.js';
 

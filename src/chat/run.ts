@@ -16,12 +16,13 @@ import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { AnswerBuilder } from './answer-builder.js';
-import { generate } from './generation.js';
+import { generate, type ApprovalRequest } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { decideRunOutcome } from './run-outcome.js';
 import type { RunSettler } from './run-settler.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
-import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
+import { modelViewOf, pauseRun, runAnsweredCalls, type RunResumption } from './tool-approvals.js';
+import type { ChatMessage, RunOutcome, RunResult, TokenUsage } from './types.js';
 
 export const SYSTEM_PROMPT = `You are the copilot of an AI agent platform. You help people find, understand and use agents from the platform's agent store.
 - To find agents, call find_agent with a short query in the user's words; then recommend the best matches by name, saying briefly why each fits.
@@ -45,7 +46,11 @@ export type RunDeps = {
   maxRetries: number;
   maxToolSteps: number;
   onEnded?: (outcome: RunOutcome, runId: string) => void;
+  /** Pauses the run for tool approvals (src/chat/tool-approvals.ts); false when it could not. */
+  pause?: (pause: RunPauseInput) => Promise<boolean>;
 };
+
+export type RunPauseInput = { runId: string; sessionId: string; userId: string; answer: ChatMessage; usage: NewUsage[]; requests: ApprovalRequest[] };
 
 export type RunInput = {
   runId: string;
@@ -61,13 +66,21 @@ export type RunInput = {
   stopSignal: AbortSignal;
   /** Called once, with the run's first output after `start` (its first token, tool call or error). */
   onFirstOutput?: (first: UIMessageChunk) => void;
+  /** Whether a call of this tool waits for the user's approval (the run then pauses). */
+  needsApproval?: (toolName: string) => boolean;
+  /** A run resumed after tool approvals: its answer so far and the answered calls (src/chat/tool-approvals.ts). */
+  resume?: RunResumption;
+  /** The event log this part of the run writes to (default: `runId`; a resumed run writes a new one). */
+  logId?: string;
 };
 
 /** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
-export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOutcome> {
+export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunResult> {
   const { runId, sessionId, userId } = input;
+  const logId = input.logId ?? runId;
   const log = deps.log.child({ runId, sessionId, userId });
-  const answer = new AnswerBuilder(input.messageId);
+  const answer = input.resume ? AnswerBuilder.continuing(input.resume.answer) : new AnswerBuilder(input.messageId);
+  let asked: ApprovalRequest[] | undefined;
   const usage: NewUsage[] = [];
   const abort = new AbortController();
   let stopRequested = false;
@@ -120,7 +133,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       // crash in between charges it as measured. (After the last call the run's end stores it.)
       if (calling) deps.leases.flush();
     }
-    const appended = deps.eventLog.append(runId, chunk);
+    const appended = deps.eventLog.append(logId, chunk);
     pendingAppends = pendingAppends.then(
       () => appended,
       () => appended,
@@ -135,8 +148,15 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let sawError = false;
 
   try {
+    let history = input.history;
+    if (input.resume) {
+      // The same message goes on: the client continues it (useChat after addToolApprovalResponse).
+      emit({ type: 'start', messageId: answer.messageId, messageMetadata: { sessionId } });
+      await runAnsweredCalls(input.resume, answer, { tools: input.tools, signal: abort.signal, emit });
+      history = [...history, answer.message()];
+    }
     const fitted = await fitToContextWindow(deps.contextWindow, {
-      history: input.history,
+      history: modelViewOf(history),
       tools: input.tools,
       summary: input.summary,
       saveSummary: input.saveSummary,
@@ -149,7 +169,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     calling = true;
     progressKnown = true;
 
-    emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
+    if (!input.resume) emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,
       system: SYSTEM_PROMPT,
@@ -161,6 +181,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
       emit,
       onResponse: () => {
         responded = true;
+      },
+      needsApproval: input.needsApproval,
+      onApprovalRequests: (requests) => {
+        asked = requests;
       },
       onStep: (step) => {
         const { inputTokens, outputTokens } = step.usage;
@@ -203,6 +227,28 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     emit({ type: 'error', errorText: 'The connection to the model provider ended before the answer was complete. Please try again.' });
   }
 
+  if (asked && !stopRequested && !leaseLost && !sawError && deps.pause) {
+    const paused = await pauseRun(deps, log, {
+      runId,
+      sessionId,
+      userId,
+      answer: { ...answer.message({ waiting: true }), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage) } },
+      usage,
+      requests: asked,
+    });
+    if (paused) {
+      // Durable before it is said: a client that sees this `finish` finds the request after a reload.
+      emit({ type: 'finish', finishReason: 'tool-calls', messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), awaitingApproval: true } });
+      await pendingAppends.catch(() => {});
+      await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
+      log.info({ from: 'running', to: 'awaiting-approval', approvals: asked.length, upstreamCalls: usage.length }, 'run waits for tool approval');
+      return 'awaiting-approval';
+    }
+    sawError = true;
+    failure = 'approval not saved';
+    emit({ type: 'error', errorText: 'The answer needs your approval to use a tool, but the request could not be saved. Please try again.' });
+  }
+
   // A call cut short reports no usage; estimate it so that budgets still count it. A failure before any
   // response (the provider unreachable, or refusing the request) was not billed, so costs nothing;
   // a stop may have reached the provider, so it is charged.
@@ -226,7 +272,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     userId,
     status: outcome,
     reason,
-    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage) } },
+    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage) } },
     usage,
     endedAt: new Date().toISOString(),
   };
@@ -243,21 +289,26 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     emit({
       type: 'finish',
       ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { sessionId, usage: totalsOf(usage), ...pending },
+      messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...pending },
     });
   }
   await pendingAppends.catch(() => {});
-  await deps.eventLog.end(runId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
+  await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
 
   deps.onEnded?.(outcome, runId);
   log.info({ from: 'running', to: outcome, reason, upstreamCalls: usage.length, saved }, 'run ended');
   return outcome;
 }
 
-export function totalsOf(usage: NewUsage[]): TokenUsage {
+/** The tokens of a run's chat calls; `before`: what it spent before it paused for approvals. */
+export function totalsOf(usage: NewUsage[], before?: TokenUsage): TokenUsage {
   const chat = usage.filter((entry) => entry.kind === 'chat');
-  const totals: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-  let cost: number | undefined;
+  const totals: TokenUsage = {
+    promptTokens: before?.promptTokens ?? 0,
+    completionTokens: before?.completionTokens ?? 0,
+    totalTokens: before?.totalTokens ?? 0,
+  };
+  let cost: number | undefined = before?.costUsd;
   for (const entry of chat) {
     totals.promptTokens += entry.promptTokens;
     totals.completionTokens += entry.completionTokens;

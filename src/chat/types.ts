@@ -44,6 +44,8 @@ export type UsageEntry = TokenUsage & {
 
 export type SessionStatus = 'idle' | 'running';
 export type RunOutcome = 'finished' | 'failed' | 'stopped' | 'interrupted';
+/** What a run's execution comes to: an outcome, or a pause until the user answers tool approvals. */
+export type RunResult = RunOutcome | 'awaiting-approval';
 
 export type ChatSession = {
   sessionId: string;
@@ -56,6 +58,18 @@ export type ChatSession = {
   updatedAt: string;
   status: SessionStatus;
   lastRunStatus: RunOutcome | null;
+  /** Tool calls of the last answer that wait for the user's approval (the answer is the last message). */
+  pendingApprovals?: PendingToolApproval[];
+};
+
+export type PendingToolApproval = {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+  expiresAt: string;
+  /** Present once answered (the run resumes when every call is). */
+  approved?: boolean;
 };
 
 export type ChatSessionSummary = Omit<ChatSession, 'messages' | 'usage'>;

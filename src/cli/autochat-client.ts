@@ -155,6 +155,19 @@ export function createAutochatClient(options: AutochatClientOptions) {
         sessionId,
       }),
 
+    /**
+     * Approves or denies a tool call the answer waits for. When it was the last one wanted, the answer
+     * goes on and the response is its SSE stream; otherwise (JSON) there is nothing to read.
+     */
+    answerApproval: (sessionId: string, approvalId: string, approved: boolean, signal?: AbortSignal) =>
+      request(`/api/chat/sessions/${encodeURIComponent(sessionId)}/approvals/${encodeURIComponent(approvalId)}`, {
+        method: 'POST',
+        body: JSON.stringify({ approved }),
+        headers: { accept: 'text/event-stream, application/json' },
+        signal,
+        sessionId,
+      }),
+
     /** Asks the server to stop the session's running answer; true when one was running. */
     stop: async (sessionId: string, signal?: AbortSignal) =>
       (await json(stopSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}/stop`, { method: 'POST', signal, sessionId })).stopped,

@@ -35,7 +35,8 @@ Options:
       --token JWT      bearer token for a server with AUTH_JWT_SECRET (default: $AUTOCHAT_TOKEN)
   -h, --help           this help
 
-In the chat: Ctrl-C stops an answer; Ctrl-C twice or Ctrl-D quits.
+In the chat: Ctrl-C stops an answer; Ctrl-C twice or Ctrl-D quits. When the answer wants to use a
+tool that needs your approval, you are asked \`Allow TOOL {input}? [y/N]\` (anything but y denies).
 ${commandHelp()}`;
 
 function commandHelp(): string {
@@ -136,12 +137,29 @@ export async function runChatCommand(args: string[], io: ChatCommandIo = process
 
 type Context = { client: AutochatClient; terminal: Terminal; io: ChatCommandIo };
 
+/** Asks the person a question and resolves with their line, or undefined when there is none (input ended, or `signal` aborted). */
+type Ask = (question: string, signal: AbortSignal) => Promise<string | undefined>;
+
 async function sendOneMessage({ client, terminal, io }: Context, message: string, sessionId: string | undefined): Promise<number> {
+  // Made only if the answer asks something: reading stdin otherwise would keep a piped process waiting.
+  let rl: Interface | undefined;
+  let lines: ReturnType<typeof lineQueue> | undefined;
+  const ask: Ask = (question, signal) => {
+    if (!rl) {
+      rl = createInterface({ input: io.stdin, terminal: false });
+      lines = lineQueue(rl);
+    }
+    io.stdout.write(question);
+    return echoed(nextLine(lines!, signal), io);
+  };
   try {
     const id = sessionId ?? (await client.createSession()).sessionId;
-    const answer = startAnswer(client, terminal, id, message, { showUsage: false });
+    const answer = startAnswer(client, terminal, id, message, { showUsage: false, ask });
     const unsubscribe = io.onSignal(() => void answer.stop());
-    const outcome = await answer.done.finally(unsubscribe);
+    const outcome = await answer.done.finally(() => {
+      unsubscribe();
+      rl?.close();
+    });
     if (outcome.stopped) return 130;
     return outcome.finished && outcome.errors.length === 0 ? 0 : 1;
   } catch (error) {
@@ -156,7 +174,13 @@ type Answer = { done: Promise<AnswerOutcome>; stop(): Promise<void>; readonly st
  * Streams one answer. `stop()` aborts the request and asks the server to stop the run, since a
  * reader going away does not stop it; the outcome is reported after the server has answered.
  */
-function startAnswer(client: AutochatClient, terminal: Terminal, sessionId: string, message: StreamRequest, options: { showUsage: boolean }): Answer {
+function startAnswer(
+  client: AutochatClient,
+  terminal: Terminal,
+  sessionId: string,
+  message: StreamRequest,
+  options: { showUsage: boolean; ask: Ask },
+): Answer {
   const controller = new AbortController();
   const renderer = createAnswerRenderer(terminal, options);
   let responded = false;
@@ -164,14 +188,34 @@ function startAnswer(client: AutochatClient, terminal: Terminal, sessionId: stri
 
   const done = (async () => {
     try {
-      const response = await client.stream(sessionId, message, controller.signal);
+      let response: Response | undefined = await client.stream(sessionId, message, controller.signal);
       responded = true;
-      let ended = false;
-      for await (const chunk of readUiMessageChunks(response)) {
-        renderer.render(chunk);
-        if (chunk.type === 'finish' || chunk.type === 'abort') ended = true;
+      const calls = new Map<string, { toolName: string; input: unknown }>();
+      // An answer that waits for tool approvals ends its stream; each answer given goes on with the next.
+      while (response) {
+        const asked: { approvalId: string; toolCallId: string }[] = [];
+        let ended = false;
+        for await (const chunk of readUiMessageChunks(response)) {
+          renderer.render(chunk);
+          if (chunk.type === 'tool-input-available') calls.set(chunk.toolCallId, { toolName: chunk.toolName, input: chunk.input });
+          if (chunk.type === 'tool-approval-request') asked.push({ approvalId: chunk.approvalId, toolCallId: chunk.toolCallId });
+          if (chunk.type === 'finish' || chunk.type === 'abort') ended = true;
+        }
+        response = undefined;
+        if (!ended && !controller.signal.aborted) renderer.failed('the connection closed before the answer was finished');
+        if (!ended || asked.length === 0 || controller.signal.aborted) break;
+        renderer.settle();
+        for (const request of asked) {
+          const call = calls.get(request.toolCallId);
+          const question = `${terminal.style.bold(`Allow ${call?.toolName ?? 'this tool'} ${approvalPreview(call?.input)}?`)} [y/N] `;
+          const reply = await options.ask(question, controller.signal);
+          if (controller.signal.aborted) break;
+          const approved = /^\s*y(es)?\s*$/i.test(reply ?? '');
+          const answered = await client.answerApproval(sessionId, request.approvalId, approved, controller.signal);
+          if ((answered.headers.get('content-type') ?? '').includes('text/event-stream')) response = answered;
+          else await answered.body?.cancel();
+        }
       }
-      if (!ended && !controller.signal.aborted) renderer.failed('the connection closed before the answer was finished');
     } catch (error) {
       // A request that failed before the stream started (4xx/5xx, unreachable) is the caller's to report.
       if (!controller.signal.aborted && !responded) throw error;
@@ -267,9 +311,14 @@ async function chatInteractively({ client, terminal, io }: Context, options: Int
     renderHistory(terminal, session.messages);
   }
 
+  const ask: Ask = (question, signal) => {
+    out.write(question);
+    return echoed(nextLine(lines, signal), io);
+  };
+
   async function send(text: StreamRequest): Promise<void> {
     sessionId ??= (await client.createSession()).sessionId;
-    answer = startAnswer(client, terminal, sessionId, text, { showUsage: true });
+    answer = startAnswer(client, terminal, sessionId, text, { showUsage: true, ask });
     try {
       await answer.done;
     } finally {
@@ -393,6 +442,32 @@ function lineQueue(rl: Interface) {
       notify();
     },
   };
+}
+
+/** The next line, or undefined when input ends or `signal` aborts first. */
+function nextLine(lines: ReturnType<typeof lineQueue>, signal: AbortSignal): Promise<string | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void lines.next().then((line) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(line);
+    });
+  });
+}
+
+/** Writes the reply after its question when input is not a terminal (which would have echoed it). */
+async function echoed(reply: Promise<string | undefined>, io: ChatCommandIo): Promise<string | undefined> {
+  const line = await reply;
+  if (!io.stdin.isTTY) io.stdout.write(`${line ?? ''}\n`);
+  return line;
+}
+
+/** A tool call's input as the approval question shows it: compact JSON, cut at 200 characters. */
+function approvalPreview(input: unknown): string {
+  const text = JSON.stringify(input ?? {}) ?? '';
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 /** `/open 2` means the second session of the last listing; an id prefix from it works too. */

@@ -108,6 +108,9 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
         case 'tool-output-error':
           line(style.red(`✗ ${toolNames.get(chunk.toolCallId) ?? 'tool'} failed: ${oneLine(chunk.errorText)}`));
           break;
+        case 'tool-output-denied':
+          line(style.yellow(`⊘ ${toolNames.get(chunk.toolCallId) ?? 'tool'} not allowed`));
+          break;
         case 'error':
           outcome.errors.push(chunk.errorText);
           errorLine(oneLine(chunk.errorText));
@@ -127,6 +130,12 @@ export function createAnswerRenderer(terminal: Terminal, options: { showUsage: b
           }
           break;
       }
+    },
+
+    /** Ends the current line, so that a question can be asked on a line of its own. */
+    settle(): void {
+      settle();
+      if (midLine) write('\n');
     },
 
     /** Marks the answer as stopped by the user. */

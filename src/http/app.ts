@@ -20,6 +20,7 @@ import { requestContext } from './middleware/request-context.js';
 import { openApiDocument, type OpenApiDocument } from './openapi-document.js';
 import { registerRoutes } from './route-definition.js';
 import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { libraryRoutes } from './routes/library.js';
 import { mcpRoutes } from './routes/mcp.js';
@@ -105,6 +106,7 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     ...sessionRoutes,
     ...streamRoutes,
     ...feedbackRoutes,
+    ...approvalRoutes,
     ...sessionExportRoutes,
     ...aiSdkChatRoutes,
     ...usageRoutes,

@@ -164,10 +164,26 @@ export const sessionSummaryResponse = documented(
   { id: 'SessionSummary', description: 'A chat session without its history.' },
 );
 
-export const sessionResponse = documented(sessionSummaryResponse.extend({ messages: z.array(chatMessage), usage: z.array(usageEntry) }), {
-  id: 'Session',
-  description: 'A chat session with its messages and the usage of every upstream call.',
-});
+/** A tool call of the last answer waiting for the user's approval (POST …/approvals/{approvalId} answers it). */
+export const pendingApproval = documented(
+  z.object({
+    approvalId: z.string(),
+    toolCallId: z.string(),
+    toolName: z.string(),
+    input: z.unknown(),
+    expiresAt: isoTime,
+    approved: z.boolean().optional(),
+  }),
+  { id: 'PendingApproval', description: "A tool call waiting for the user's approval; `approved` once answered (the answer goes on when every call is)." },
+);
+
+export const sessionResponse = documented(
+  sessionSummaryResponse.extend({ messages: z.array(chatMessage), usage: z.array(usageEntry), pendingApprovals: z.array(pendingApproval).optional() }),
+  {
+    id: 'Session',
+    description: 'A chat session with its messages and the usage of every upstream call; `pendingApprovals` while its last answer waits for tool approvals.',
+  },
+);
 
 export const sessionExportResponse = sessionResponse.extend({
   otherMessages: documented(z.array(chatMessage), {
@@ -220,6 +236,9 @@ export const userExportResponse = z.object({
   usage: z.array(usageEntry.extend({ sessionId: z.uuid().nullable() })),
   feedback: z.array(z.object({ sessionId: z.uuid(), messageId: z.string(), ...feedbackFields })),
   library: z.array(libraryEntryResponse),
+  toolApprovals: z.array(
+    pendingApproval.extend({ runId: z.uuid(), sessionId: z.uuid(), reason: z.string().optional(), requestedAt: isoTime, answeredAt: isoTime.optional() }),
+  ),
 });
 
 export const infoResponse = z.object({

@@ -353,7 +353,7 @@ export class RunsRepository {
 
   async status(runId: string) {
     const [row] = await this.db
-      .select({ status: chatRuns.status, reason: chatRuns.reason, owner: chatRuns.owner })
+      .select({ status: chatRuns.status, reason: chatRuns.reason, owner: chatRuns.owner, resumes: chatRuns.resumes })
       .from(chatRuns)
       .where(eq(chatRuns.id, runId));
     return row;

@@ -55,7 +55,7 @@ export const chatMessages = pgTable(
   (table) => [primaryKey({ columns: [table.sessionId, table.id] })],
 );
 
-export const runStatuses = ['running', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+export const runStatuses = ['running', 'awaiting-approval', 'finished', 'failed', 'stopped', 'interrupted'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 
 export const chatRuns = pgTable('chat_runs', {
@@ -76,6 +76,26 @@ export const chatRuns = pgTable('chat_runs', {
   reservedTokens: integer('reserved_tokens').notNull().default(0),
   /** The session's active leaf before this run claimed it, restored if the start is undone. */
   previousLeafId: text('previous_leaf_id'),
+  /** While `awaiting-approval`: when the unanswered tool calls count as denied and the run ends (migration 0012). */
+  approvalExpiresAt: timestamptz('approval_expires_at'),
+  /** How many times the run was resumed after approvals; names the event log of its current part. */
+  resumes: integer('resumes').notNull().default(0),
+});
+
+/** A tool call waiting for (or given) the user's approval; `input` and `reason` are sealed like content. */
+export const toolApprovals = pgTable('tool_approvals', {
+  id: text('id').primaryKey(),
+  runId: uuid('run_id').notNull(),
+  sessionId: uuid('session_id').notNull(),
+  userId: text('user_id').notNull(),
+  toolCallId: text('tool_call_id').notNull(),
+  toolName: text('tool_name').notNull(),
+  input: text('input').notNull(),
+  approved: boolean('approved'),
+  reason: text('reason'),
+  requestedAt: timestamptz('requested_at').notNull().defaultNow(),
+  answeredAt: timestamptz('answered_at'),
+  expiresAt: timestamptz('expires_at').notNull(),
 });
 
 export const usageEvents = pgTable('usage_events', {

@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AgentsRepository } from './agents-repository.js';
+import type { ApprovalsRepository } from './approvals-repository.js';
 import type { FeedbackRepository } from './feedback-repository.js';
 import type { Db } from './database.js';
 import { chatMessages, chatSessions, usageEvents } from './schema.js';
@@ -28,7 +29,7 @@ type Cursor = { at: string; id: string } | undefined;
  * it is sent.
  */
 export async function* userExportJson(
-  deps: { db: Db; sessions: SessionsRepository; agents: AgentsRepository; feedback: FeedbackRepository },
+  deps: { db: Db; sessions: SessionsRepository; agents: AgentsRepository; feedback: FeedbackRepository; approvals?: ApprovalsRepository },
   userId: string,
   exportedAt = new Date(),
 ): AsyncGenerator<string> {
@@ -119,7 +120,8 @@ export async function* userExportJson(
   }
 
   yield `],"feedback":${JSON.stringify(await deps.feedback.ofUser(userId))}`;
-  yield `,"library":${JSON.stringify(await deps.agents.library(userId))}}`;
+  yield `,"library":${JSON.stringify(await deps.agents.library(userId))}`;
+  yield `,"toolApprovals":${JSON.stringify((await deps.approvals?.ofUser(userId)) ?? [])}}`;
 }
 
 /**

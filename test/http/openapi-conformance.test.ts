@@ -16,7 +16,7 @@ import { signJwt } from '../../src/http/middleware/jwt.js';
 import type { OpenApiDocument } from '../../src/http/openapi-document.js';
 import type { RunningServer } from '../../src/http/server.js';
 import { createMcpEndpoint } from '../../src/mcp/mcp-http-endpoint.js';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
+import { callTool, say, startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { startTestServer, upstreamOptions } from '../support/test-service.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { responseChecker, send, undocumentedRoutes, type Reply, type ResponseChecker } from './openapi-responses.js';
@@ -54,6 +54,7 @@ function samples(session: string): Record<string, Sample> {
     'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback, body: { rating: 'up' } },
     'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback },
     'GET /api/chat/sessions/{id}/export': { path: `/api/chat/sessions/${session}/export` },
+    'POST /api/chat/sessions/{id}/approvals/{approvalId}': { path: `/api/chat/sessions/${session}/approvals/approval-1`, body: { approved: true } },
     // biome-ignore lint/correctness/useHookAtTopLevel: useChatBody builds a request body; it is not a React hook
     'POST /api/chat': { path: '/api/chat', body: useChatBody(session, 'Hello!') },
     'GET /api/chat/{id}/stream': { path: `/api/chat/${session}/stream` },
@@ -138,7 +139,7 @@ describe('the OpenAPI document, against live responses', () => {
         authJwtSecret: SECRET,
         limits: { requestsPerMinute: 2, dailyTokens: 1, bodyTimeoutMs: 1500 },
       }),
-      startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', seedCatalog: false })),
+      startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', seedCatalog: false, toolApproval: { required: ['find_agent'] } })),
       startTestServer({ dataDir: 'memory://', seedCatalog: false, databaseUrl: outageDatabase }),
     ]);
     checker = responseChecker((await (await fetch(`${local.url}/openapi.json`)).json()) as OpenApiDocument);
@@ -238,6 +239,7 @@ describe('the OpenAPI document, against live responses', () => {
       ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', { ...s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!, body: { rating: 'meh' } }],
       ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', { path: `/api/chat/sessions/${session}/messages/not%20an%20id/feedback` }],
       ['GET /api/chat/sessions/{id}/export', { path: `/api/chat/sessions/${session}/export?format=pdf` }],
+      ['POST /api/chat/sessions/{id}/approvals/{approvalId}', { ...s['POST /api/chat/sessions/{id}/approvals/{approvalId}']!, body: { approved: 'yes' } }],
       ['POST /api/chat', { path: '/api/chat', body: { messages: [] } }],
       ['GET /api/chat/{id}/stream', { path: `/api/chat/${'x'.repeat(201)}/stream` }],
       ['GET /api/store/agents', { path: '/api/store/agents?limit=1000' }],
@@ -261,6 +263,7 @@ describe('the OpenAPI document, against live responses', () => {
       ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
       ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', unknown['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
       ['GET /api/chat/sessions/{id}/export', unknown['GET /api/chat/sessions/{id}/export']!],
+      ['POST /api/chat/sessions/{id}/approvals/{approvalId}', s['POST /api/chat/sessions/{id}/approvals/{approvalId}']!],
       ['GET /api/chat/{id}/stream', { path: '/api/chat/never-sent/stream' }],
       ['POST /api/library', { path: '/api/library', body: { slug: 'no-such-agent' } }],
       ['DELETE /api/library/{slug}', { path: '/api/library/no-such-agent' }],
@@ -355,6 +358,20 @@ describe('the OpenAPI document, against live responses', () => {
     expect(await Promise.all(attached)).toEqual([200, 200]);
     expect(json(await call(held, 'POST /api/chat/sessions/{id}/stop', 200, s['POST /api/chat/sessions/{id}/stop']!))).toEqual({ stopped: true });
     for (const reply of await Promise.all([streaming, ...resumes])) expect(reply.body.toString('utf8')).toContain('"type":"abort"');
+    expectConforming();
+  });
+
+  it('answers a tool approval as JSON, or with the answer going on as a stream (Accept: text/event-stream)', async () => {
+    for (const accept of ['application/json', 'text/event-stream']) {
+      const session = json(await call(held, 'POST /api/chat/sessions', 201, { path: '/api/chat/sessions' })).sessionId as string;
+      const s = samples(session);
+      upstream.enqueue(callTool('find_agent', { query: 'money' }), say('Nothing found.'));
+      const asked = await call(held, 'POST /api/chat/sessions/{id}/stream', 200, { ...s['POST /api/chat/sessions/{id}/stream']!, body: { message: 'Find a money agent' } });
+      const approvalId = /"approvalId":"([^"]+)"/.exec(asked.body.toString('utf8'))![1]!;
+      const reply = await call(held, 'POST /api/chat/sessions/{id}/approvals/{approvalId}', 200, { path: `/api/chat/sessions/${session}/approvals/${approvalId}`, body: { approved: true } }, { headers: { accept } });
+      if (accept === 'application/json') expect(json(reply)).toMatchObject({ approvalId, approved: true, resumed: true });
+      else expect(reply.body.toString('utf8')).toMatch(/tool-output-available[\s\S]*found\./);
+    }
     expectConforming();
   });
 

@@ -49,8 +49,19 @@ export type ChatMessage = UIMessage<MessageMetadata> & MessagePlace;
 
 export type ChatPart = ChatMessage['parts'][number];
 
+/** A tool call of the last answer that waits for the user's approval (GET session). */
+export interface PendingApproval {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+  expiresAt: string;
+  approved?: boolean;
+}
+
 export interface SessionDetail {
   sessionId: string;
+  pendingApprovals?: PendingApproval[];
   title?: string | null;
   messages: ChatMessage[];
   usage?: UsageRow[];

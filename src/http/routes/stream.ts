@@ -19,8 +19,17 @@ export async function readStreamBody(c: Context<AppEnv>): Promise<StreamBody> {
 
 /** Starts a run answering the body's message in the session, and streams it. */
 export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: StreamBody): Promise<Response> {
-  const request = runRequestOf(body);
   const { chat, metrics } = c.get('services');
+  // useChat after addToolApprovalResponse: the last message is the answer, its tool calls answered.
+  const resumed = await answeredApprovals(c, sessionId, body);
+  if (resumed) {
+    metrics.activeStreams.inc();
+    return sseResponse((signal) => chat.readRun(resumed, signal), {
+      headers: { 'x-request-id': c.get('requestId'), 'x-run-id': resumed.split('.')[0]! },
+      onClose: () => metrics.activeStreams.dec(),
+    });
+  }
+  const request = runRequestOf(body);
   const started = performance.now();
   const userId = c.get('userId');
   const run =
@@ -38,11 +47,11 @@ export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: 
 /** Attaches to the session's active run from its first event; 204 when nothing runs. */
 export async function resumeAnswer(c: Context<AppEnv>, sessionId: string): Promise<Response> {
   const { chat, metrics } = c.get('services');
-  const runId = await chat.activeRunId(sessionId, c.get('userId'));
-  if (!runId || !(await chat.eventLog.exists(runId))) return c.body(null, 204);
+  const logId = await chat.activeLogId(sessionId, c.get('userId'));
+  if (!logId || !(await chat.eventLog.exists(logId))) return c.body(null, 204);
   metrics.activeStreams.inc();
-  return sseResponse((signal) => chat.readRun(runId, signal), {
-    headers: { 'x-request-id': c.get('requestId'), 'x-run-id': runId },
+  return sseResponse((signal) => chat.readRun(logId, signal), {
+    headers: { 'x-request-id': c.get('requestId'), 'x-run-id': logId.split('.')[0]! },
     onClose: () => metrics.activeStreams.dec(),
   });
 }
@@ -104,3 +113,11 @@ export const streamRoutes = [
     },
   }),
 ];
+
+/** The event log of the run a useChat body resumes by answering tool approvals, or undefined. */
+async function answeredApprovals(c: Context<AppEnv>, sessionId: string, body: StreamBody): Promise<string | undefined> {
+  if (!('messages' in body) || !Array.isArray(body.messages) || body.messages.at(-1)?.role !== 'assistant') return undefined;
+  const messages = body.messages.map((message) => ({ role: message.role, parts: message.parts as Record<string, unknown>[] }));
+  return c.get('services').chat.answerApprovalsFromMessages(sessionId, c.get('userId'), messages);
+}
+

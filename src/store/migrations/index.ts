@@ -10,6 +10,7 @@ import { sessionMessageIds } from './0008-session-message-ids.js';
 import { exportOrder } from './0009-export-order.js';
 import { messageFeedback } from './0010-message-feedback.js';
 import { messageBranches } from './0011-message-branches.js';
+import { toolApprovals } from './0012-tool-approvals.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -25,6 +26,7 @@ export const migrations: Migration[] = [
   { id: '0009-export-order', sql: exportOrder },
   { id: '0010-message-feedback', sql: messageFeedback },
   { id: '0011-message-branches', sql: messageBranches },
+  { id: '0012-tool-approvals', sql: toolApprovals },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */

@@ -1,6 +1,6 @@
 // A live conversation for one session: history, streaming answer, tool calls, errors, stop and resume.
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport } from 'ai';
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses } from 'ai';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { describeChatError } from '../api-error.js';
 import type { ChatMessage, SessionDetail } from '../api-types.js';
@@ -38,12 +38,15 @@ function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
     headers: () => authHeaders(),
     fetch: observedFetch,
     // The server keeps the history; it only needs the new text (and, for an edit, where it branches
-    // from). Regenerating a given answer sends the useChat body, which names it.
+    // from). Regenerating a given answer sends the useChat body, which names it; after tool approvals
+    // were answered (addToolApprovalResponse), the answer whose calls carry them.
     prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => {
       if (trigger === 'regenerate-message' && messageId) {
         const question = messages.findLast((message) => message.role === 'user');
         return { body: { messages: question ? [question] : messages.slice(-1), trigger, messageId } };
       }
+      const last = messages.at(-1);
+      if (last?.role === 'assistant') return { body: { id: sessionId, messages: [last], trigger, messageId } };
       const parentId = (body as { parentId?: string | null } | undefined)?.parentId;
       return { body: parentId === undefined ? lastUserBody(messages) : { ...lastUserBody(messages), parentId } };
     },
@@ -55,7 +58,9 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const { sessionId } = session;
   // While a run is active the stored history may already hold its partial answer; the resumed
   // stream replays that answer from its first event, so start without it to avoid showing it twice.
-  const dropPartial = session.status === 'running' && session.messages.at(-1)?.role === 'assistant';
+  // An answer waiting for tool approvals runs nowhere: it is shown as stored, with its questions.
+  const waiting = (session.pendingApprovals?.length ?? 0) > 0;
+  const dropPartial = session.status === 'running' && !waiting && session.messages.at(-1)?.role === 'assistant';
   // Only the first render matters: useChat owns the messages from then on.
   const [initialMessages] = useState(() => (dropPartial ? session.messages.slice(0, -1) : session.messages));
   const transport = useMemo(() => createTransport(sessionId), [sessionId]);
@@ -66,11 +71,13 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const reloadAfterAnswer = useRef(false);
   const [versionProblem, setVersionProblem] = useState<string | null>(null);
 
-  const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError } =
+  const { messages, setMessages, sendMessage, regenerate, resumeStream, stop, status, error, clearError, addToolApprovalResponse } =
     useChat<ChatMessage>({
       id: sessionId,
       messages: initialMessages,
       transport,
+      // Once every tool call of the answer is approved or denied, the answer goes on.
+      sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
       onFinish: ({ message, isAbort }) => {
         streamDelivered.current = true;
         if (isAbort && message.role === 'assistant') setStoppedIds((ids) => new Set(ids).add(message.id));
@@ -90,7 +97,7 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   // answers 204 when nothing is running, so this is cheap when the status is unknown.
   const resumeStarted = useRef(false);
   useEffect(() => {
-    if (resumeStarted.current || initialText || session.status === 'idle') return;
+    if (resumeStarted.current || initialText || session.status === 'idle' || waiting) return;
     resumeStarted.current = true;
     lastAction.current = 'resume';
     void resumeStream().then(async () => {
@@ -103,7 +110,17 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
         setMessages(session.messages);
       }
     });
-  }, [dropPartial, initialText, resumeStream, session.messages, session.status, sessionId, setMessages]);
+  }, [dropPartial, initialText, resumeStream, session.messages, session.status, sessionId, setMessages, waiting]);
+
+  const onApprovalResponse = useCallback(
+    (approvalId: string, approved: boolean) => {
+      stickToBottom.current = true;
+      lastAction.current = 'send';
+      clearError();
+      void addToolApprovalResponse({ id: approvalId, approved });
+    },
+    [addToolApprovalResponse, clearError],
+  );
 
   const initialSent = useRef(false);
   useEffect(() => {
@@ -206,6 +223,7 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
               streaming={busy && index === messages.length - 1 && message.role === 'assistant'}
               stopped={stoppedIds.has(message.id)}
               actions={actions}
+              onApprovalResponse={busy ? undefined : onApprovalResponse}
             />
           ))}
           {versionProblem ? (

@@ -30,6 +30,8 @@ interface MessageItemProps {
   /** True when the user stopped this answer part-way. */
   stopped?: boolean;
   actions?: MessageActions;
+  /** Answers a tool call that waits for the user's approval. */
+  onApprovalResponse?: (approvalId: string, approved: boolean) => void;
 }
 
 export function messageText(message: ChatMessage): string {
@@ -100,7 +102,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions?: Mes
   );
 }
 
-function AssistantMessage({ message, sessionId, streaming, stopped = false, actions }: MessageItemProps) {
+function AssistantMessage({ message, sessionId, streaming, stopped = false, actions, onApprovalResponse }: MessageItemProps) {
   const usage = message.metadata?.usage;
   const lastPart = message.parts[message.parts.length - 1];
   const hasVisible = message.parts.some((part) => (part.type === 'text' && part.text.trim() !== '') || isToolUIPart(part));
@@ -131,7 +133,7 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false, acti
             ) : null;
           }
           if (isToolUIPart(part)) {
-            return <ToolPart key={key} part={part} live={streaming} />;
+            return <ToolPart key={key} part={part} live={streaming} onApprovalResponse={onApprovalResponse} />;
           }
           return null;
         })}
@@ -184,10 +186,19 @@ export function TypingDots() {
   );
 }
 
-export function MessageItem({ message, sessionId, streaming, stopped, actions }: MessageItemProps) {
+export function MessageItem({ message, sessionId, streaming, stopped, actions, onApprovalResponse }: MessageItemProps) {
   if (message.role === 'user') return <UserMessage message={message} actions={actions} />;
   if (message.role === 'assistant') {
-    return <AssistantMessage message={message} sessionId={sessionId} streaming={streaming} stopped={stopped} actions={actions} />;
+    return (
+      <AssistantMessage
+        message={message}
+        sessionId={sessionId}
+        streaming={streaming}
+        stopped={stopped}
+        actions={actions}
+        onApprovalResponse={onApprovalResponse}
+      />
+    );
   }
   return null;
 }

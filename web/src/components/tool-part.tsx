@@ -2,6 +2,7 @@
 import { getToolName, type DynamicToolUIPart, type ToolUIPart } from 'ai';
 import { isFindAgentOutput } from '../api-types.js';
 import { AgentResults } from './agent-results.js';
+import { ToolApproval } from './tool-approval.js';
 import { ToolBlock } from './tool-block.js';
 import { ToolProgress } from './tool-progress.js';
 
@@ -9,10 +10,15 @@ interface ToolPartProps {
   part: ToolUIPart | DynamicToolUIPart;
   /** False once the answer has ended, so an unfinished call is not shown spinning forever. */
   live: boolean;
+  /** Answers a call that waits for the user's approval. */
+  onApprovalResponse?: (approvalId: string, approved: boolean) => void;
 }
 
-export function ToolPart({ part, live }: ToolPartProps) {
+export function ToolPart({ part, live, onApprovalResponse }: ToolPartProps) {
   const toolName = getToolName(part);
+  if (part.state === 'approval-requested' || part.state === 'approval-responded') {
+    return <ToolApproval toolName={toolName} input={part.input} approval={part.approval} onAnswer={onApprovalResponse} />;
+  }
   const running = part.state === 'input-streaming' || part.state === 'input-available';
   if (running && live) return <ToolProgress toolName={toolName} />;
   if (toolName === 'find_agent' && part.state === 'output-available' && isFindAgentOutput(part.output)) {
@@ -24,7 +30,11 @@ export function ToolPart({ part, live }: ToolPartProps) {
       state={running ? 'interrupted' : part.state}
       input={part.input}
       output={part.state === 'output-available' ? part.output : undefined}
-      errorText={part.state === 'output-error' ? part.errorText : undefined}
+      errorText={part.state === 'output-error' ? part.errorText : part.state === 'output-denied' ? deniedText(part.approval?.reason) : undefined}
     />
   );
+}
+
+function deniedText(reason: string | undefined): string {
+  return reason ? `Not allowed: ${reason}` : 'Not allowed: this call did not run.';
 }

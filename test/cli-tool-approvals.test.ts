@@ -1,0 +1,83 @@
+/**
+ * `autochat chat` asking before a tool acts: against a real server whose MCP tool needs approval (the
+ * default for MCP tools), the CLI asks `Allow <tool> {input}? [y/N]`, and y runs the tool while
+ * anything else denies it — one-shot (`-m`) and in a piped interactive session.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/http/server.js';
+import { serveEchoOverHttp } from './support/echo-mcp-server.js';
+import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
+import { startTestServer, upstreamOptions } from './support/test-service.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+function runCli(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['AUTOCHAT_URL', 'AUTOCHAT_TOKEN', 'NO_COLOR', 'FORCE_COLOR']) delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'chat', ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
+  child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('autochat chat with a tool that needs approval', () => {
+  let upstream: FakeUpstream;
+  let echo: Awaited<ReturnType<typeof serveEchoOverHttp>>;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    [upstream, echo] = await Promise.all([startFakeUpstream(), serveEchoOverHttp()]);
+    upstream.setDefault(say('Title'));
+    server = await startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', mcpServers: { everything: { url: echo.url } } }));
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await Promise.all([upstream?.close(), echo?.close()]);
+  });
+
+  const QUESTION = 'Allow everything__echo_upper {"text":"hi"}? [y/N] ';
+
+  it('-m asks, and y runs the tool and the answer goes on', async () => {
+    const session = await server.chat.createChatSession('local');
+    upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_yes'), say('It says HI.'));
+    const run = await runCli(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], 'y\n');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain('⚙ everything__echo_upper {"text":"hi"}');
+    expect(run.stdout).toContain(QUESTION);
+    expect(run.stdout.indexOf(QUESTION)).toBeLessThan(run.stdout.indexOf('It says HI.'));
+    expect(lines.find((line) => line.startsWith('✓ everything__echo_upper'))).toContain('HI');
+    const stored = (await server.chat.getChatSession(session.sessionId))!;
+    expect(stored.status).toBe('idle');
+    expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'HI' }));
+  });
+
+  it('-m with anything but y (here: end of input) denies it: the tool does not run, the answer goes on', async () => {
+    const session = await server.chat.createChatSession('local');
+    upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_no'), say('Fine, no shouting.'));
+    const run = await runCli(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], '');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(QUESTION);
+    expect(run.stdout).toContain('⊘ everything__echo_upper not allowed');
+    expect(run.stdout).toContain('Fine, no shouting.');
+    const stored = (await server.chat.getChatSession(session.sessionId))!;
+    expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-denied' }));
+  });
+
+  it('in a piped interactive session, the next line answers the question', async () => {
+    upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_piped'), say('Shouted.'), say('Bye!'));
+    const run = await runCli(['--url', server.url], 'Shout hi\nn\nThanks\n/quit\n');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(QUESTION);
+    expect(run.stdout).toContain('⊘ everything__echo_upper not allowed');
+    expect(run.stdout).toContain('Shouted.');
+    expect(run.stdout).toContain('Bye!');
+  });
+});
