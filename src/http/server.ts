@@ -1,8 +1,9 @@
 /**
  * Starts autochat as a network service: the chat service, the HTTP app, and a Node server (HTTPS with
- * HTTP/2 when TLS files are configured). SIGTERM/SIGINT stop it gracefully: no new connections,
- * running answers get a grace period to finish, the rest are stopped with their partial answers
- * stored, open streams send their last events, then the database closes.
+ * HTTP/2 when TLS files are configured). SIGTERM/SIGINT stop it gracefully: readiness fails and new
+ * messages are refused at once, running answers get a grace period (SHUTDOWN_GRACE_MS) to finish,
+ * the rest are handed on to another instance to continue (or stopped, with their partial answers
+ * stored, where none can), open streams send their last events, then the database closes.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -127,7 +128,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     close(graceMs = 0) {
       closing ??= (async () => {
         const deadline = Date.now() + graceMs;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // The listener stays open while answers drain: /readyz answers 503 (so a load balancer takes
+        // this instance out by its health check, not by a refused connection), new messages get 503
+        // with Retry-After, and a reader re-attaching to a running answer is still served.
         await chat.drain(graceMs);
         // The runs are over; their readers still send the closing events. Wait for them (a reader of a
         // run on another instance may wait longer: it is cut at the deadline and resumes elsewhere).
@@ -140,6 +143,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           clearTimeout(timer);
         }
         disconnecting = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await chat.close();
         if ('closeAllConnections' in server) server.closeAllConnections();
         await closed;
@@ -156,13 +160,13 @@ function shuttingDown(): Response {
   return Response.json(body, { status: 503, headers: { 'x-request-id': requestId, 'retry-after': '2', connection: 'close' } });
 }
 
-/** Stops the server on SIGTERM/SIGINT, giving running answers `graceMs` to finish. */
-export function closeOnSignals(server: RunningServer, graceMs = 10_000): void {
+/** Stops the server on SIGTERM/SIGINT, giving running answers `graceMs` (SHUTDOWN_GRACE_MS) to finish. */
+export function closeOnSignals(server: RunningServer, graceMs = server.chat.config.shutdownGraceMs): void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(1);
     signalled = true;
-    server.chat.log.info({ signal }, 'shutting down');
+    server.chat.log.info({ signal, graceMs }, 'shutting down');
     server.close(graceMs).then(
       () => process.exit(0),
       () => process.exit(1),
