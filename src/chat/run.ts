@@ -20,6 +20,7 @@ import { generate } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunSettler } from './run-settler.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
+import { continuationPrompt, type RunResumption } from './run-continuation.js';
 import type { ChatMessage, RunOutcome, TokenUsage } from './types.js';
 
 export const SYSTEM_PROMPT = `You are the copilot of an AI agent platform. You help people find, understand and use agents from the platform's agent store.
@@ -60,17 +61,26 @@ export type RunInput = {
   stopSignal: AbortSignal;
   /** Called once, with the run's first output after `start` (its first token, tool call or error). */
   onFirstOutput?: (first: UIMessageChunk) => void;
+  /** Set when this run continues an answer another instance began (see run-continuation.ts). */
+  resume?: RunResumption;
+  /**
+   * Aborted when this instance is stopping and hands the run on to another (its grace is over): the
+   * generation stops where it is, nothing is closed or stored, and `handOff` releases the run.
+   */
+  handOffSignal?: AbortSignal;
+  handOff?: (progress: RunProgress | undefined) => Promise<void>;
 };
 
 /** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
 export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOutcome> {
   const { runId, sessionId, userId } = input;
   const log = deps.log.child({ runId, sessionId, userId });
-  const answer = new AnswerBuilder(input.messageId);
-  const usage: NewUsage[] = [];
+  const answer = input.resume?.answer ?? new AnswerBuilder(input.messageId);
+  const usage: NewUsage[] = [...(input.resume?.usage ?? [])];
   const abort = new AbortController();
   let stopRequested = false;
   let leaseLost = false;
+  let handedOff = false;
   let failure: string | undefined;
   let promptEstimate = 0;
   // True while an upstream call may be running: it has cost something no usage row records yet.
@@ -88,6 +98,12 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   };
   if (input.stopSignal.aborted) stop();
   input.stopSignal.addEventListener('abort', stop, { once: true });
+  const handOff = () => {
+    if (stopRequested) return;
+    handedOff = true;
+    abort.abort(new Error('handed off'));
+  };
+  input.handOffSignal?.addEventListener('abort', handOff, { once: true });
   const unsubscribeStop = deps.eventLog.onStop(runId, stop);
 
   const untrackLease = deps.leases.track(
@@ -103,7 +119,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   // waits for all of them before it declares the log complete.
   let pendingAppends: Promise<void> = Promise.resolve();
   let answering = false;
-  const emit = (chunk: UIMessageChunk) => {
+  const emitOne = (chunk: UIMessageChunk) => {
+    // Once handed on (or the lease is lost), the log is another instance's to write.
+    if (handedOff || leaseLost) return;
     if (!answering && chunk.type !== 'start' && chunk.type !== 'start-step') {
       answering = true;
       input.onFirstOutput?.(chunk);
@@ -126,6 +144,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     );
     pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
   };
+  // A continuation's chunks are joined onto the logged answer (one start, one text part that goes on).
+  const emit = (chunk: UIMessageChunk) => {
+    for (const piece of input.resume ? input.resume.stitch(chunk) : [chunk]) emitOne(piece);
+  };
 
   let finishReason: FinishReason | undefined;
   /** Whether any upstream call got as far as a response: a call that never connected costs nothing. */
@@ -134,8 +156,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   let sawError = false;
 
   try {
+    if (input.resume) await input.resume.settle(emitOne, abort.signal);
+    const prompt = input.resume ? continuationPrompt(SYSTEM_PROMPT, input.history, answer.message()) : { system: SYSTEM_PROMPT, history: input.history };
     const fitted = await fitToContextWindow(deps.contextWindow, {
-      history: input.history,
+      history: prompt.history,
       tools: input.tools,
       summary: input.summary,
       saveSummary: input.saveSummary,
@@ -148,10 +172,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     calling = true;
     progressKnown = true;
 
-    emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
+    if (!input.resume?.answer) emit({ type: 'start', messageId: answer.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,
-      system: SYSTEM_PROMPT,
+      system: prompt.system,
       messages: fitted.messages,
       tools: input.tools,
       maxSteps: deps.maxToolSteps,
@@ -190,7 +214,20 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   } finally {
     untrackLease();
     input.stopSignal.removeEventListener('abort', stop);
+    input.handOffSignal?.removeEventListener('abort', handOff);
     unsubscribeStop();
+  }
+
+  if (handedOff || leaseLost) {
+    // Another instance continues (or has closed) this run: it writes the log and stores the answer.
+    // What this one spent goes with the run's progress, and is charged once, by whoever ends it.
+    await pendingAppends.catch(() => {});
+    if (handedOff) {
+      await input.handOff?.(progress()).catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'releasing a handed-off run failed; it is taken over when its lease expires'));
+    }
+    deps.onEnded?.('interrupted', runId);
+    log.info({ from: 'running', to: handedOff ? 'handed off' : 'lease lost', upstreamCalls: usage.length }, 'run left to another instance');
+    return 'interrupted';
   }
 
   // Whatever cut the answer short, its open text parts end before the closing events.
@@ -220,13 +257,14 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
   const outcome: RunOutcome = stopRequested || leaseLost ? (leaseLost ? 'interrupted' : 'stopped') : sawError ? 'failed' : 'finished';
   const reason = stopRequested ? 'stop requested' : leaseLost ? 'lease lost' : sawError ? (failure ?? 'error') : undefined;
 
+  const continued = input.resume ? { continuations: input.resume.count } : {};
   const record: EndRecord = {
     runId,
     sessionId,
     userId,
     status: outcome,
     reason,
-    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage) } },
+    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage), ...continued } },
     usage,
     endedAt: new Date().toISOString(),
   };
@@ -243,7 +281,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     emit({
       type: 'finish',
       ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { sessionId, usage: totalsOf(usage), ...pending },
+      messageMetadata: { sessionId, usage: totalsOf(usage), ...continued, ...pending },
     });
   }
   await pendingAppends.catch(() => {});

@@ -68,6 +68,10 @@ export const chatRuns = pgTable('chat_runs', {
   endedAt: timestamptz('ended_at'),
   /** Tokens a running answer may still spend, counted by budget admission until the run ends. */
   reservedTokens: integer('reserved_tokens').notNull().default(0),
+  /** How often the run was taken over and continued by another instance (migration 0014). */
+  continuations: integer('continuations').notNull().default(0),
+  /** When its owner, stopping, handed it on for another instance to continue. */
+  releasedAt: timestamptz('released_at'),
 });
 
 export const usageEvents = pgTable('usage_events', {

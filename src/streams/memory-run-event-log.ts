@@ -38,6 +38,10 @@ export function createMemoryRunEventLog(options: { endedTtlMs?: number } = {}): 
     async exists(runId) {
       return logs.has(runId);
     },
+    async adopt(runId) {
+      const log = logs.get(runId);
+      return log && !log.ended ? [...log.events] : undefined;
+    },
     async *read(runId, signal) {
       const log = logs.get(runId);
       if (!log) return;
