@@ -222,10 +222,13 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunOut
     // Another instance continues (or has closed) this run: it writes the log and stores the answer.
     // What this one spent goes with the run's progress, and is charged once, by whoever ends it.
     await pendingAppends.catch(() => {});
+    // A Redis restart must not make this instance write its older copy of the log over the new owner's.
+    deps.eventLog.disown(runId);
     if (handedOff) {
       await input.handOff?.(progress()).catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'releasing a handed-off run failed; it is taken over when its lease expires'));
     }
-    deps.onEnded?.('interrupted', runId);
+    // A hand-on is not a failure: it is not counted as an interrupted run (this process is stopping).
+    if (leaseLost) deps.onEnded?.('interrupted', runId);
     log.info({ from: 'running', to: handedOff ? 'handed off' : 'lease lost', upstreamCalls: usage.length }, 'run left to another instance');
     return 'interrupted';
   }

@@ -223,6 +223,11 @@ export async function createRedisRunEventLog(
     async exists(runId) {
       return (await commands.exists(key(runId))) === 1;
     },
+    disown(runId) {
+      const run = owned.get(runId);
+      if (run?.retry) clearTimeout(run.retry);
+      owned.delete(runId);
+    },
     async adopt(runId) {
       const entries: [string, string[]][] = [];
       for (let from = '-'; ; ) {

@@ -28,6 +28,8 @@ export interface RunEventLog {
    * on as the run's own writer (so a Redis restart is repaired from here too).
    */
   adopt(runId: string): Promise<RunEvent[] | undefined>;
+  /** Stops writing a run's log from here (another instance continues it): nothing is appended or repaired any more. */
+  disown(runId: string): void;
   /** Asks the run's owner, wherever it is, to stop. */
   requestStop(runId: string): Promise<void>;
   /** Calls `onStop` when a stop is requested for this run; returns the unsubscribe function. */
