@@ -312,5 +312,5 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
     expect(lost).toBe(0);
     expect(cut).toBe(0);
     expect(longOnes.filter((entry) => entry.phase === 'roll').length).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
