@@ -7,8 +7,11 @@
  *   mid-continuation gets one answer the AI SDK accepts (one start, one text part, finish at the end);
  * - stopped (SIGTERM) with an answer longer than its SHUTDOWN_GRACE_MS: it hands the run on at the
  *   end of its grace, exits 0, and the other instance continues it at once;
+ * - killed again while continuing: a third instance continues it (`continuations: 2`), charged once
+ *   per upstream call across all three;
  * - with RUN_CONTINUE_MAX reached, the answer ends `interrupted` as before.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream, type ScriptStep } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
@@ -84,7 +87,10 @@ describe('continuing an answer on another instance', () => {
     // The continuation: what the model says when shown the partial answer.
     upstream.enqueue({ steps: [...words(AFTER_1), { gate: 'continuing' }, ...words(AFTER_2)], finishReason: 'stop', usage: { prompt_tokens: 60, completion_tokens: 6 } });
     const callsBefore = streamRequests().length;
+    const killedAt = performance.now();
     await a.kill();
+    await follower.until((live) => live.text().length > BEFORE.length, 20_000);
+    console.log(`continuation: the answer went on ${Math.round(performance.now() - killedAt)} ms after kill -9 (RUN_LEASE_MS=1500)`);
     await upstream.reached('continuing');
     await follower.until((live) => live.text() === BEFORE + AFTER_1, 20_000);
 
@@ -160,6 +166,69 @@ describe('continuing an answer on another instance', () => {
     expect(stored.messages[1]!.metadata?.continuations).toBe(1);
     upstream.release('draining');
     await b.kill();
+  }, 120_000);
+
+  it('killed again while continuing: a third instance continues it, and every call is charged once', async () => {
+    const trio = await Promise.all([start(), start(), start()]);
+    const [a] = trio;
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    try {
+      const sessionId = await newSession(a.url);
+      const MID = 'Budget Buddy, ';
+      upstream.enqueue({ steps: [...words(BEFORE), { gate: 'first-kill' }, ...words('never sent')], finishReason: 'stop' });
+      const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Which agents make money?"}' });
+      const runId = post.headers.get('x-run-id')!;
+      const owner = followSse(post);
+      await upstream.reached('first-kill');
+      await owner.until((live) => live.text() === BEFORE);
+      upstream.enqueue({ steps: [...words(MID), { gate: 'second-kill' }, ...words('never sent either')], finishReason: 'stop' });
+      await a.kill();
+      await upstream.reached('second-kill');
+      // Which instance continues it: the claim made it the run's owner.
+      const holderOf = async () => (await db.query<{ owner: string; progress: string | null }>('select owner, progress from chat_runs where id = $1', [runId])).rows[0]!;
+      let held = await holderOf();
+      const continuing = trio.find((server) => server !== a && held.owner.includes(`:${server.child.pid}:`))!;
+      const survivor = trio.find((server) => server !== a && server !== continuing)!;
+      expect(continuing).toBeDefined();
+      expect(survivor).toBeDefined();
+      const follower = followSse(await fetch(`${survivor.url}/api/chat/sessions/${sessionId}/stream`));
+      await follower.until((live) => live.text() === BEFORE + MID, 20_000);
+      // The continuing instance's lease renewal has saved what it spent (the first call, and its own call in flight).
+      await waitUntil(async () => {
+        held = await holderOf();
+        const progress = held.progress ? (JSON.parse(held.progress) as { usage: unknown[]; calling: boolean; pendingChars: number }) : undefined;
+        return progress !== undefined && progress.usage.length === 1 && progress.calling && progress.pendingChars > 0;
+      }, 10_000);
+
+      upstream.enqueue({ steps: words(AFTER_2), finishReason: 'stop', usage: { prompt_tokens: 70, completion_tokens: 4 } });
+      const callsBefore = streamRequests().length;
+      await continuing.kill();
+      const stream = await follower.ended;
+      expect(stream.invalid).toEqual([]);
+      expect(textOf(stream.chunks)).toBe(BEFORE + MID + AFTER_2);
+      const types = typesOf(stream.chunks);
+      expect(types.filter((type) => type === 'start')).toHaveLength(1);
+      expect(types.filter((type) => type === 'text-start')).toHaveLength(1);
+      expect(stream.chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { continuations: 2 } });
+      await rebuildMessage(stream.chunks);
+      expect(streamRequests().slice(callsBefore)[0]!.body.messages.at(-1)).toMatchObject({ role: 'assistant', content: BEFORE + MID });
+
+      await waitUntil(async () => (await session(survivor.url, sessionId)).status === 'idle', 10_000);
+      const stored = await session(survivor.url, sessionId);
+      expect(stored.lastRunStatus).toBe('finished');
+      expect(stored.messages[1]!.parts.filter((part) => part.type === 'text').map((part) => part.text)).toEqual([BEFORE + MID + AFTER_2]);
+      expect(stored.messages[1]!.metadata?.continuations).toBe(2);
+      const chat = stored.usage.filter((entry) => entry.kind === 'chat');
+      expect(chat).toHaveLength(3);
+      expect(chat.filter((entry) => entry.estimated)).toHaveLength(2);
+      expect(chat.find((entry) => !entry.estimated)!.totalTokens).toBe(74);
+      upstream.release('first-kill');
+      upstream.release('second-kill');
+      await survivor.kill();
+    } finally {
+      await db.end();
+    }
   }, 120_000);
 
   it('with RUN_CONTINUE_MAX reached, the answer ends interrupted with what it had, as before', async () => {
