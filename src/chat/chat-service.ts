@@ -71,6 +71,8 @@ export type RunEventsHook = {
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
   feedbackGiven?: (rating: FeedbackRating) => void;
+  /** This instance took over a run whose own instance stopped, and continues it. */
+  runContinued?: () => void;
   /** An attempt to store a pending answer failed (the database is still away). */
   saveRetryFailed?: () => void;
   /** An unsaved answer could not be kept durably (PENDING_SAVES_MAX_BYTES reached, or its place is down). */
@@ -241,6 +243,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const controller = new AbortController();
     const handOff = new AbortController();
     hooks.runStarted?.();
+    hooks.runContinued?.();
     const done = executeRun(runDeps, {
       ...run,
       saveSummary: (summary) => sessions.setSummary(run.sessionId, summary.text, summary.throughSeq),

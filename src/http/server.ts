@@ -57,6 +57,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     metrics.runs.inc({ outcome });
     if (outcome === 'failed') metrics.upstreamErrors.inc();
   };
+  chat.hooks.runContinued = () => metrics.runsContinued.inc();
   chat.hooks.saveRetryFailed = () => metrics.pendingSaveRetries.inc();
   chat.hooks.saveOverflowed = () => metrics.pendingSaveOverflows.inc();
   chat.hooks.tokensUsed = (usage) => {

@@ -136,6 +136,7 @@ describe('continuing an answer on another instance', () => {
     expect(chat).toHaveLength(2);
     expect(chat.filter((entry) => entry.estimated)).toHaveLength(1);
     expect(chat.find((entry) => !entry.estimated)!.totalTokens).toBe(66);
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/^autochat_runs_continued_total 1$/m);
     await b.kill();
   }, 120_000);
 
