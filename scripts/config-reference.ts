@@ -161,7 +161,7 @@ export const descriptions: Record<string, Description> = {
     text:
       'On SIGTERM (or SIGINT), how long running answers get to finish (default 5 minutes) before the instance lets ' +
       'them go: with `REDIS_URL` they are handed to another instance, which continues them; without, they are ' +
-      'stopped with their partial answers stored. Give your orchestrator a stop timeout a little longer ' +
+      'stopped with their partial answers stored. Give your orchestrator a stop timeout of this plus 30 s ' +
       '(Kubernetes `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`). See ' +
       '[Graceful shutdown](operations.md#graceful-shutdown).',
   },

@@ -202,6 +202,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    */
   const active = new Map<string, { controller: AbortController; done: Promise<RunOutcome>; handOff?: AbortController; continuations?: number }>();
   let closing = false;
+  /** Runs this process handed on to another instance at shutdown. */
+  let handedOn = 0;
   let draining: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
 
@@ -619,8 +621,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       // Out of grace: runs another instance can continue are handed on (their readers see the answer
       // go on); the rest are stopped as if the user had pressed Stop, their partial answers stored.
       for (const run of active.values()) {
-        if (run.handOff && takeover.possible && (run.continuations ?? 0) < config.runContinueMax) run.handOff.abort();
-        else run.controller.abort();
+        if (run.handOff && takeover.possible && (run.continuations ?? 0) < config.runContinueMax) {
+          handedOn++;
+          run.handOff.abort();
+        } else {
+          run.controller.abort();
+        }
       }
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
       // The titles asked for so far are written (a library user's close() leaves its chat named), for
@@ -800,6 +806,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     statementCount: () => database.statementCount(),
     databaseKind: database.kind,
     activeRunCount: () => active.size,
+    /** How many running answers this process handed on to another instance as it stopped. */
+    handedOnCount: () => handedOn,
 
     drain,
 

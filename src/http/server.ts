@@ -24,6 +24,13 @@ import { errorBody } from './middleware/errors.js';
 /** At shutdown, how long open responses get to finish at least, even with no grace period. */
 const FLUSH_MS = 1000;
 
+/**
+ * After handing answers on to other instances, how long this one's readers may go on following them
+ * (from the shared log) to their end, so they need not reconnect: the stop timeout to give an
+ * orchestrator is SHUTDOWN_GRACE_MS plus this.
+ */
+const HANDED_ON_FOLLOW_MS = 30_000;
+
 export type RunningServer = {
   url: string;
   port: number;
@@ -133,13 +140,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         // this instance out by its health check, not by a refused connection), new messages get 503
         // with Retry-After, and a reader re-attaching to a running answer is still served.
         await chat.drain(graceMs);
-        // The runs are over; their readers still send the closing events. Wait for them (a reader of a
-        // run on another instance may wait longer: it is cut at the deadline and resumes elsewhere).
+        // The runs are over (or handed on); their readers still send the last events. Wait for them (a
+        // reader of a run on another instance may wait longer: it is cut at the deadline, or when the
+        // follow time of handed-on answers is over, and resumes elsewhere).
         if (responses.size > 0) {
           let timer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             responsesDone = resolve;
-            timer = setTimeout(resolve, Math.max(FLUSH_MS, deadline - Date.now()));
+            const follow = chat.handedOnCount() > 0 ? HANDED_ON_FOLLOW_MS : 0;
+            timer = setTimeout(resolve, Math.max(FLUSH_MS, deadline - Date.now(), follow));
           });
           clearTimeout(timer);
         }

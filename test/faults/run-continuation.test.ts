@@ -6,7 +6,8 @@
  *   the kill, is marked continued, is charged once per upstream call, and a reader re-attaching
  *   mid-continuation gets one answer the AI SDK accepts (one start, one text part, finish at the end);
  * - stopped (SIGTERM) with an answer longer than its SHUTDOWN_GRACE_MS: it hands the run on at the
- *   end of its grace, exits 0, and the other instance continues it at once;
+ *   end of its grace, the other instance continues it at once, the reader connected to the stopping
+ *   instance follows it to its end, and then that instance exits 0;
  * - killed again while continuing: a third instance continues it (`continuations: 2`), charged once
  *   per upstream call across all three;
  * - with RUN_CONTINUE_MAX reached, the answer ends `interrupted` as before.
@@ -153,6 +154,10 @@ describe('continuing an answer on another instance', () => {
     upstream.enqueue({ steps: words(AFTER_1 + AFTER_2, 20), finishReason: 'stop', usage: { prompt_tokens: 60, completion_tokens: 6 } });
     await a.stop();
     expect(a.child.exitCode).toBe(0);
+    // The reader connected to the stopping instance followed the continued answer to its end, then it exited.
+    const own = await owner.ended;
+    expect(textOf(own.chunks)).toBe(BEFORE + AFTER_1 + AFTER_2);
+    expect(typesOf(own.chunks).at(-1)).toBe('finish');
     const stream = await follower.ended;
     expect(stream.invalid).toEqual([]);
     expect(textOf(stream.chunks)).toBe(BEFORE + AFTER_1 + AFTER_2);
