@@ -165,9 +165,29 @@ export const descriptions: Record<string, Description> = {
     text:
       'Lease of a running answer (at least 500). The instance generating it renews the lease every third of this ' +
       'time, saving what the answer has spent so far (and, without Redis, the partial answer); every instance ' +
-      'sweeps every half of it, and closes a run whose lease has expired (its owner died) as `interrupted`, ' +
+      'sweeps every half of it, and takes over a run whose lease has expired (its owner died): it continues it ' +
+      '(see `RUN_CONTINUE_MAX`) or, where that is impossible, closes it as `interrupted`, ' +
       'storing what had been written and charging every upstream call it made — or, if the run had ended while ' +
       'the database was away, stores it as it ended.',
+  },
+  RUN_CONTINUE_MAX: {
+    group: 'Storage and scaling',
+    text:
+      'How many times one answer may be continued on another instance after its own stopped before it ended ' +
+      '(killed: once its lease expires; stopped with SIGTERM: when `SHUTDOWN_GRACE_MS` is over). The taking ' +
+      'instance asks the model again with the partial answer and appends to the same answer, which readers see go ' +
+      'on. Needs `REDIS_URL` (the shared event log) and a real model (not the offline demo). `0` never continues: ' +
+      'such answers end `interrupted` (killed) or `stopped` (grace over) with what they had. See ' +
+      '[operations](operations.md#continuing-an-answer-elsewhere).',
+  },
+  SHUTDOWN_GRACE_MS: {
+    group: 'Storage and scaling',
+    text:
+      'On SIGTERM (or SIGINT), how long running answers get to finish (default 5 minutes) before the instance lets ' +
+      'them go: with `REDIS_URL` they are handed to another instance, which continues them; without, they are ' +
+      'stopped with their partial answers stored. Give your orchestrator a stop timeout of this plus 30 s ' +
+      '(Kubernetes `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`). See ' +
+      '[Graceful shutdown](operations.md#graceful-shutdown).',
   },
   PENDING_SAVES_MAX_BYTES: {
     group: 'Storage and scaling',

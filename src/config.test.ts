@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     expect(config.llm).toMatchObject({ apiKey: undefined, baseUrl: 'https://openrouter.ai/api/v1', timeoutMs: 60_000 });
   });
 
+  it('gives running answers 5 minutes at shutdown and lets an answer be continued twice, unless told otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ shutdownGraceMs: 300_000, runContinueMax: 2 });
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '30000', RUN_CONTINUE_MAX: '0' })).toMatchObject({ shutdownGraceMs: 30_000, runContinueMax: 0 });
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: '5m' })).toThrow(/SHUTDOWN_GRACE_MS: expected a whole number/);
+    expect(() => loadConfig({ RUN_CONTINUE_MAX: '-1' })).toThrow(/RUN_CONTINUE_MAX/);
+  });
+
   it('reads either spelling of the OpenRouter key and lets options win over the environment', () => {
     expect(loadConfig({ OPENROUTER_API_KEY: 'b' }).llm.apiKey).toBe('b');
     expect(loadConfig({ OPEN_ROUTER_API_KEY: 'a', OPENROUTER_API_KEY: 'b' }).llm.apiKey).toBe('a');

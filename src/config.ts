@@ -100,6 +100,10 @@ export const envSchema = z.object({
   REQUEST_HEADERS_TIMEOUT_MS: integer(10_000, 1),
   REQUEST_BODY_TIMEOUT_MS: integer(30_000, 1),
   RUN_LEASE_MS: integer(15_000, 500),
+  /** How long a stopping instance (SIGTERM) lets running answers finish before it hands them on. */
+  SHUTDOWN_GRACE_MS: integer(300_000),
+  /** How often one answer may be continued on another instance after its own stopped (0: never). */
+  RUN_CONTINUE_MAX: integer(2),
   PENDING_SAVES_MAX_BYTES: integer(64 * 1024 * 1024, 0),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
@@ -148,6 +152,10 @@ export type Config = {
     bodyTimeoutMs: number;
   };
   runLeaseMs: number;
+  /** At SIGTERM, how long running answers get to finish (see docs/operations.md, "Graceful shutdown"). */
+  shutdownGraceMs: number;
+  /** How many times one answer may be taken over and continued by another instance (0: never). */
+  runContinueMax: number;
   /** Ends of runs the database could not take yet, kept durably until it can (see docs/architecture.md). */
   pendingSaves: { maxBytes: number };
   encryptionKey?: string;
@@ -218,6 +226,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
     },
     runLeaseMs: e.RUN_LEASE_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    runContinueMax: e.RUN_CONTINUE_MAX,
     pendingSaves: { maxBytes: e.PENDING_SAVES_MAX_BYTES },
     encryptionKey: e.ENCRYPTION_KEY,
     previousEncryptionKeys: (e.ENCRYPTION_KEYS_PREVIOUS ?? '').split(',').map((key) => key.trim()).filter(Boolean),

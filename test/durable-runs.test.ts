@@ -178,6 +178,8 @@ describe.runIf(canScaleOut)('two instances sharing PostgreSQL and Redis', () => 
       LLM_MAX_RETRIES: '0',
       RATE_LIMIT_PER_MINUTE: '0',
       RUN_LEASE_MS: '1500',
+      // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
+      RUN_CONTINUE_MAX: '0',
     };
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     return { a: a.url, b: b.url, upstream, killA: () => a.kill() };

@@ -23,6 +23,7 @@ import type { EndRecord } from '../store/end-record.js';
 import { verifyEncryptionKeys } from '../store/key-check.js';
 import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
 import { RunsRepository, type BegunRun, type ExpiredRun, type NewUsage } from '../store/runs-repository.js';
+import { RunTakeovers } from '../store/run-takeover.js';
 import { SessionsRepository, type SessionCursor } from '../store/sessions-repository.js';
 import { openSpillJournal } from '../store/spill-journal.js';
 import { userExportJson } from '../store/user-export.js';
@@ -41,6 +42,7 @@ import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { RunStateError } from './run-state.js';
 import { createRunSettler } from './run-settler.js';
+import { createRunTakeover, type ContinuedRun } from './run-takeover.js';
 import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
@@ -90,6 +92,8 @@ export type RunEventsHook = {
   runEnded?: (outcome: RunOutcome) => void;
   tokensUsed?: (usage: NewUsage[]) => void;
   feedbackGiven?: (rating: FeedbackRating) => void;
+  /** This instance took over a run whose own instance stopped, and continues it. */
+  runContinued?: () => void;
   /** An attempt to store a pending answer failed (the database is still away). */
   saveRetryFailed?: () => void;
   /** An unsaved answer could not be kept durably (PENDING_SAVES_MAX_BYTES reached, or its place is down). */
@@ -215,9 +219,14 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     log.info({ agents: catalog.agents.length }, 'loaded the shipped agent catalog');
   }
 
-  /** Runs executing in this process, so shutdown can wait for them or stop them. */
-  const active = new Map<string, { controller: AbortController; done: Promise<RunResult> }>();
+  /**
+   * Runs executing in this process, so shutdown can wait for them, hand them on (`handOff`), or stop
+   * them; `continuations` says how often the run was already continued.
+   */
+  const active = new Map<string, { controller: AbortController; done: Promise<RunResult>; handOff?: AbortController; continuations?: number }>();
   let closing = false;
+  /** Runs this process handed on to another instance at shutdown. */
+  let handedOn = 0;
   let draining: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
 
@@ -248,6 +257,41 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     launch: launchResumed,
     onEnded: () => hooks.runEnded?.('stopped'),
   });
+
+  const takeovers = new RunTakeovers(database.db);
+  const takeover = createRunTakeover({
+    takeovers,
+    runs,
+    sessions,
+    eventLog,
+    owner,
+    leaseMs: config.runLeaseMs,
+    maxContinuations: config.runContinueMax,
+    modelAvailable: !models.demo,
+    chatModelId: models.chatModelId,
+    toolsFor: (userId) => createToolSet({ agents: turnAgents, userId }, extraTools),
+    launch: launchContinuation,
+    log,
+  });
+
+  /** Generates the rest of an answer another instance began (see run-takeover.ts). */
+  function launchContinuation(run: ContinuedRun): void {
+    const controller = new AbortController();
+    const handOff = new AbortController();
+    hooks.runStarted?.();
+    hooks.runContinued?.();
+    const done = executeRun(runDeps, {
+      ...run,
+      saveSummary: (summary) => sessions.setSummary(run.sessionId, summary.text, summary.throughSeq, run.history[summary.throughSeq]?.id ?? null),
+      stopSignal: controller.signal,
+      needsApproval,
+      handOffSignal: handOff.signal,
+      handOff: async (progress) => void (await takeovers.release(run.runId, owner, progress)),
+    })
+      .catch((error: unknown) => failUnexpectedly(run.runId, run.sessionId, run.userId, error))
+      .finally(() => active.delete(run.runId));
+    active.set(run.runId, { controller, done, handOff, continuations: run.continuation.count });
+  }
 
   const ownedSession = async (sessionId: string, userId?: string) => {
     const row = isUuid(sessionId) ? await sessions.findRow(sessionId) : undefined;
@@ -350,6 +394,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const { retry } = begun;
     const userId = input.userId;
     const controller = new AbortController();
+    const handOff = new AbortController();
     let done: Promise<RunResult>;
     try {
       // A retry answers the stored message afresh: the cut-short answers after it stay stored and
@@ -373,6 +418,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq, history[summary.throughSeq]?.id ?? null),
         stopSignal: controller.signal,
         needsApproval,
+        handOffSignal: handOff.signal,
+        handOff: async (progress) => void (await takeovers.release(runId, owner, progress)),
         onFirstOutput: (first) => {
           answering();
           // Named while its answer streams rather than after it, when the next turn may be starting.
@@ -403,7 +450,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await eventLog.forget([runId]);
       throw error;
     }
-    active.set(runId, { controller, done });
+    active.set(runId, { controller, done, handOff, continuations: 0 });
     return { runId, sessionId, messageId: answerId };
   }
 
@@ -415,7 +462,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const { runId, sessionId, userId } = resumed;
     const logId = logIdOf(runId, resumed.resumes);
     await eventLog.open(logId);
-    const [row, history] = await Promise.all([sessions.findRow(sessionId), sessions.messages(sessionId)]);
+    const [row, history] = await Promise.all([sessions.findRow(sessionId), sessions.activePath(sessionId)]);
     const controller = new AbortController();
     hooks.runStarted?.();
     const done = executeRun(runDeps, {
@@ -426,7 +473,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       history,
       tools: createToolSet({ agents: turnAgents, userId }, extraTools),
       summary: row ? sessions.readSummary(row) : undefined,
-      saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq),
+      saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq, history[summary.throughSeq]?.id ?? null),
       stopSignal: controller.signal,
       needsApproval,
       resume: resumptionOf(resumed),
@@ -536,9 +583,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     for (const run of expired) {
       if (active.has(run.runId)) continue;
       // Its owner is alive — the lease ran out while the database was away — and renews or ends it.
-      if (run.owner !== owner && (await presence.alive(run.owner))) continue;
+      // …unless it handed the run on as it stopped (released it), for another instance to continue.
+      if (run.owner !== owner && (await presence.alive(run.owner)) && !(await takeovers.released(run.runId))) continue;
       try {
-        if ((await closeOwnerlessRun(run, 'owner stopped responding')) !== 'ended-elsewhere') recovered++;
+        if ((await closeOwnerlessRun(run, 'owner stopped responding', true)) !== 'ended-elsewhere') recovered++;
       } catch (error) {
         if (outageOf(error)) throw error; // the database went away: the next sweep tries again
         // One run that cannot be closed (e.g. its checkpoint is sealed with a key that is not
@@ -554,12 +602,18 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    * interrupted with what is known. Exactly one party ends a run, so racing the owner or another
    * instance is safe. Throws while the database is away.
    */
-  async function closeOwnerlessRun(run: ExpiredRun, reason: string): Promise<'stored' | 'interrupted' | 'ended-elsewhere'> {
+  async function closeOwnerlessRun(run: ExpiredRun, reason: string, mayContinue = false): Promise<'stored' | 'interrupted' | 'continued' | 'ended-elsewhere'> {
     const record = await settler.find(run.runId);
     if (record) {
       const result = await settler.settle(record);
       if (result === 'stored') log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
       return result;
+    }
+    // Rather than cut the answer, continue it here (when possible: see run-takeover.ts).
+    if (mayContinue && !closing) {
+      const taken = await takeover.tryContinue(run);
+      if (taken === 'continued') return 'continued';
+      if (taken === 'taken') return 'ended-elsewhere';
     }
     const rebuilt = await rebuildFromLog(run.runId);
     const partial =
@@ -712,7 +766,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         ]);
         clearTimeout(timer);
       }
-      for (const run of active.values()) run.controller.abort();
+      // Out of grace: runs another instance can continue are handed on (their readers see the answer
+      // go on); the rest are stopped as if the user had pressed Stop, their partial answers stored.
+      for (const run of active.values()) {
+        if (run.handOff && takeover.possible && (run.continuations ?? 0) < config.runContinueMax) {
+          handedOn++;
+          run.handOff.abort();
+        } else {
+          run.controller.abort();
+        }
+      }
       await Promise.all([...active.values()].map((run) => run.done.catch(() => undefined)));
       // The titles asked for so far are written (a library user's close() leaves its chat named), for
       // as long as the grace period allows but at least a few seconds; then any left are abandoned.
@@ -915,6 +978,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     statementCount: () => database.statementCount(),
     databaseKind: database.kind,
     activeRunCount: () => active.size,
+    /** How many running answers this process handed on to another instance as it stopped. */
+    handedOnCount: () => handedOn,
 
     drain,
 

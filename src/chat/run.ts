@@ -21,6 +21,7 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import { decideRunOutcome } from './run-outcome.js';
 import type { RunSettler } from './run-settler.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
+import { continuationPrompt, type RunContinuation } from './run-continuation.js';
 import { modelViewOf, pauseRun, runAnsweredCalls, type RunResumption } from './tool-approvals.js';
 import type { ChatMessage, RunOutcome, RunResult, TokenUsage } from './types.js';
 
@@ -72,6 +73,14 @@ export type RunInput = {
   resume?: RunResumption;
   /** The event log this part of the run writes to (default: `runId`; a resumed run writes a new one). */
   logId?: string;
+  /** Set when this run continues an answer another instance began (see run-continuation.ts). */
+  continuation?: RunContinuation;
+  /**
+   * Aborted when this instance is stopping and hands the run on to another (its grace is over): the
+   * generation stops where it is, nothing is closed or stored, and `handOff` releases the run.
+   */
+  handOffSignal?: AbortSignal;
+  handOff?: (progress: RunProgress | undefined) => Promise<void>;
 };
 
 /** Runs to the end; never throws (every failure becomes an `error` event and a stored outcome). */
@@ -79,12 +88,14 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   const { runId, sessionId, userId } = input;
   const logId = input.logId ?? runId;
   const log = deps.log.child({ runId, sessionId, userId });
-  const answer = input.resume ? AnswerBuilder.continuing(input.resume.answer) : new AnswerBuilder(input.messageId);
+  const answer =
+    input.continuation?.answer ?? (input.resume ? AnswerBuilder.continuing(input.resume.answer) : new AnswerBuilder(input.messageId));
   let asked: ApprovalRequest[] | undefined;
-  const usage: NewUsage[] = [];
+  const usage: NewUsage[] = [...(input.continuation?.usage ?? [])];
   const abort = new AbortController();
   let stopRequested = false;
   let leaseLost = false;
+  let handedOff = false;
   let failure: string | undefined;
   let promptEstimate = 0;
   // True while an upstream call may be running: it has cost something no usage row records yet.
@@ -102,6 +113,12 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   };
   if (input.stopSignal.aborted) stop();
   input.stopSignal.addEventListener('abort', stop, { once: true });
+  const handOff = () => {
+    if (stopRequested) return;
+    handedOff = true;
+    abort.abort(new Error('handed off'));
+  };
+  input.handOffSignal?.addEventListener('abort', handOff, { once: true });
   const unsubscribeStop = deps.eventLog.onStop(runId, stop);
 
   const untrackLease = deps.leases.track(
@@ -117,7 +134,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   // waits for all of them before it declares the log complete.
   let pendingAppends: Promise<void> = Promise.resolve();
   let answering = false;
-  const emit = (chunk: UIMessageChunk) => {
+  const emitOne = (chunk: UIMessageChunk) => {
+    // Once handed on (or the lease is lost), the log is another instance's to write.
+    if (handedOff || leaseLost) return;
     if (!answering && chunk.type !== 'start' && chunk.type !== 'start-step') {
       answering = true;
       input.onFirstOutput?.(chunk);
@@ -140,6 +159,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     );
     pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
   };
+  // A continuation's chunks are joined onto the logged answer (one start, one text part that goes on).
+  const emit = (chunk: UIMessageChunk) => {
+    for (const piece of input.continuation ? input.continuation.stitch(chunk) : [chunk]) emitOne(piece);
+  };
 
   let finishReason: FinishReason | undefined;
   /** Whether any upstream call got as far as a response: a call that never connected costs nothing. */
@@ -155,8 +178,11 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       await runAnsweredCalls(input.resume, answer, { tools: input.tools, signal: abort.signal, emit });
       history = [...history, answer.message()];
     }
+    if (input.continuation) await input.continuation.settle(emitOne, abort.signal);
+    // A continuation shows the model the answer so far and asks it to go on from there.
+    const prompt = input.continuation ? continuationPrompt(SYSTEM_PROMPT, history, answer.message()) : { system: SYSTEM_PROMPT, history };
     const fitted = await fitToContextWindow(deps.contextWindow, {
-      history: modelViewOf(history),
+      history: modelViewOf(prompt.history),
       tools: input.tools,
       summary: input.summary,
       saveSummary: input.saveSummary,
@@ -169,10 +195,10 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     calling = true;
     progressKnown = true;
 
-    if (!input.resume) emit({ type: 'start', messageId: input.messageId, messageMetadata: { sessionId } });
+    if (!input.resume && !input.continuation?.answer) emit({ type: 'start', messageId: answer.messageId, messageMetadata: { sessionId } });
     finishReason = await generate({
       model: deps.models.chat,
-      system: SYSTEM_PROMPT,
+      system: prompt.system,
       messages: fitted.messages,
       tools: input.tools,
       maxSteps: deps.maxToolSteps,
@@ -215,7 +241,23 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   } finally {
     untrackLease();
     input.stopSignal.removeEventListener('abort', stop);
+    input.handOffSignal?.removeEventListener('abort', handOff);
     unsubscribeStop();
+  }
+
+  if (handedOff || leaseLost) {
+    // Another instance continues (or has closed) this run: it writes the log and stores the answer.
+    // What this one spent goes with the run's progress, and is charged once, by whoever ends it.
+    await pendingAppends.catch(() => {});
+    // A Redis restart must not make this instance write its older copy of the log over the new owner's.
+    deps.eventLog.disown(runId);
+    if (handedOff) {
+      await input.handOff?.(progress()).catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'releasing a handed-off run failed; it is taken over when its lease expires'));
+    }
+    // A hand-on is not a failure: it is not counted as an interrupted run (this process is stopping).
+    if (leaseLost) deps.onEnded?.('interrupted', runId);
+    log.info({ from: 'running', to: handedOff ? 'handed off' : 'lease lost', upstreamCalls: usage.length }, 'run left to another instance');
+    return 'interrupted';
   }
 
   // Whatever cut the answer short, its open text parts end before the closing events.
@@ -266,13 +308,14 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
 
   const { outcome, reason } = decideRunOutcome({ stopRequested, leaseLost, sawError, failure });
 
+  const continued = input.continuation ? { continuations: input.continuation.count } : {};
   const record: EndRecord = {
     runId,
     sessionId,
     userId,
     status: outcome,
     reason,
-    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage) } },
+    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...continued } },
     usage,
     endedAt: new Date().toISOString(),
   };
@@ -289,7 +332,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     emit({
       type: 'finish',
       ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...pending },
+      messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...continued, ...pending },
     });
   }
   await pendingAppends.catch(() => {});

@@ -7,6 +7,8 @@ export type ChatMessageMetadata = {
   sessionId?: string;
   usage?: TokenUsage;
   createdAt?: string;
+  /** How often the answer was continued on another instance after its own stopped (absent: never). */
+  continuations?: number;
   /** The session owner's feedback on an answer, when they gave some. */
   feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
 };

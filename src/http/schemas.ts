@@ -133,6 +133,9 @@ const messageMetadata = z
     sessionId: z.uuid().optional(),
     usage: tokenUsage.optional(),
     feedback: z.object(feedbackFields).optional(),
+    continuations: documented(z.int().positive().optional(), {
+      description: 'Present when the answer was continued on another instance after its own stopped mid-answer: how many times.',
+    }),
   })
   .loose();
 

@@ -1,8 +1,9 @@
 /**
  * Starts autochat as a network service: the chat service, the HTTP app, and a Node server (HTTPS with
- * HTTP/2 when TLS files are configured). SIGTERM/SIGINT stop it gracefully: no new connections,
- * running answers get a grace period to finish, the rest are stopped with their partial answers
- * stored, open streams send their last events, then the database closes.
+ * HTTP/2 when TLS files are configured). SIGTERM/SIGINT stop it gracefully: readiness fails and new
+ * messages are refused at once, running answers get a grace period (SHUTDOWN_GRACE_MS) to finish,
+ * the rest are handed on to another instance to continue (or stopped, with their partial answers
+ * stored, where none can), open streams send their last events, then the database closes.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,13 @@ import { errorBody } from './middleware/errors.js';
 
 /** At shutdown, how long open responses get to finish at least, even with no grace period. */
 const FLUSH_MS = 1000;
+
+/**
+ * After handing answers on to other instances, how long this one's readers may go on following them
+ * (from the shared log) to their end, so they need not reconnect: the stop timeout to give an
+ * orchestrator is SHUTDOWN_GRACE_MS plus this.
+ */
+const HANDED_ON_FOLLOW_MS = 30_000;
 
 export type RunningServer = {
   url: string;
@@ -56,6 +64,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     metrics.runs.inc({ outcome });
     if (outcome === 'failed') metrics.upstreamErrors.inc();
   };
+  chat.hooks.runContinued = () => metrics.runsContinued.inc();
   chat.hooks.saveRetryFailed = () => metrics.pendingSaveRetries.inc();
   chat.hooks.saveOverflowed = () => metrics.pendingSaveOverflows.inc();
   chat.hooks.tokensUsed = (usage) => {
@@ -127,19 +136,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     close(graceMs = 0) {
       closing ??= (async () => {
         const deadline = Date.now() + graceMs;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // The listener stays open while answers drain: /readyz answers 503 (so a load balancer takes
+        // this instance out by its health check, not by a refused connection), new messages get 503
+        // with Retry-After, and a reader re-attaching to a running answer is still served.
         await chat.drain(graceMs);
-        // The runs are over; their readers still send the closing events. Wait for them (a reader of a
-        // run on another instance may wait longer: it is cut at the deadline and resumes elsewhere).
+        // The runs are over (or handed on); their readers still send the last events. Wait for them (a
+        // reader of a run on another instance may wait longer: it is cut at the deadline, or when the
+        // follow time of handed-on answers is over, and resumes elsewhere).
         if (responses.size > 0) {
           let timer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             responsesDone = resolve;
-            timer = setTimeout(resolve, Math.max(FLUSH_MS, deadline - Date.now()));
+            const follow = chat.handedOnCount() > 0 ? HANDED_ON_FOLLOW_MS : 0;
+            timer = setTimeout(resolve, Math.max(FLUSH_MS, deadline - Date.now(), follow));
           });
           clearTimeout(timer);
         }
         disconnecting = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await chat.close();
         if ('closeAllConnections' in server) server.closeAllConnections();
         await closed;
@@ -156,13 +170,13 @@ function shuttingDown(): Response {
   return Response.json(body, { status: 503, headers: { 'x-request-id': requestId, 'retry-after': '2', connection: 'close' } });
 }
 
-/** Stops the server on SIGTERM/SIGINT, giving running answers `graceMs` to finish. */
-export function closeOnSignals(server: RunningServer, graceMs = 10_000): void {
+/** Stops the server on SIGTERM/SIGINT, giving running answers `graceMs` (SHUTDOWN_GRACE_MS) to finish. */
+export function closeOnSignals(server: RunningServer, graceMs = server.chat.config.shutdownGraceMs): void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(1);
     signalled = true;
-    server.chat.log.info({ signal }, 'shutting down');
+    server.chat.log.info({ signal, graceMs }, 'shutting down');
     server.close(graceMs).then(
       () => process.exit(0),
       () => process.exit(1),

@@ -80,6 +80,10 @@ export const chatRuns = pgTable('chat_runs', {
   approvalExpiresAt: timestamptz('approval_expires_at'),
   /** How many times the run was resumed after approvals; names the event log of its current part. */
   resumes: integer('resumes').notNull().default(0),
+  /** How often the run was taken over and continued by another instance (migration 0014). */
+  continuations: integer('continuations').notNull().default(0),
+  /** When its owner, stopping, handed it on for another instance to continue. */
+  releasedAt: timestamptz('released_at'),
 });
 
 /** A tool call waiting for (or given) the user's approval; `input` and `reason` are sealed like content. */

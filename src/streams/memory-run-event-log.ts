@@ -38,6 +38,13 @@ export function createMemoryRunEventLog(options: { endedTtlMs?: number } = {}): 
     async exists(runId) {
       return logs.has(runId);
     },
+    disown() {
+      // One process: the log stays, for whoever continues the run here.
+    },
+    async adopt(runId) {
+      const log = logs.get(runId);
+      return log && !log.ended ? [...log.events] : undefined;
+    },
     async *read(runId, signal) {
       const log = logs.get(runId);
       if (!log) return;

@@ -223,6 +223,29 @@ export async function createRedisRunEventLog(
     async exists(runId) {
       return (await commands.exists(key(runId))) === 1;
     },
+    disown(runId) {
+      const run = owned.get(runId);
+      if (run?.retry) clearTimeout(run.retry);
+      owned.delete(runId);
+    },
+    async adopt(runId) {
+      const entries: [string, string[]][] = [];
+      for (let from = '-'; ; ) {
+        const page = await commands.xrange(key(runId), from, '+', 'COUNT', 1000);
+        entries.push(...page);
+        if (page.length < 1000) break;
+        from = `(${page.at(-1)![0]}`;
+      }
+      if (entries.length === 0 || entries.some(([, fields]) => fields[0] === 'end')) return undefined;
+      const sealed = entries.filter(([, fields]) => fields[0] === 'e' && fields[1] !== undefined).map(([, fields]) => fields[1]!);
+      // Entry ids are positions when one writer at a time wrote them; if not, the log is written
+      // again in position order before anything is added, so later appends can never be refused.
+      const positional = entries.at(-1)![0] === (sealed.length === 0 ? '0-1' : entryId(sealed.length - 1));
+      const run: OwnedRun = { events: sealed, ended: false, dirty: !positional, repairing: false, repairCovers: 0, repairAgain: false };
+      owned.set(runId, run);
+      if (!positional) requestRepair(runId);
+      return sealed.map((value) => JSON.parse(cipher.open(value)) as RunEvent);
+    },
     async *read(runId, signal) {
       let wake: () => void = () => {};
       let woken = false;

@@ -22,6 +22,14 @@ export interface RunEventLog {
    * Pulls one event at a time, so a slow reader never makes the log buffer on its behalf.
    */
   read(runId: string, signal?: AbortSignal): AsyncIterable<RunEvent>;
+  /**
+   * Takes over the log of a run another instance was generating (it stopped): returns every event
+   * so far — or undefined when there is no log, or it has ended — and appends after them from now
+   * on as the run's own writer (so a Redis restart is repaired from here too).
+   */
+  adopt(runId: string): Promise<RunEvent[] | undefined>;
+  /** Stops writing a run's log from here (another instance continues it): nothing is appended or repaired any more. */
+  disown(runId: string): void;
   /** Asks the run's owner, wherever it is, to stop. */
   requestStop(runId: string): Promise<void>;
   /** Calls `onStop` when a stop is requested for this run; returns the unsubscribe function. */

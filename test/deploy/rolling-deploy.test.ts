@@ -6,6 +6,12 @@
  * has it up, next. Every answer a client was given must be stored whole (answers lost: 0), and no
  * request may fail; the test reports both and the p95 time to first token before and during the roll.
  *
+ * Two of the clients ask for long answers (about 12 s, longer than the old fixed 10 s grace and
+ * than the SHUTDOWN_GRACE_MS the instances get here): those running when their instance is stopped
+ * either finish within the grace or are handed on and continued by another instance; a client whose
+ * connection ends before `finish` re-attaches with GET …/stream, as useChat's resume does. None may be
+ * cut: the client's text and the stored answer are the whole answer.
+ *
  * Slow (about a minute). Needs TEST_DATABASE_URL, `haproxy` and `redis-server` (CI installs both).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +36,10 @@ if (!canRun) console.warn('rolling deploy test skipped: it needs TEST_DATABASE_U
 const SECRET = 'rolling-deploy-secret';
 const CLIENTS = 6;
 const ANSWER = 'Rolling deploys keep every answer that was started, because a stopping instance lets its runs finish. ';
+/** About 12 s at 250 ms a word. */
+const LONG_ANSWER = Array.from({ length: 48 }, (_, index) => `long${index}`).join(' ') + '.';
+const LONG_CLIENTS = 2;
+const SHUTDOWN_GRACE_MS = 6000;
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${signJwt({ sub: 'roller' }, SECRET)}` };
 
 async function freePort(): Promise<number> {
@@ -112,23 +122,51 @@ type Exchange = {
   failure?: string;
   text: string;
   phase: 'before' | 'roll' | 'after';
+  long: boolean;
+  /** How often the client re-attached to the answer after its connection ended early. */
+  reattached: number;
 };
 
 /** One message through the load balancer: creates a session, sends, reads the stream to its end. */
-async function exchange(url: string, phase: Exchange['phase']): Promise<Exchange> {
+async function exchange(url: string, phase: Exchange['phase'], long = false): Promise<Exchange> {
   const startedAt = performance.now();
   const created = await fetch(`${url}/api/chat/sessions`, { method: 'POST', headers });
-  if (created.status !== 201) return { sessionId: '', status: created.status, startedAt, text: '', phase, failure: `create: ${await created.text()}` };
+  if (created.status !== 201) return { sessionId: '', status: created.status, startedAt, text: '', phase, long, reattached: 0, failure: `create: ${await created.text()}` };
   const { sessionId } = (await created.json()) as { sessionId: string };
   const sent = performance.now();
-  const response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers, body: '{"message":"Tell me about rolling deploys"}' });
-  const result: Exchange = { sessionId, status: response.status, startedAt, text: '', phase };
+  const message = long ? 'Tell me a long story about rolling deploys' : 'Tell me about rolling deploys';
+  let response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers, body: JSON.stringify({ message }) });
+  const result: Exchange = { sessionId, status: response.status, startedAt, text: '', phase, long, reattached: 0 };
   if (response.status !== 200 || !response.body) return { ...result, failure: `stream: ${await response.text()}` };
   let raw = '';
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-    raw += decoder.decode(bytes, { stream: true });
-    if (result.firstTokenMs === undefined && raw.includes('"type":"text-delta"')) result.firstTokenMs = performance.now() - sent;
+  for (;;) {
+    raw = '';
+    const decoder = new TextDecoder();
+    try {
+      for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+        raw += decoder.decode(bytes, { stream: true });
+        if (result.firstTokenMs === undefined && raw.includes('"type":"text-delta"')) result.firstTokenMs = performance.now() - sent;
+      }
+    } catch {
+      // the connection was cut (its instance stopped): re-attach below
+    }
+    const ended = (await parseSseText(raw)).chunks.at(-1)?.type;
+    if (ended === 'finish' || ended === 'abort' || result.reattached >= 5) break;
+    // Cut before its end: re-attach, as useChat's resume does; the answer replays from its start.
+    result.reattached++;
+    response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { headers });
+    if (response.status === 204) {
+      // Over already: what the client sees is the stored answer.
+      const stored = (await (await fetch(`${url}/api/chat/sessions/${sessionId}`, { headers })).json()) as {
+        lastRunStatus: string;
+        messages: { role: string; parts: { text?: string }[] }[];
+      };
+      result.ended = stored.lastRunStatus === 'finished' ? 'finish' : stored.lastRunStatus;
+      result.text = stored.messages.find((entry) => entry.role === 'assistant')?.parts.map((part) => part.text ?? '').join('') ?? '';
+      if (result.ended !== 'finish') result.failure = `re-attached to a run that ended ${stored.lastRunStatus}`;
+      return result;
+    }
+    if (response.status !== 200 || !response.body) return { ...result, failure: `re-attach: ${response.status} ${await response.text()}` };
   }
   const parsed = await parseSseText(raw);
   result.ended = parsed.chunks.at(-1)?.type;
@@ -158,7 +196,19 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'autochat-deploy-'));
     upstream = await startFakeUpstream();
-    upstream.setDefault((request) => (request.body.stream ? say(ANSWER.repeat(2), 20) : say('Rolling deploys')));
+    upstream.setDefault((request) => {
+      if (!request.body.stream) return say('Rolling deploys');
+      const messages = request.body.messages;
+      const long = JSON.stringify(messages.filter((entry) => entry.role === 'user').at(-1)?.content ?? '').includes('long story');
+      const whole = long ? LONG_ANSWER : ANSWER.repeat(2);
+      const last = messages.at(-1);
+      // A continuation (the partial answer as a trailing assistant message): the rest of the answer.
+      if (last?.role === 'assistant' && typeof last.content === 'string' && whole.startsWith(last.content)) {
+        const rest = whole.slice(last.content.length);
+        return { steps: (rest.match(/[\s\S]{1,8}/g) ?? []).map((text) => ({ text, delayMs: 40 })), finishReason: 'stop', usage: { prompt_tokens: 40, completion_tokens: 20 } };
+      }
+      return long ? say(LONG_ANSWER, 250) : say(whole, 20);
+    });
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
     const redisPort = await freePort();
     await mkdir(join(workDir, 'redis'));
@@ -172,6 +222,8 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
       LLM_BASE_URL: upstream.url,
       LLM_MAX_RETRIES: '0',
       RATE_LIMIT_PER_MINUTE: '0',
+      SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+      RUN_LEASE_MS: '4000',
     };
     // The first instance applies the migrations; the others start together afterwards.
     instances[0] = await serveCli(env, { port: ports[0] });
@@ -198,8 +250,8 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
     let phase: Exchange['phase'] = 'before';
     let running = true;
     const exchanges: Exchange[] = [];
-    const clients = Array.from({ length: CLIENTS }, async () => {
-      while (running) exchanges.push(await exchange(url, phase));
+    const clients = Array.from({ length: CLIENTS }, async (_, index) => {
+      while (running) exchanges.push(await exchange(url, phase, index < LONG_CLIENTS));
     });
 
     const completed = (which: Exchange['phase']) => exchanges.filter((entry) => entry.phase === which).length;
@@ -218,14 +270,20 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
 
     // Every answer a client was given is stored whole, as a finished run.
     let lost = 0;
+    let cut = 0;
+    let continued = 0;
     for (const entry of exchanges.filter((item) => item.status === 200 && item.ended === 'finish')) {
       const session = (await (await fetch(`${url}/api/chat/sessions/${entry.sessionId}`, { headers })).json()) as {
         lastRunStatus: string;
-        messages: { role: string; parts: { type: string; text?: string }[] }[];
+        messages: { role: string; parts: { type: string; text?: string }[]; metadata?: { continuations?: number } }[];
       };
-      const stored = session.messages.find((message) => message.role === 'assistant')?.parts.map((part) => part.text ?? '').join('');
+      const answer = session.messages.find((message) => message.role === 'assistant');
+      const stored = answer?.parts.map((part) => part.text ?? '').join('');
       if (session.lastRunStatus !== 'finished' || stored !== entry.text) lost++;
+      if (entry.text !== (entry.long ? LONG_ANSWER : ANSWER.repeat(2))) cut++;
+      if (answer?.metadata?.continuations) continued++;
     }
+    const longOnes = exchanges.filter((entry) => entry.long);
     const failed = exchanges.filter((entry) => entry.failure !== undefined);
     const ttft = (which: Exchange['phase']) => exchanges.filter((entry) => entry.phase === which && entry.firstTokenMs !== undefined).map((entry) => entry.firstTokenMs!);
     // The reference is the steady state on either side of the roll (the first answers warm the instances up).
@@ -235,6 +293,11 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
       exchanges: exchanges.length,
       duringRoll: completed('roll'),
       answersLost: lost,
+      answersCut: cut,
+      longAnswers: longOnes.length,
+      longAnswersDuringRoll: longOnes.filter((entry) => entry.phase === 'roll').length,
+      continuedOnAnotherInstance: continued,
+      clientReattachments: exchanges.reduce((sum, entry) => sum + entry.reattached, 0),
       requestsFailed: failed.length,
       p95TimeToFirstTokenMs: { steady: Math.round(steady), duringRoll: Math.round(roll), added: Math.round(roll - steady) },
       haproxyRetries: servers.reduce((sum, server) => sum + server.retries, 0),
@@ -247,5 +310,7 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
     expect(completed('roll')).toBeGreaterThan(0);
     expect(failed.map((entry) => ({ phase: entry.phase, status: entry.status, failure: entry.failure }))).toEqual([]);
     expect(lost).toBe(0);
-  });
+    expect(cut).toBe(0);
+    expect(longOnes.filter((entry) => entry.phase === 'roll').length).toBeGreaterThan(0);
+  }, 300_000);
 });

@@ -57,6 +57,8 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
       LLM_MAX_RETRIES: '0',
       RATE_LIMIT_PER_MINUTE: '0',
       RUN_LEASE_MS: '1500',
+      // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
+      RUN_CONTINUE_MAX: '0',
     };
   });
   afterAll(async () => {

@@ -56,6 +56,8 @@ describe('usage is charged whatever ends the run', () => {
     LLM_MAX_RETRIES: '0',
     RATE_LIMIT_PER_MINUTE: '0',
     RUN_LEASE_MS: '1500',
+    // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
+    RUN_CONTINUE_MAX: '0',
   });
   const start = async (env: Record<string, string>) => {
     const server = await spawnServer(env);

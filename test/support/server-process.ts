@@ -7,6 +7,8 @@ import { createLogger } from '../../src/logger.js';
 
 const server = await startServer({ logger: createLogger(process.env.LOG_LEVEL ?? 'silent', undefined) });
 process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);
-const stop = () => server.close(2000).then(() => process.exit(0));
+// Tests stop instances quickly unless they set SHUTDOWN_GRACE_MS themselves.
+const graceMs = process.env.SHUTDOWN_GRACE_MS ? server.chat.config.shutdownGraceMs : 2000;
+const stop = () => server.close(graceMs).then(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
