@@ -19,6 +19,7 @@ import { requestContext } from './middleware/request-context.js';
 import { openApiDocument, type OpenApiDocument } from './openapi-document.js';
 import { registerRoutes } from './route-definition.js';
 import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
+import { executionRoutes } from './routes/executions.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { libraryRoutes } from './routes/library.js';
 import { mcpRoutes } from './routes/mcp.js';
@@ -98,6 +99,7 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     ...usageRoutes,
     ...storeRoutes,
     ...libraryRoutes,
+    ...executionRoutes,
     ...meRoutes,
   ];
   const mcp = options.mcp ? mcpRoutes(options.mcp) : [];

@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AgentsRepository } from './agents-repository.js';
+import type { ExecutionsRepository } from './executions-repository.js';
 import type { FeedbackRepository } from './feedback-repository.js';
 import type { Db } from './database.js';
 import { chatMessages, chatSessions, usageEvents } from './schema.js';
@@ -28,7 +29,7 @@ type Cursor = { at: string; id: string } | undefined;
  * it is sent.
  */
 export async function* userExportJson(
-  deps: { db: Db; sessions: SessionsRepository; agents: AgentsRepository; feedback: FeedbackRepository },
+  deps: { db: Db; sessions: SessionsRepository; agents: AgentsRepository; feedback: FeedbackRepository; executions?: ExecutionsRepository },
   userId: string,
   exportedAt = new Date(),
 ): AsyncGenerator<string> {
@@ -118,7 +119,9 @@ export async function* userExportJson(
   }
 
   yield `],"feedback":${JSON.stringify(await deps.feedback.ofUser(userId))}`;
-  yield `,"library":${JSON.stringify(await deps.agents.library(userId))}}`;
+  yield `,"library":${JSON.stringify(await deps.agents.library(userId))}`;
+  // Agent executions with their inputs and output (their usage rows are among "usage" above).
+  yield `,"executions":${JSON.stringify(deps.executions ? await deps.executions.allOfUser(userId) : [])}}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { keysAndBudgets } from './0007-keys-and-budgets.js';
 import { sessionMessageIds } from './0008-session-message-ids.js';
 import { exportOrder } from './0009-export-order.js';
 import { messageFeedback } from './0010-message-feedback.js';
+import { agentExecutions } from './0013-agent-executions.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -23,6 +24,7 @@ export const migrations: Migration[] = [
   { id: '0008-session-message-ids', sql: sessionMessageIds },
   { id: '0009-export-order', sql: exportOrder },
   { id: '0010-message-feedback', sql: messageFeedback },
+  { id: '0013-agent-executions', sql: agentExecutions },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
