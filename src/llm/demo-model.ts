@@ -123,7 +123,7 @@ export function agentOutput(instructions: string, prompt: string): string {
   const sections = outputSections(instructions);
   const body =
     sections.length > 0
-      ? sections.map((section, index) => `## ${index + 1}. ${section.heading}\n\n${section.description} — for ${given}.`).join('\n\n')
+      ? sections.map((section, index) => `## ${index + 1}. ${section.heading}\n\nA real model would write ${section.description.replace(/\.$/, '')}.`).join('\n\n')
       : `## Output\n\nWhat ${name} would produce for ${given}.`;
   return `${DEMO_NOTICE}\n\n# ${name}\n\nInputs: ${given}.\n\n${body}\n`;
 }
