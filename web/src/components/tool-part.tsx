@@ -2,6 +2,7 @@
 import { getToolName, type DynamicToolUIPart, type ToolUIPart } from 'ai';
 import { isFindAgentOutput } from '../api-types.js';
 import { AgentResults } from './agent-results.js';
+import { ExecutionCard, isStartedExecution } from './execution-card.js';
 import { ToolBlock } from './tool-block.js';
 import { ToolProgress } from './tool-progress.js';
 
@@ -17,6 +18,9 @@ export function ToolPart({ part, live }: ToolPartProps) {
   if (running && live) return <ToolProgress toolName={toolName} />;
   if (toolName === 'find_agent' && part.state === 'output-available' && isFindAgentOutput(part.output)) {
     return <AgentResults output={part.output} />;
+  }
+  if (toolName === 'run_agent' && part.state === 'output-available' && isStartedExecution(part.output)) {
+    return <ExecutionCard output={part.output} slug={(part.input as { slug?: string } | undefined)?.slug} />;
   }
   return (
     <ToolBlock
