@@ -120,8 +120,10 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   let began = false;
   emit({ type: 'start', messageId: executionId, messageMetadata: { executionId } });
   try {
-    if (!(await deps.executions.markRunning(executionId))) {
-      // Stopped (or closed by a sweep) before it began: whoever ended it stored its end.
+    if (stopRequested) {
+      // Stopped while queued: it ends without calling the model (queued → stopped), and costs nothing.
+    } else if (!(await deps.executions.markRunning(executionId))) {
+      // Closed by a sweep before it began: whoever ended it stored its end.
       stopRequested = true;
     } else {
       log.info({ from: 'queued', to: 'running' }, 'execution started');
