@@ -105,6 +105,22 @@ export const descriptions: Record<string, Description> = {
     group: 'Tools',
     text: 'Most model steps in one run (each tool round is one step), so a model cannot loop on tools forever.',
   },
+  MAX_RUNNING_EXECUTIONS: {
+    group: 'Tools',
+    text:
+      'Agent executions one user may have queued or running at once (counted in the database, so across every ' +
+      'instance). One more is refused with 429 `rate_limited` and `Retry-After` until one ends or is stopped.',
+  },
+  EXECUTION_MAX_STEPS: {
+    group: 'Tools',
+    text: 'Most model calls in one agent execution (each round of tool calls is one), so an agent cannot loop on its tools forever.',
+  },
+  EXECUTION_TIMEOUT_MS: {
+    group: 'Tools',
+    text:
+      'Longest an agent execution may run, in ms. One that runs longer is cut short and ends `failed`, saying so; ' +
+      'what it wrote so far is kept and every call it made is charged.',
+  },
   MCP_SERVERS: {
     group: 'Tools',
     text:
@@ -112,7 +128,7 @@ export const descriptions: Record<string, Description> = {
       'command line (`"npx -y some-mcp-server"`), an `http(s)://` URL (streamable HTTP), `{"command", "args"?, ' +
       '"env"?}` or `{"url", "headers"?}`. Names are 1–32 of `A–Z a–z 0–9 _ -`. A server that does not connect and ' +
       'list its tools within 5 s is left out with a warning; chat keeps working without it.',
-    unset: 'only the four built-in agent-store tools',
+    unset: 'only the built-in tools',
   },
   TOOL_APPROVAL: {
     group: 'Tools',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `autochat` command: `serve` the API and web UI, `chat` in the terminal, `store import` a catalog
- * file, `mcp` to serve the agent-store tools over stdio.
+ * The `autochat` command: `serve` the API and web UI, `chat` in the terminal, `run` an agent and list
+ * `executions`, `store import` a catalog file, `mcp` to serve the agent-store tools over stdio.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
@@ -12,6 +12,8 @@ Usage:
   autochat serve [--port N] [--host H]        serve the API and web UI (same as npm start)
   autochat chat [-m TEXT] [--session ID] [--url URL] [--token JWT]
                                               chat in the terminal with a running server
+  autochat run SLUG [--input NAME=VALUE …]    run a store agent on a running server, streaming its output
+  autochat executions                         list your agent executions
   autochat store import FILE.json             load or update agents in the store catalog
   autochat mcp                                serve the agent-store tools as an MCP server on stdio
   autochat --help | --version
@@ -26,6 +28,12 @@ async function main(argv: string[]): Promise<number> {
     case 'chat': {
       const { runChatCommand } = await import('./cli/chat-command.js');
       return runChatCommand(rest);
+    }
+    case 'run':
+    case 'executions': {
+      const { runRunCommand, runExecutionsCommand } = await import('./cli/run-command.js');
+      const { processIo } = await import('./cli/chat-command.js');
+      return command === 'run' ? runRunCommand(rest, processIo()) : runExecutionsCommand(rest, processIo());
     }
     case 'store':
       return storeCommand(rest);

@@ -95,6 +95,10 @@ export const envSchema = z.object({
   LLM_TIMEOUT_MS: integer(60_000, 1),
   LLM_MAX_RETRIES: integer(2),
   MAX_TOOL_STEPS: integer(5, 1),
+  /** Agent executions (docs/configuration.md): live ones per user, model calls each, and how long each may take. */
+  MAX_RUNNING_EXECUTIONS: integer(3, 1),
+  EXECUTION_MAX_STEPS: integer(8, 1),
+  EXECUTION_TIMEOUT_MS: integer(300_000, 1000),
   RATE_LIMIT_PER_MINUTE: integer(120),
   MAX_MESSAGE_CHARS: integer(32_000, 1),
   REQUEST_HEADERS_TIMEOUT_MS: integer(10_000, 1),
@@ -151,6 +155,8 @@ export type Config = {
     /** Its body must arrive within this long after the headers (408 otherwise). */
     bodyTimeoutMs: number;
   };
+  /** Agent executions: at most `maxLive` queued or running per user; each makes at most `maxSteps` model calls within `timeoutMs`. */
+  executions: { maxLive: number; maxSteps: number; timeoutMs: number };
   runLeaseMs: number;
   /** At SIGTERM, how long running answers get to finish (see docs/operations.md, "Graceful shutdown"). */
   shutdownGraceMs: number;
@@ -185,10 +191,11 @@ export class ConfigError extends Error {
 }
 
 /** Parses settings from `env` (default `process.env`); `overrides` win over the environment. */
-export type ConfigOverrides = Omit<Partial<Config>, 'llm' | 'limits' | 'toolApproval'> & {
+export type ConfigOverrides = Omit<Partial<Config>, 'llm' | 'limits' | 'toolApproval' | 'executions'> & {
   llm?: Partial<Config['llm']>;
   limits?: Partial<Config['limits']>;
   toolApproval?: Partial<Config['toolApproval']>;
+  executions?: Partial<Config['executions']>;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: ConfigOverrides = {}): Config {
@@ -225,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersTimeoutMs: e.REQUEST_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
     },
+    executions: { maxLive: e.MAX_RUNNING_EXECUTIONS, maxSteps: e.EXECUTION_MAX_STEPS, timeoutMs: e.EXECUTION_TIMEOUT_MS },
     runLeaseMs: e.RUN_LEASE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     runContinueMax: e.RUN_CONTINUE_MAX,
@@ -247,6 +255,7 @@ function mergeConfig(base: Config, overrides: ConfigOverrides): Config {
     llm: { ...base.llm, ...overrides.llm },
     limits: { ...base.limits, ...overrides.limits },
     toolApproval: { ...base.toolApproval, ...overrides.toolApproval },
+    executions: { ...base.executions, ...overrides.executions },
   };
 }
 

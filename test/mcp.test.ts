@@ -24,7 +24,7 @@ import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/f
 import { startTestServer, upstreamOptions } from './support/test-service.js';
 
 const ECHO_STDIO = 'node --import tsx test/support/echo-mcp-server.ts';
-const AGENT_STORE_TOOLS = ['add_agent_to_library', 'find_agent', 'find_library_agent', 'get_agent_details'];
+const AGENT_STORE_TOOLS = ['add_agent_to_library', 'find_agent', 'find_library_agent', 'get_agent_details', 'get_required_setup_info', 'run_agent', 'view_agent_output'];
 
 type ToolResult = Awaited<ReturnType<Client['callTool']>>;
 
@@ -212,7 +212,7 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
     await server?.close();
   });
 
-  it('lists the four agent-store tools', async () => {
+  it('lists the agent-store tools, the ones that run agents included', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((entry) => entry.name).sort()).toEqual(AGENT_STORE_TOOLS);
     for (const entry of tools) {
@@ -255,6 +255,26 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
 
     const notAdded = await client.callTool({ name: 'add_agent_to_library', arguments: { slug: 'no-such-agent' } });
     expect(notAdded.isError).toBe(true);
+  });
+
+  it('runs an agent: its setup info, run_agent returning at once, view_agent_output reading the output', async () => {
+    const setup = structured<{ slug: string; missing: string[] }>(
+      await client.callTool({ name: 'get_required_setup_info', arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting' } } }),
+    );
+    expect(setup).toMatchObject({ slug: 'money-printing-agent', missing: ['startupBudget'] });
+
+    const started = structured<{ executionId: string; status: string }>(
+      await client.callTool({ name: 'run_agent', arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting', startupBudget: 20 } } }),
+    );
+    expect(started.status).toBe('queued');
+    await server.chat.executions.waitFor(started.executionId);
+    const view = structured<{ status: string; output: string }>(await client.callTool({ name: 'view_agent_output', arguments: { executionId: started.executionId } }));
+    expect(view.status).toBe('finished');
+    expect(view.output).toContain('knitting');
+
+    const incomplete = await client.callTool({ name: 'run_agent', arguments: { slug: 'money-printing-agent', inputs: {} } });
+    expect(incomplete.isError).toBe(true);
+    expect(JSON.stringify(incomplete.content)).toContain('Skills is required');
   });
 
   it('refuses invalid input as an error result', async () => {

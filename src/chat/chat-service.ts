@@ -11,6 +11,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { ChatError, notFound } from '../errors.js';
 import { createLanguageModels, type LanguageModels } from '../llm/language-models.js';
 import { createLogger, libraryLogDestination, type Logger } from '../logger.js';
+import { createExecutionService } from '../executions/execution-service.js';
 import { loadMcpTools } from '../mcp/mcp-client-tools.js';
 import { AgentsRepository } from '../store/agents-repository.js';
 import { ApprovalsRepository, type ResumedRun } from '../store/approvals-repository.js';
@@ -19,6 +20,7 @@ import { FeedbackRepository, type Feedback, type FeedbackRating } from '../store
 import { readCatalogFile, SHIPPED_CATALOG } from '../store/catalog.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { ExecutionsRepository } from '../store/executions-repository.js';
 import type { EndRecord } from '../store/end-record.js';
 import { verifyEncryptionKeys } from '../store/key-check.js';
 import { memoryPendingSaves, type PendingSaves } from '../store/pending-saves.js';
@@ -185,6 +187,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const agents = new AgentsRepository(database.background);
   const turnAgents = new AgentsRepository(database.db);
   const feedback = new FeedbackRepository(database.db, cipher);
+  const executionRows = new ExecutionsRepository(database.db, cipher);
   const budget = new TokenBudget(database.db, config.limits, subjectOf);
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis, config.limits.requestsPerMinute)
@@ -217,7 +220,26 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const catalog = await readCatalogFile(SHIPPED_CATALOG);
     await agents.upsert(catalog.agents);
     log.info({ agents: catalog.agents.length }, 'loaded the shipped agent catalog');
+  } else if (seedCatalog && (await agents.countWithoutDefinition()) > 0) {
+    // A database from before definitions were stored (migration 0013): the shipped agents become runnable.
+    const filled = await agents.fillMissingDefinitions((await readCatalogFile(SHIPPED_CATALOG)).agents);
+    if (filled > 0) log.info({ agents: filled }, 'stored the runnable definitions of shipped agents');
   }
+
+  // Agents run from the chat, the API, MCP and the terminal (src/executions).
+  const executionService = createExecutionService({
+    config,
+    executions: executionRows,
+    agents: turnAgents,
+    eventLog,
+    models,
+    budget,
+    rateLimiter,
+    presence,
+    owner,
+    log,
+    extraTools,
+  });
 
   /**
    * Runs executing in this process, so shutdown can wait for them, hand them on (`handOff`), or stop
@@ -400,7 +422,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       // A retry answers the stored message afresh: the cut-short answers after it stay stored and
       // visible, but the model is not shown them.
       const history = retry ? begun.history.slice(0, begun.history.findIndex((entry) => entry.id === userMessage.id) + 1) : begun.history;
-      const tools = createToolSet({ agents: turnAgents, userId }, extraTools);
+      const tools = createToolSet({ agents: turnAgents, userId, executions: executionService }, extraTools);
       // Only the first exchange names a session; later runs never pay for a title.
       const firstExchange = begun.title === null && history.filter((message) => message.role === 'user').length === 1;
       let titled = false;
@@ -743,6 +765,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     draining ??= (async () => {
       closing = true;
       clearInterval(sweeper);
+      const executionsDrained = executionService.drain(graceMs);
       const deadline = Date.now() + graceMs;
       if (starting.size > 0) {
         // Bounded: a start stuck on an unreachable database must not hold the shutdown.
@@ -788,6 +811,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       ]);
       clearTimeout(timer);
       titles.stop();
+      await executionsDrained;
     })();
     return draining;
   }
@@ -801,6 +825,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     chatModelId: models.chatModelId,
     agents,
     eventLog,
+    /** Agent executions: start, read, follow, stop, list (src/executions/execution-service.ts). */
+    executions: executionService,
 
     async createChatSession(userId: string): Promise<ChatSession> {
       const problem = userIdProblem(userId);
@@ -946,7 +972,17 @@ export async function createChatService(options: ChatServiceOptions = {}) {
      * text of one JSON document in pieces, read in batches at the database's background priority.
      */
     exportUser(userId: string): AsyncGenerator<string> {
-      return userExportJson({ db: database.background, sessions: backgroundSessions, agents, feedback, approvals: new ApprovalsRepository(database.background, cipher) }, userId);
+      return userExportJson(
+        {
+          db: database.background,
+          sessions: backgroundSessions,
+          agents,
+          feedback,
+          approvals: new ApprovalsRepository(database.background, cipher),
+          executions: new ExecutionsRepository(database.background, cipher),
+        },
+        userId,
+      );
     },
 
     /**
@@ -959,6 +995,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await Promise.all(runIds.map((runId) => active.get(runId)?.done));
       await eventLog.forget(runIds);
       await rateLimiter.forget(userId);
+      await executionService.forgetUser(userId);
       await sessions.eraseUser(userId, { subject: subjectOf(userId), since: startOfUtcWeek(new Date()) });
     },
 
@@ -988,6 +1025,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       closed ??= (async () => {
         await drain(graceMs);
         runDeps.leases.stop();
+        executionService.close();
         await settler.close();
         await eventLog.close();
         redis?.disconnect();

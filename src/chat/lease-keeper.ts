@@ -22,7 +22,8 @@ export type LeaseKeeper = {
 };
 
 export function createLeaseKeeper(options: {
-  runs: RunsRepository;
+  /** Where leases are renewed: chat runs, or anything with the same statement (agent executions). */
+  runs: Pick<RunsRepository, 'renewAll'>;
   owner: string;
   leaseMs: number;
   /** Whether to save partial answers (not needed when a shared event log keeps every chunk). */

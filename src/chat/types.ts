@@ -39,7 +39,7 @@ export type TokenUsage = {
 export type UsageEntry = TokenUsage & {
   model: string;
   createdAt: string;
-  kind?: 'chat' | 'title' | 'summary';
+  kind?: 'chat' | 'title' | 'summary' | 'execution';
   /** True when the upstream reported no counts (a cut-short call) and they were estimated. */
   estimated?: boolean;
 };

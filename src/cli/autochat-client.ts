@@ -37,6 +37,13 @@ export type SessionWithMessages = z.infer<typeof sessionSchema>;
 
 const stopSchema = z.object({ stopped: z.boolean() });
 
+export const executionSummarySchema = z
+  .object({ executionId: z.string(), slug: z.string(), agentName: z.string(), status: z.string(), createdAt: z.string(), error: z.string().optional() })
+  .loose();
+export type ExecutionSummary = z.infer<typeof executionSummarySchema>;
+const executionListSchema = z.object({ executions: z.array(executionSummarySchema), nextCursor: z.string().nullable().optional() });
+const startedExecutionSchema = z.object({ executionId: z.string(), status: z.string() });
+
 export type AutochatClientErrorKind = 'unreachable' | 'unauthorized' | 'not_found' | 'rate_limited' | 'http' | 'invalid_response';
 
 const marker = Symbol.for('autochat.cli.client-error');
@@ -167,6 +174,21 @@ export function createAutochatClient(options: AutochatClientOptions) {
         signal,
         sessionId,
       }),
+
+    /** Runs an agent; answers at once with the execution's id (the output is read with `streamExecution`). */
+    startExecution: (slug: string, inputs: Record<string, unknown>) =>
+      json(startedExecutionSchema, '/api/executions', { method: 'POST', body: JSON.stringify({ slug, inputs }) }),
+
+    /** The execution's events from the first, then live; the response body is the SSE stream. */
+    streamExecution: (executionId: string, signal?: AbortSignal) =>
+      request(`/api/executions/${encodeURIComponent(executionId)}/stream`, { headers: { accept: 'text/event-stream' }, signal }),
+
+    getExecution: (executionId: string) => json(executionSummarySchema, `/api/executions/${encodeURIComponent(executionId)}`),
+
+    stopExecution: async (executionId: string) =>
+      (await json(stopSchema, `/api/executions/${encodeURIComponent(executionId)}/stop`, { method: 'POST' })).stopped,
+
+    listExecutions: async (limit = 20) => (await json(executionListSchema, `/api/executions?limit=${limit}`)).executions,
 
     /** Asks the server to stop the session's running answer; true when one was running. */
     stop: async (sessionId: string, signal?: AbortSignal) =>

@@ -72,7 +72,7 @@ export type ChatCommandIo = {
   onSignal: (handler: () => void) => () => void;
 };
 
-const processIo = (): ChatCommandIo => ({
+export const processIo = (): ChatCommandIo => ({
   // The CLI entry point is where the process environment enters, as `serve` hands it to config.ts.
   env: process.env,
   stdin: process.stdin,

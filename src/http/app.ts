@@ -21,6 +21,7 @@ import { openApiDocument, type OpenApiDocument } from './openapi-document.js';
 import { registerRoutes } from './route-definition.js';
 import { aiSdkChatRoutes } from './routes/ai-sdk-chat.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { executionRoutes } from './routes/executions.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { libraryRoutes } from './routes/library.js';
 import { mcpRoutes } from './routes/mcp.js';
@@ -112,6 +113,7 @@ export function createApp(services: AppServices, options: AppOptions = {}) {
     ...usageRoutes,
     ...storeRoutes,
     ...libraryRoutes,
+    ...executionRoutes,
     ...meRoutes,
   ];
   const mcp = options.mcp ? mcpRoutes(options.mcp) : [];

@@ -15,6 +15,7 @@ export const API_TAGS = {
   usage: 'Token budgets.',
   store: 'The agent store.',
   library: "The caller's agent library.",
+  executions: 'Agents run for the caller: start, list, read, follow the output live, stop.',
   mcp: 'The agent-store tools over MCP (streamable HTTP, stateless).',
   privacy: "The caller's data as a whole: export and erasure.",
   operations: 'Health, readiness, metrics, this document and server facts. No token needed.',

@@ -95,7 +95,7 @@ export const storeQuery = z.object({
 
 // Responses
 
-const isoTime = z.iso.datetime();
+export const isoTime = z.iso.datetime();
 
 export const tokenUsage = documented(
   z.object({
@@ -115,7 +115,7 @@ export const usageEntry = documented(
     model: z.string(),
     costUsd: z.number().nonnegative().optional(),
     createdAt: isoTime,
-    kind: z.enum(['chat', 'title', 'summary']),
+    kind: z.enum(['chat', 'title', 'summary', 'execution']),
     estimated: documented(z.literal(true).optional(), { description: 'Present when the upstream reported no counts (a call cut short) and they were estimated.' }),
   }),
   { id: 'UsageEntry', description: 'One upstream LLM call.' },

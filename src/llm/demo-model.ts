@@ -10,6 +10,8 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
+import { outputSections } from '../store/agent-definition.js';
+import { EXECUTION_PROMPT_HEADER, promptInputs } from './agent-run-prompt.js';
 
 export const DEMO_MODEL_ID = 'autochat/offline-demo';
 export const DEMO_NOTICE =
@@ -81,6 +83,8 @@ function planReply(call: LanguageModelV3CallOptions): Plan {
   const last = call.prompt.at(-1);
   if (last?.role === 'tool') return { kind: 'text', text: describeToolResult(last.content) };
   const userText = lastUserText(call.prompt);
+  // An agent execution: its output sections, filled from the inputs (deterministic, no tool calls).
+  if (userText.startsWith(EXECUTION_PROMPT_HEADER)) return { kind: 'text', text: agentOutput(systemText(call.prompt), userText) };
   const offersTool = call.tools?.some((tool) => tool.name === 'find_agent') ?? false;
   const query = offersTool ? searchQueryOf(userText) : undefined;
   if (query) return { kind: 'tool', toolCallId: `call_demo_${Date.now().toString(36)}`, query };
@@ -106,6 +110,29 @@ function describeToolResult(content: unknown): string {
   }
   const lines = agents.slice(0, 5).map((agent) => `- **${agent.name}** — ${agent.subHeading} (\`${agent.slug}\`)`);
   return `${DEMO_NOTICE}\n\nHere is what I found in the agent store for "${value?.query ?? ''}":\n\n${lines.join('\n')}\n\nAdd one to your library to use it.`;
+}
+
+/**
+ * What the demo model writes for an agent execution: a heading per section of the agent's `Output:`
+ * list (see outputSections), each saying what it would hold for the inputs given.
+ */
+export function agentOutput(instructions: string, prompt: string): string {
+  const inputs = promptInputs(prompt);
+  const given = inputs.length > 0 ? inputs.map((input) => `${input.title}: ${input.value}`).join('; ') : 'no inputs';
+  const name = /^You are ([^,.\n]+)/.exec(instructions)?.[1]?.trim() ?? 'this agent';
+  const sections = outputSections(instructions);
+  const body =
+    sections.length > 0
+      ? sections.map((section, index) => `## ${index + 1}. ${section.heading}\n\nA real model would write ${section.description.replace(/\.$/, '')}.`).join('\n\n')
+      : `## Output\n\nWhat ${name} would produce for ${given}.`;
+  return `${DEMO_NOTICE}\n\n# ${name}\n\nInputs: ${given}.\n\n${body}\n`;
+}
+
+function systemText(prompt: LanguageModelV3Prompt): string {
+  return prompt
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n');
 }
 
 function lastUserText(prompt: LanguageModelV3Prompt): string {

@@ -15,12 +15,14 @@ export type LanguageModels = {
   chatModelId: string;
   titleModelId: string;
   demo: boolean;
+  /** The chat model by another id (an agent that names its model); the demo model when no key is set. */
+  modelFor(modelId: string): LanguageModelV3;
 };
 
 export function createLanguageModels(config: Config, options: { fetch?: typeof fetch; demoDelayMs?: number } = {}): LanguageModels {
   if (!config.llm.apiKey) {
     const demo = createDemoModel({ delayMs: options.demoDelayMs });
-    return { chat: demo, title: demo, chatModelId: DEMO_MODEL_ID, titleModelId: DEMO_MODEL_ID, demo: true };
+    return { chat: demo, title: demo, chatModelId: DEMO_MODEL_ID, titleModelId: DEMO_MODEL_ID, demo: true, modelFor: () => demo };
   }
   const provider = createOpenAICompatible({
     name: 'upstream',
@@ -42,5 +44,6 @@ export function createLanguageModels(config: Config, options: { fetch?: typeof f
     chatModelId: config.llm.chatModel,
     titleModelId: config.llm.titleModel,
     demo: false,
+    modelFor: (modelId) => provider.chatModel(modelId),
   };
 }

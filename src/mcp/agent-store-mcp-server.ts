@@ -1,18 +1,22 @@
 /**
- * The agent store as an MCP server: the same four tools the model uses in chat (same inputs, same
- * outputs), offered to any MCP client and acting for one user — over stdio by `autochat mcp`, over
- * streamable HTTP at `POST /mcp`.
+ * The agent store as an MCP server: the same tools the model uses in chat (same inputs, same
+ * outputs) — the four store and library tools and the three that run agents — offered to any MCP
+ * client and acting for one user, over stdio by `autochat mcp`, over streamable HTTP at `POST /mcp`.
  */
 import { McpServer, type ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatService } from '../chat/chat-service.js';
 import { errorSummary } from '../chat/run.js';
+import { ChatError } from '../errors.js';
 import { agentSchema } from '../store/agents-repository.js';
 import { addAgentToLibraryInput } from '../tools/add-agent-to-library.js';
 import { findAgentInput } from '../tools/find-agent.js';
 import { findLibraryAgentInput } from '../tools/find-library-agent.js';
 import { getAgentDetailsInput } from '../tools/get-agent-details.js';
+import { getRequiredSetupInfoInput } from '../tools/get-required-setup-info.js';
+import { runAgentInput } from '../tools/run-agent.js';
+import { executionView, viewAgentOutputInput } from '../tools/view-agent-output.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { version } from '../version.js';
 
@@ -22,11 +26,14 @@ const SEARCH_LIMIT = 5;
 const agentMatchOutput = agentSchema.extend({ score: z.number() });
 const searchOutput = z.object({ agents: z.array(agentMatchOutput), query: z.string() });
 const libraryEntryOutput = agentSchema.extend({ addedAt: z.string() });
+const setupOutput = z.object({ slug: z.string(), name: z.string(), inputs: z.looseObject({ type: z.literal('object') }), missing: z.array(z.string()) });
+const startedOutput = z.object({ executionId: z.string(), status: z.string() });
+const executionOutput = z.object({ executionId: z.string(), slug: z.string(), status: z.string(), output: z.string().optional(), error: z.string().optional() });
 
 export function createAgentStoreMcpServer(chat: ChatService, userId: string): McpServer {
   const { agents } = chat;
   // The model's tools, for their descriptions: one wording for both audiences.
-  const modelTools = createToolSet({ agents, userId });
+  const modelTools = createToolSet({ agents, userId, executions: chat.executions });
   const server = new McpServer({ name: 'autochat-agent-store', version });
   /** Each tool's call: its arguments checked against its input schema, then its handler, guarded. */
   const calls = new Map<string, (args: unknown) => Promise<CallToolResult>>();
@@ -75,6 +82,22 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
     run: async ({ query }) => jsonResult({ agents: await agents.searchLibrary(userId, query, SEARCH_LIMIT), query }),
   });
 
+  define('get_required_setup_info', {
+    input: getRequiredSetupInfoInput,
+    output: setupOutput,
+    run: async ({ slug, inputs }) => refusalAsResult(async () => jsonResult(await chat.executions.requiredSetup(slug, inputs ?? {})), { slug }),
+  });
+  define('run_agent', {
+    input: runAgentInput,
+    output: startedOutput,
+    run: async ({ slug, inputs }) => refusalAsResult(async () => jsonResult(await chat.executions.start(userId, slug, inputs)), { slug }),
+  });
+  define('view_agent_output', {
+    input: viewAgentOutputInput,
+    output: executionOutput,
+    run: async ({ executionId }) => refusalAsResult(async () => jsonResult(executionView(await chat.executions.get(executionId, userId))), { executionId }),
+  });
+
   // McpServer lists the tools; calls are answered here, so that an unknown tool is a protocol error
   // (-32602, as the MCP specification asks) rather than a tool result, while invalid arguments and
   // failures stay tool results the caller (often a model) can read and act on.
@@ -103,6 +126,16 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   }
 
   return server;
+}
+
+/** A refusal a caller can act on (unknown slug, missing inputs, a limit) as an error result in the tools' error shape. */
+async function refusalAsResult(call: () => Promise<CallToolResult>, about: Record<string, unknown>): Promise<CallToolResult> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!ChatError.isInstance(error) || error.code === 'internal' || error.code === 'unavailable') throw error;
+    return { content: [{ type: 'text', text: JSON.stringify({ error: error.message, ...about }) }], isError: true };
+  }
 }
 
 const textError = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });

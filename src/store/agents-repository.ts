@@ -11,7 +11,7 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { agentDefinitionFields, requireWholeDefinition } from './agent-definition.js';
+import { agentDefinitionFields, agentDefinitionSchema, definitionOf, requireWholeDefinition, type AgentDefinition } from './agent-definition.js';
 import { agentSlug } from './agent-slug.js';
 import { queryRows, type Db } from './database.js';
 import { MAX_QUERY_CHARS, MAX_QUERY_WORDS, normalise, queryWords } from './search-query.js';
@@ -56,8 +56,10 @@ export class AgentsRepository {
         const name = normalise(agent.name);
         const about = normalise(`${agent.subHeading} ${agent.categories.join(' ')}`);
         const description = normalise(agent.description);
+        const definition = definitionOf(agent);
         return {
           ...agent,
+          definition: definition ? JSON.stringify(definition) : null,
           rating: agent.rating.toFixed(1),
           searchText: [name, about, description].filter(Boolean).join(' '),
           searchVector: sql`setweight(to_tsvector('english', ${name}), 'A')
@@ -87,6 +89,7 @@ export class AgentsRepository {
               rating: sql`excluded.rating`,
               searchText: sql`excluded.search_text`,
               searchVector: sql`excluded.search_vector`,
+              definition: sql`excluded.definition`,
               updatedAt: sql`now()`,
             },
           });
@@ -98,6 +101,40 @@ export class AgentsRepository {
       });
     }
     return entries.length;
+  }
+
+  /**
+   * The agent and its runnable definition as stored (migration 0013), or undefined for an unknown
+   * slug; `definition` is undefined for a plain listing, or one stored unreadable.
+   */
+  async runnable(slug: string): Promise<{ agent: Agent; definition?: AgentDefinition } | undefined> {
+    const [row] = await this.db.select().from(agents).where(eq(agents.slug, slug));
+    if (!row) return undefined;
+    return { agent: toAgent(row), definition: parseDefinition(row.definition) };
+  }
+
+  /**
+   * Stores the definitions of these entries for agents stored without one (a database made before
+   * definitions were stored): nothing else of the entry is changed. Returns how many were filled.
+   */
+  async fillMissingDefinitions(entries: Agent[]): Promise<number> {
+    const values = entries.flatMap((entry) => {
+      const definition = definitionOf(entry);
+      return definition ? [sql`(${entry.slug}::text, ${JSON.stringify(definition)}::text)`] : [];
+    });
+    if (values.length === 0) return 0;
+    const rows = await queryRows<{ slug: string }>(this.db, sql`
+      update agents a set definition = v.definition
+      from (values ${sql.join(values, sql`, `)}) as v(slug, definition)
+      where a.slug = v.slug and a.definition is null
+      returning a.slug`);
+    return rows.length;
+  }
+
+  /** How many agents are stored without a runnable definition. */
+  async countWithoutDefinition(): Promise<number> {
+    const [row] = await this.db.select({ n: sql<number>`count(*)::int` }).from(agents).where(sql`${agents.definition} is null`);
+    return row?.n ?? 0;
   }
 
   async get(slug: string): Promise<Agent | undefined> {
@@ -204,6 +241,17 @@ function toAgent(row: typeof agents.$inferSelect): Agent {
     runs: row.runs,
     rating: Number(row.rating),
   };
+}
+
+/** A stored definition, checked on the way back in; undefined when there is none or it no longer reads. */
+function parseDefinition(text: string | null): AgentDefinition | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = agentDefinitionSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Raw queries may return a PostgreSQL array literal (`{a,b}`) rather than a parsed array. */

@@ -8,7 +8,7 @@ import type { RunEnd } from './runs-repository.js';
 import type { ChatMessage } from '../chat/types.js';
 
 export const usageSchema = z.object({
-  kind: z.enum(['chat', 'title', 'summary']),
+  kind: z.enum(['chat', 'title', 'summary', 'execution']),
   model: z.string(),
   promptTokens: z.number().int().min(0),
   completionTokens: z.number().int().min(0),

@@ -92,6 +92,7 @@ async function sealedValueWith(db: Db, keyId: string): Promise<string | undefine
       union all (select title from chat_sessions where title like ${prefix} limit 1)
       union all (select summary from chat_sessions where summary like ${prefix} limit 1)
       union all (select checkpoint from chat_runs where checkpoint like ${prefix} limit 1)
+      union all (select inputs from agent_executions where inputs like ${prefix} limit 1)
     ) as sealed limit 1`);
   return row?.value;
 }

@@ -107,7 +107,7 @@ export const usageEvents = pgTable('usage_events', {
   userId: text('user_id').notNull(),
   sessionId: uuid('session_id'),
   runId: uuid('run_id'),
-  kind: text('kind', { enum: ['chat', 'title', 'summary'] }).notNull().default('chat'),
+  kind: text('kind', { enum: ['chat', 'title', 'summary', 'execution'] }).notNull().default('chat'),
   model: text('model').notNull(),
   promptTokens: integer('prompt_tokens').notNull(),
   completionTokens: integer('completion_tokens').notNull(),
@@ -129,6 +129,8 @@ export const agents = pgTable('agents', {
   searchText: text('search_text').notNull(),
   searchVector: tsvector('search_vector').notNull(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  /** JSON of the runnable definition (`AgentDefinition`), null for a plain listing (migration 0013). */
+  definition: text('definition'),
 });
 
 export const libraryAgents = pgTable(
@@ -185,4 +187,29 @@ export const erasedUsage = pgTable(
   (table) => [primaryKey({ columns: [table.subject, table.day] })],
 );
 
-export const schema = { chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, autochatSettings, keyChecks, erasedUsage, messageFeedback };
+export const executionStatuses = ['queued', 'running', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+export type ExecutionStatus = (typeof executionStatuses)[number];
+
+/** One run of a store agent (migration 0013); inputs, output and checkpoint are sealed like message content. */
+export const agentExecutions = pgTable('agent_executions', {
+  id: uuid('id').primaryKey(),
+  userId: text('user_id').notNull(),
+  slug: text('slug').notNull(),
+  agentName: text('agent_name').notNull(),
+  inputs: text('inputs').notNull(),
+  status: text('status', { enum: executionStatuses }).notNull().default('queued'),
+  reason: text('reason'),
+  /** The sentence shown when it failed (never a stack or a secret). */
+  error: text('error'),
+  /** JSON of the output message (a UIMessage), sealed; null until it ends. */
+  output: text('output'),
+  owner: text('owner').notNull(),
+  leaseExpiresAt: timestamptz('lease_expires_at').notNull(),
+  checkpoint: text('checkpoint'),
+  progress: text('progress'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  startedAt: timestamptz('started_at'),
+  endedAt: timestamptz('ended_at'),
+});
+
+export const schema = { agentExecutions, chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, autochatSettings, keyChecks, erasedUsage, messageFeedback };

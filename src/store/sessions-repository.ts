@@ -6,7 +6,7 @@ import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'dri
 import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
-import { chatMessages, chatRuns, chatSessions, libraryAgents, messageFeedback, usageEvents } from './schema.js';
+import { agentExecutions, chatMessages, chatRuns, chatSessions, libraryAgents, messageFeedback, usageEvents } from './schema.js';
 import type { NewUsage } from './runs-repository.js';
 
 type SessionRow = typeof chatSessions.$inferSelect;
@@ -361,6 +361,7 @@ export class SessionsRepository {
       await tx.delete(libraryAgents).where(eq(libraryAgents.userId, userId));
       await tx.delete(messageFeedback).where(eq(messageFeedback.userId, userId));
       await tx.delete(chatRuns).where(eq(chatRuns.userId, userId));
+      await tx.delete(agentExecutions).where(eq(agentExecutions.userId, userId));
       await tx.delete(chatSessions).where(eq(chatSessions.userId, userId));
     });
   }

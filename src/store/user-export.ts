@@ -7,6 +7,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AgentsRepository } from './agents-repository.js';
 import type { ApprovalsRepository } from './approvals-repository.js';
+import type { ExecutionsRepository } from './executions-repository.js';
 import type { FeedbackRepository } from './feedback-repository.js';
 import type { Db } from './database.js';
 import { chatMessages, chatSessions, usageEvents } from './schema.js';
@@ -29,7 +30,14 @@ type Cursor = { at: string; id: string } | undefined;
  * it is sent.
  */
 export async function* userExportJson(
-  deps: { db: Db; sessions: SessionsRepository; agents: AgentsRepository; feedback: FeedbackRepository; approvals?: ApprovalsRepository },
+  deps: {
+    db: Db;
+    sessions: SessionsRepository;
+    agents: AgentsRepository;
+    feedback: FeedbackRepository;
+    approvals?: ApprovalsRepository;
+    executions?: ExecutionsRepository;
+  },
   userId: string,
   exportedAt = new Date(),
 ): AsyncGenerator<string> {
@@ -121,7 +129,9 @@ export async function* userExportJson(
 
   yield `],"feedback":${JSON.stringify(await deps.feedback.ofUser(userId))}`;
   yield `,"library":${JSON.stringify(await deps.agents.library(userId))}`;
-  yield `,"toolApprovals":${JSON.stringify((await deps.approvals?.ofUser(userId)) ?? [])}}`;
+  yield `,"toolApprovals":${JSON.stringify((await deps.approvals?.ofUser(userId)) ?? [])}`;
+  // Agent executions with their inputs and output (their usage rows are among "usage" above).
+  yield `,"executions":${JSON.stringify(deps.executions ? await deps.executions.allOfUser(userId) : [])}}`;
 }
 
 /**

@@ -35,7 +35,7 @@ const useChatBody = (id: string, text: string) => ({ id, messages: [{ id: `u-${t
 type Sample = { path: string; body?: unknown; headers?: Record<string, string> };
 
 /** A valid request of every operation, by `METHOD /template`: the one each status sweep below sends. */
-function samples(session: string): Record<string, Sample> {
+function samples(session: string, execution = session): Record<string, Sample> {
   const feedback = `/api/chat/sessions/${session}/messages/answer-1/feedback`;
   return {
     'GET /healthz': { path: '/healthz' },
@@ -63,6 +63,12 @@ function samples(session: string): Record<string, Sample> {
     'GET /api/library': { path: '/api/library' },
     'POST /api/library': { path: '/api/library', body: { slug: 'money-printing-agent' } },
     'DELETE /api/library/{slug}': { path: '/api/library/money-printing-agent' },
+    'POST /api/executions': { path: '/api/executions', body: { slug: 'money-printing-agent', inputs: { skills: 'design', startupBudget: 100 } } },
+    'GET /api/executions': { path: '/api/executions?limit=5' },
+    'GET /api/executions/{id}': { path: `/api/executions/${execution}` },
+    'GET /api/executions/{id}/stream': { path: `/api/executions/${execution}/stream` },
+    'POST /api/executions/{id}/stop': { path: `/api/executions/${execution}/stop` },
+    'GET /api/store/agents/{slug}/setup': { path: '/api/store/agents/money-printing-agent/setup' },
     'GET /api/me/export': { path: '/api/me/export' },
     'DELETE /api/me': { path: '/api/me' },
     'POST /mcp': { path: '/mcp', body: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, headers: MCP_HEADERS },
@@ -203,6 +209,13 @@ describe('the OpenAPI document, against live responses', () => {
     await call(local, 'GET /api/store/agents', 200, s['GET /api/store/agents']!);
     await call(local, 'POST /api/library', 201, s['POST /api/library']!);
     await call(local, 'GET /api/library', 200, s['GET /api/library']!);
+    await call(local, 'GET /api/store/agents/{slug}/setup', 200, s['GET /api/store/agents/{slug}/setup']!);
+    const execution = json(await call(local, 'POST /api/executions', 202, s['POST /api/executions']!)).executionId as string;
+    const e = samples(session, execution);
+    expect((await call(local, 'GET /api/executions/{id}/stream', 200, e['GET /api/executions/{id}/stream']!)).body.toString('utf8')).toContain('"type":"finish"');
+    expect(json(await call(local, 'GET /api/executions/{id}', 200, e['GET /api/executions/{id}']!)).status).toBe('finished');
+    expect(json(await call(local, 'POST /api/executions/{id}/stop', 200, e['POST /api/executions/{id}/stop']!))).toEqual({ stopped: false });
+    await call(local, 'GET /api/executions', 200, e['GET /api/executions']!);
     // The export holds a session with messages, usage of every kind seen, feedback and a library entry.
     expect(json(await call(local, 'GET /api/me/export', 200, s['GET /api/me/export']!)).feedback).toHaveLength(1);
     await call(local, 'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', 204, feedback);
@@ -244,6 +257,12 @@ describe('the OpenAPI document, against live responses', () => {
       ['GET /api/chat/{id}/stream', { path: `/api/chat/${'x'.repeat(201)}/stream` }],
       ['GET /api/store/agents', { path: '/api/store/agents?limit=1000' }],
       ['POST /api/library', { path: '/api/library', body: {} }],
+      ['POST /api/executions', { path: '/api/executions', body: { slug: 'money-printing-agent', inputs: {} } }],
+      ['GET /api/executions', { path: '/api/executions?limit=0' }],
+      ['GET /api/executions/{id}', bad['GET /api/executions/{id}']!],
+      ['GET /api/executions/{id}/stream', bad['GET /api/executions/{id}/stream']!],
+      ['POST /api/executions/{id}/stop', bad['POST /api/executions/{id}/stop']!],
+      ['GET /api/store/agents/{slug}/setup', { path: '/api/store/agents/Not_A_Slug/setup' }],
       ['DELETE /api/library/{slug}', { path: '/api/library/Not_A_Slug' }],
       ['POST /mcp', { ...s['POST /mcp']!, body: undefined }],
       ['POST /mcp', { ...s['POST /mcp']!, body: { not: 'json-rpc' } }],
@@ -267,6 +286,11 @@ describe('the OpenAPI document, against live responses', () => {
       ['GET /api/chat/{id}/stream', { path: '/api/chat/never-sent/stream' }],
       ['POST /api/library', { path: '/api/library', body: { slug: 'no-such-agent' } }],
       ['DELETE /api/library/{slug}', { path: '/api/library/no-such-agent' }],
+      ['POST /api/executions', { path: '/api/executions', body: { slug: 'no-such-agent', inputs: {} } }],
+      ['GET /api/executions/{id}', unknown['GET /api/executions/{id}']!],
+      ['GET /api/executions/{id}/stream', unknown['GET /api/executions/{id}/stream']!],
+      ['POST /api/executions/{id}/stop', unknown['POST /api/executions/{id}/stop']!],
+      ['GET /api/store/agents/{slug}/setup', { path: '/api/store/agents/no-such-agent/setup' }],
       ['GET /assets/{file}', { path: '/assets/..%2fpackage.json' }],
     ];
     for (const [operation, sample] of notFound) await call(local, operation, 404, sample);
@@ -334,7 +358,8 @@ describe('the OpenAPI document, against live responses', () => {
     codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
     codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
     codes.push(json(await call(jwt, 'POST /api/chat', 429, s['POST /api/chat']!, spender)).error.code);
-    expect(codes).toEqual(['usage_limit_exceeded', 'rate_limited', 'rate_limited']);
+    codes.push(json(await call(jwt, 'POST /api/executions', 429, s['POST /api/executions']!, spender)).error.code);
+    expect(codes).toEqual(['usage_limit_exceeded', 'rate_limited', 'rate_limited', 'rate_limited']);
     expectConforming();
   });
 

@@ -4,6 +4,8 @@ import { ApiError } from './api-error.js';
 import type { ServerInfo, SessionSummary, UsageReport } from './api-types.js';
 import { useAuthState } from './auth-token.js';
 import { LibraryProvider } from './library-state.js';
+import { useAgentsView } from './agents-route.js';
+import { AgentsNav, AgentsPane } from './components/agents-pane.js';
 import { Composer } from './components/composer.js';
 import { DemoBanner } from './components/demo-banner.js';
 import { ErrorBanner } from './components/error-banner.js';
@@ -25,6 +27,7 @@ const TITLE_RECHECK_MS = 2500;
 export function App() {
   const { token, unauthorized } = useAuthState();
   const [openId, openSession] = useOpenSessionId();
+  const agentsView = useAgentsView();
   const [info, setInfo] = useState<ServerInfo | null>(null);
   const [sessions, setSessions] = useState<SessionSummary[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
@@ -203,7 +206,8 @@ export function App() {
                 <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
               </svg>
             </button>
-            <h2 className="topbar__title">{title}</h2>
+            <h2 className="topbar__title">{agentsView ? (agentsView.kind === 'library' ? 'Library' : 'Executions') : title}</h2>
+            <AgentsNav view={agentsView} />
             {openId ? (
               <button
                 type="button"
@@ -236,7 +240,9 @@ export function App() {
               <ErrorBanner error={createError.error} onRetry={() => void startSession(createError.text)} />
             </div>
           ) : null}
-          {openId ? (
+          {agentsView ? (
+            <AgentsPane view={agentsView} />
+          ) : openId ? (
             <SessionPane
               key={openId}
               sessionId={openId}

@@ -4,7 +4,11 @@
  */
 import { errorSummary } from '../../chat/run.js';
 import { defineRoute } from '../route-definition.js';
+import { executionResponse } from '../execution-schemas.js';
 import { userExportResponse } from '../schemas.js';
+
+/** The export, with the caller's agent executions (routes/executions.ts) after the library. */
+const exportResponse = userExportResponse.extend({ executions: executionResponse.array() });
 
 export const meRoutes = [
   defineRoute({
@@ -15,7 +19,7 @@ export const meRoutes = [
     tags: ['privacy'],
     security: ['bearer'],
     responses: {
-      200: { description: 'The export, as an attachment.', content: { 'application/json': userExportResponse }, headers: ['content-disposition'] },
+      200: { description: 'The export, as an attachment.', content: { 'application/json': exportResponse }, headers: ['content-disposition'] },
     },
     errors: [503],
     handler: async (c) => {

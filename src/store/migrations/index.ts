@@ -11,6 +11,7 @@ import { exportOrder } from './0009-export-order.js';
 import { messageFeedback } from './0010-message-feedback.js';
 import { messageBranches } from './0011-message-branches.js';
 import { toolApprovals } from './0012-tool-approvals.js';
+import { agentExecutions } from './0013-agent-executions.js';
 import { runContinuation } from './0014-run-continuation.js';
 
 export type Migration = { id: string; sql: string };
@@ -28,6 +29,7 @@ export const migrations: Migration[] = [
   { id: '0010-message-feedback', sql: messageFeedback },
   { id: '0011-message-branches', sql: messageBranches },
   { id: '0012-tool-approvals', sql: toolApprovals },
+  { id: '0013-agent-executions', sql: agentExecutions },
   { id: '0014-run-continuation', sql: runContinuation },
 ];
 

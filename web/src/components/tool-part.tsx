@@ -3,6 +3,7 @@ import { getToolName, type DynamicToolUIPart, type ToolUIPart } from 'ai';
 import { isFindAgentOutput } from '../api-types.js';
 import { AgentResults } from './agent-results.js';
 import { ToolApproval } from './tool-approval.js';
+import { ExecutionCard, isStartedExecution } from './execution-card.js';
 import { ToolBlock } from './tool-block.js';
 import { ToolProgress } from './tool-progress.js';
 
@@ -23,6 +24,9 @@ export function ToolPart({ part, live, onApprovalResponse }: ToolPartProps) {
   if (running && live) return <ToolProgress toolName={toolName} />;
   if (toolName === 'find_agent' && part.state === 'output-available' && isFindAgentOutput(part.output)) {
     return <AgentResults output={part.output} />;
+  }
+  if (toolName === 'run_agent' && part.state === 'output-available' && isStartedExecution(part.output)) {
+    return <ExecutionCard output={part.output} slug={(part.input as { slug?: string } | undefined)?.slug} />;
   }
   return (
     <ToolBlock

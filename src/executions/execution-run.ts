@@ -1,0 +1,236 @@
+/**
+ * One agent execution, from start to end: the chat's run machinery pointed at an agent. The model is
+ * called with the agent's instructions as the system prompt and the person's inputs as the one user
+ * message, with the agent's own tools, a step limit and a time limit (src/chat/generation.ts). Every
+ * UI-stream chunk goes to the execution's event log, its lease is renewed (with a checkpoint and what
+ * it has spent) by a `LeaseKeeper`, and it ends once, storing its output and one usage row per
+ * upstream call together. Never throws.
+ */
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
+import type { Logger } from 'pino';
+import { AnswerBuilder } from '../chat/answer-builder.js';
+import { generate } from '../chat/generation.js';
+import type { LeaseKeeper } from '../chat/lease-keeper.js';
+import { errorSummary } from '../chat/run.js';
+import type { TokenUsage } from '../chat/types.js';
+import { describeUpstreamError } from '../llm/describe-upstream-error.js';
+import { costFrom } from '../llm/upstream-cost.js';
+import type { ExecutionEnd, ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
+import type { RunProgress } from '../store/run-progress.js';
+import type { NewUsage } from '../store/runs-repository.js';
+import type { RunEventLog } from '../streams/run-event-log.js';
+import { toUsage } from '../usage/call-usage.js';
+
+export type ExecutionRunDeps = {
+  executions: ExecutionsRepository;
+  eventLog: RunEventLog;
+  leases: LeaseKeeper;
+  log: Logger;
+  maxRetries: number;
+  maxSteps: number;
+  timeoutMs: number;
+  /** Waits between attempts to store the end while the database does not answer. */
+  endRetryDelaysMs?: number[];
+};
+
+export type ExecutionRunInput = {
+  executionId: string;
+  userId: string;
+  /** The execution's key in the event log (see `executionLogKey`). */
+  logKey: string;
+  model: LanguageModelV3;
+  modelId: string;
+  /** The agent's instructions. */
+  system: string;
+  /** The person's inputs as the model reads them. */
+  prompt: string;
+  tools: ToolSet;
+  stopSignal: AbortSignal;
+};
+
+/** The abort reason of a stop because this process shuts down: the execution ends `interrupted`. */
+export const SHUTDOWN = 'shutdown';
+
+/** An execution's event log lives beside the chat runs' logs under its own keys. */
+export const executionLogKey = (executionId: string) => `execution:${executionId}`;
+
+/** What the stream and the stored execution say when the time limit cut an execution short. */
+export const timeLimitMessage = (timeoutMs: number) =>
+  `The agent did not finish within its time limit of ${Math.round(timeoutMs / 1000)} s. What it wrote so far is kept.`;
+
+export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRunInput): Promise<ExecutionEndStatus> {
+  const { executionId, logKey } = input;
+  const log = deps.log.child({ executionId, userId: input.userId });
+  const answer = new AnswerBuilder(executionId);
+  const usage: NewUsage[] = [];
+  const abort = new AbortController();
+  let stopRequested = false;
+  let leaseLost = false;
+  let timedOut = false;
+  let failure: { reason: string; message: string } | undefined;
+  let calling = false;
+  let toolsRan = false;
+  const promptEstimate = Math.ceil((input.system.length + input.prompt.length) / 4) + 200 * Object.keys(input.tools).length;
+  const progress = (): RunProgress => ({ promptEstimate, model: input.modelId, usage, calling, pendingChars: answer.unaccountedChars });
+
+  let shuttingDown = false;
+  const stop = () => {
+    if (input.stopSignal.reason === SHUTDOWN) shuttingDown = true;
+    stopRequested = true;
+    abort.abort(new Error('stopped'));
+  };
+  if (input.stopSignal.aborted) stop();
+  input.stopSignal.addEventListener('abort', stop, { once: true });
+  const unsubscribeStop = deps.eventLog.onStop(logKey, stop);
+  const untrackLease = deps.leases.track(
+    executionId,
+    () => ({ answer: answer.message(), progress: progress() }),
+    () => {
+      leaseLost = true;
+      abort.abort(new Error('lease lost'));
+    },
+  );
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort(new Error('time limit'));
+  }, deps.timeoutMs);
+
+  let pendingAppends: Promise<void> = Promise.resolve();
+  const emit = (chunk: UIMessageChunk) => {
+    answer.apply(chunk);
+    if (chunk.type === 'start-step') calling = true;
+    if (chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error') toolsRan = true;
+    if (chunk.type === 'finish-step') {
+      calling = toolsRan;
+      toolsRan = false;
+      if (calling) deps.leases.flush();
+    }
+    const appended = deps.eventLog.append(logKey, chunk);
+    pendingAppends = pendingAppends.then(
+      () => appended,
+      () => appended,
+    );
+    pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
+  };
+
+  let finishReason: FinishReason | undefined;
+  let responded = false;
+  let brokenStep = false;
+  let began = false;
+  emit({ type: 'start', messageId: executionId, messageMetadata: { executionId } });
+  try {
+    if (stopRequested) {
+      // Stopped while queued: it ends without calling the model (queued → stopped), and costs nothing.
+    } else if (!(await deps.executions.markRunning(executionId))) {
+      // Closed by a sweep before it began: whoever ended it stored its end.
+      stopRequested = true;
+    } else {
+      log.info({ from: 'queued', to: 'running' }, 'execution started');
+      calling = true;
+      began = true;
+      finishReason = await generate({
+        model: input.model,
+        system: input.system,
+        messages: [{ role: 'user', content: input.prompt }],
+        tools: input.tools,
+        maxSteps: deps.maxSteps,
+        maxRetries: deps.maxRetries,
+        signal: abort.signal,
+        emit,
+        onResponse: () => {
+          responded = true;
+        },
+        onStep: (step) => {
+          usage.push(
+            toUsage(
+              { inputTokens: step.usage.inputTokens.total, outputTokens: step.usage.outputTokens.total },
+              step.modelId || input.modelId,
+              promptEstimate,
+              'execution',
+              costFrom(step.providerMetadata),
+            ),
+          );
+          calling = false;
+          if (!step.reasonGiven) brokenStep = true;
+        },
+      });
+    }
+  } catch (error) {
+    for (const chunk of answer.closingChunks()) emit(chunk);
+    if (timedOut) {
+      failure = { reason: 'time limit', message: timeLimitMessage(deps.timeoutMs) };
+    } else if (!abort.signal.aborted) {
+      const described = describeUpstreamError(error);
+      failure = { reason: described.kind, message: described.message };
+      log.warn({ err: errorSummary(error), kind: described.kind }, 'execution failed');
+    }
+    if (failure) emit({ type: 'error', errorText: failure.message });
+  } finally {
+    clearTimeout(timer);
+    untrackLease();
+    input.stopSignal.removeEventListener('abort', stop);
+    unsubscribeStop();
+  }
+  for (const chunk of answer.closingChunks()) emit(chunk);
+  if (!failure && !stopRequested && !leaseLost && brokenStep) {
+    failure = { reason: 'broken', message: 'The connection to the model provider ended before the answer was complete. Please run the agent again.' };
+    emit({ type: 'error', errorText: failure.message });
+  }
+
+  // A call cut short reported no usage: estimated, so that budgets still count it (as for chat runs).
+  // A stop may have reached the provider, so it is charged; a failure before any response was not billed.
+  if (began && (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || leaseLost || timedOut || (failure && responded))))) {
+    const completion = Math.ceil(answer.unaccountedChars / 4);
+    usage.push({ kind: 'execution', model: input.modelId, promptTokens: promptEstimate, completionTokens: completion, totalTokens: promptEstimate + completion, estimated: true });
+  }
+
+  const status: ExecutionEndStatus = leaseLost || shuttingDown ? 'interrupted' : failure ? 'failed' : stopRequested ? 'stopped' : 'finished';
+  const end: ExecutionEnd = {
+    status,
+    reason: leaseLost ? 'lease lost' : shuttingDown ? 'server shut down' : failure ? failure.reason : stopRequested ? 'stop requested' : undefined,
+    error: shuttingDown ? 'The server shut down while the agent was running. What it wrote so far has been kept; please run it again.' : failure?.message,
+    output: answer.message(),
+    usage,
+  };
+  const stored = leaseLost ? false : await storeEnd(deps, executionId, end, log);
+
+  if (status === 'stopped' || status === 'interrupted') emit({ type: 'abort' });
+  else emit({ type: 'finish', ...(status === 'finished' && finishReason ? { finishReason } : {}), messageMetadata: { executionId, usage: totalsOf(usage) } });
+  await pendingAppends.catch(() => {});
+  await deps.eventLog.end(logKey).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
+  log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, stored }, 'execution ended');
+  return status;
+}
+
+/**
+ * Stores the end, trying again while the database does not answer. If it never does, the execution
+ * stays live until its lease runs out and a sweep closes it as interrupted from the event log.
+ */
+async function storeEnd(deps: ExecutionRunDeps, executionId: string, end: ExecutionEnd, log: Logger): Promise<boolean> {
+  const delays = deps.endRetryDelaysMs ?? [500, 2000, 5000];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await deps.executions.end(executionId, end);
+    } catch (error) {
+      if (attempt >= delays.length) {
+        log.error({ err: errorSummary(error) }, 'storing the end of an execution failed; a sweep closes it when its lease expires');
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
+/** Token totals of an execution's usage rows. */
+export function totalsOf(usage: NewUsage[]): TokenUsage {
+  const totals: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  let cost: number | undefined;
+  for (const entry of usage) {
+    totals.promptTokens += entry.promptTokens;
+    totals.completionTokens += entry.completionTokens;
+    totals.totalTokens += entry.totalTokens;
+    if (entry.costUsd !== undefined) cost = (cost ?? 0) + entry.costUsd;
+  }
+  return cost === undefined ? totals : { ...totals, costUsd: cost };
+}

@@ -1,0 +1,258 @@
+/**
+ * Agent executions as the database keeps them (migration 0013): started under the user's budget and
+ * live-execution limit in one statement, leased while they run, ended once with their output and
+ * usage rows together. Inputs, output and checkpoints are sealed like message content.
+ */
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { ChatMessage, TokenUsage } from '../chat/types.js';
+import { ChatError } from '../errors.js';
+import type { BudgetAdmission } from '../usage/token-budget.js';
+import type { ContentCipher } from './content-cipher.js';
+import { queryRows, type Db } from './database.js';
+import { parseRunProgress, type RunProgress } from './run-progress.js';
+import type { NewUsage } from './runs-repository.js';
+import { agentExecutions, usageEvents, type ExecutionStatus } from './schema.js';
+import { usageRecords } from './sessions-repository.js';
+
+export type ExecutionEndStatus = Exclude<ExecutionStatus, 'queued' | 'running'>;
+
+/** One execution as its owner sees it. `output` is the agent's answer (a UI message), when asked for. */
+export type Execution = {
+  executionId: string;
+  slug: string;
+  agentName: string;
+  status: ExecutionStatus;
+  inputs: Record<string, unknown>;
+  output?: ChatMessage;
+  /** A sentence saying why it failed or was cut short, when it was. */
+  error?: string;
+  usage?: TokenUsage;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+};
+
+export type ExecutionCursor = { createdAt: string; id: string };
+
+export type ExpiredExecution = { executionId: string; userId: string; owner: string; progress?: RunProgress };
+
+export type ExecutionEnd = {
+  status: ExecutionEndStatus;
+  reason?: string;
+  error?: string;
+  output?: ChatMessage;
+  usage: NewUsage[];
+};
+
+type StartInput = {
+  executionId: string;
+  userId: string;
+  slug: string;
+  agentName: string;
+  inputs: Record<string, unknown>;
+  owner: string;
+  leaseMs: number;
+  maxLive: number;
+  admission?: BudgetAdmission;
+};
+
+type StartRow = { refused: 'daily' | 'weekly' | 'executions' | null; daily_used: string | null; weekly_used: string | null; reserved: string | null; live: number | null };
+
+type Row = typeof agentExecutions.$inferSelect;
+
+/** Seconds a client is asked to wait before starting another execution when its limit is reached. */
+const LIVE_LIMIT_RETRY_SECONDS = 30;
+
+export class ExecutionsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: ContentCipher,
+  ) {}
+
+  /**
+   * Records a new `queued` execution leased to `owner`, in one statement with the budget check and the
+   * limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
+   * `rate_limited` (429) for too many live executions, writing nothing.
+   */
+  async start(input: StartInput): Promise<void> {
+    const { admission } = input;
+    const [row] = await queryRows<StartRow>(this.db, sql`
+      select refused, daily_used::text, weekly_used::text, reserved::text, live
+      from autochat_start_execution(${input.executionId}, ${input.userId}, ${input.slug}, ${input.agentName},
+        ${this.cipher.seal(JSON.stringify(input.inputs))}, ${input.owner}, ${`${input.leaseMs} milliseconds`}::interval, ${input.maxLive},
+        ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
+        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()})`);
+    if (!row?.refused) return;
+    if (row.refused === 'executions') {
+      throw new ChatError(
+        'rate_limited',
+        `You already have ${row.live ?? input.maxLive} agent executions running, the most allowed at once (${input.maxLive}). Wait for one to finish, or stop one, then try again.`,
+        { retryAfterSeconds: LIVE_LIMIT_RETRY_SECONDS },
+      );
+    }
+    throw admission!.refusal({
+      window: row.refused,
+      dailyUsed: Number(row.daily_used ?? 0),
+      weeklyUsed: Number(row.weekly_used ?? 0),
+      reserved: Number(row.reserved ?? 0),
+    });
+  }
+
+  /** queued → running; false when it is no longer queued (stopped or closed before it began). */
+  async markRunning(executionId: string): Promise<boolean> {
+    const rows = await this.db
+      .update(agentExecutions)
+      .set({ status: 'running', startedAt: sql`now()` })
+      .where(and(eq(agentExecutions.id, executionId), eq(agentExecutions.status, 'queued')))
+      .returning({ id: agentExecutions.id });
+    return rows.length > 0;
+  }
+
+  /** The lease renewal of `LeaseKeeper` (src/chat/lease-keeper.ts), for executions: see `RunsRepository.renewAll`. */
+  async renewAll(owner: string, leaseMs: number, runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[]): Promise<Set<string>> {
+    if (runs.length === 0) return new Set();
+    const values = sql.join(
+      runs.map(
+        (run) =>
+          sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text, ${run.progress ? JSON.stringify(run.progress) : null}::text)`,
+      ),
+      sql`, `,
+    );
+    const renewed = await queryRows<{ id: string }>(this.db, sql`
+      update agent_executions e
+      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, e.checkpoint),
+        progress = coalesce(v.progress, e.progress)
+      from (values ${values}) as v(id, checkpoint, progress)
+      where e.id = v.id and e.owner = ${owner} and e.status in ('queued', 'running')
+      returning e.id`);
+    return new Set(renewed.map((row) => row.id));
+  }
+
+  /**
+   * A live execution → its end, with its output and usage rows, in one statement
+   * (`autochat_end_execution`). False, storing nothing, when it had already ended (elsewhere).
+   */
+  async end(executionId: string, end: ExecutionEnd): Promise<boolean> {
+    const output = end.output && end.output.parts.length > 0 ? this.cipher.seal(JSON.stringify(end.output)) : null;
+    const [row] = await queryRows<{ ended: boolean }>(this.db, sql`
+      select autochat_end_execution(${executionId}, ${end.status}, ${end.reason ?? null}, ${end.error ?? null}, ${output},
+        ${usageRecords(end.usage)}) as ended`);
+    return row?.ended === true;
+  }
+
+  /** The user's execution with its output, or undefined (also for another user's). */
+  async get(executionId: string, userId: string): Promise<Execution | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(agentExecutions)
+      .where(and(eq(agentExecutions.id, executionId), eq(agentExecutions.userId, userId)));
+    if (!row) return undefined;
+    const [usage] = await this.usageOf([executionId]);
+    return { ...this.toExecution(row, true), ...(usage ? { usage: usage[1] } : {}) };
+  }
+
+  /** The user's executions, newest first, without their output. */
+  async list(userId: string, limit: number, cursor?: ExecutionCursor): Promise<{ executions: Execution[]; nextCursor: ExecutionCursor | null }> {
+    const rows = await this.db
+      .select({ row: agentExecutions, at: sql<string>`${agentExecutions.createdAt}::text` })
+      .from(agentExecutions)
+      .where(
+        and(
+          eq(agentExecutions.userId, userId),
+          cursor ? sql`(${agentExecutions.createdAt}, ${agentExecutions.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(desc(agentExecutions.createdAt), desc(agentExecutions.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const usage = new Map(await this.usageOf(page.map(({ row }) => row.id)));
+    const last = page.at(-1);
+    return {
+      executions: page.map(({ row }) => {
+        const spent = usage.get(row.id);
+        return { ...this.toExecution(row, false), ...(spent ? { usage: spent } : {}) };
+      }),
+      nextCursor: rows.length > limit && last ? { createdAt: toIsoMicros(last.at), id: last.row.id } : null,
+    };
+  }
+
+  /** Every execution of a user with inputs and output, oldest first (GDPR export). */
+  async allOfUser(userId: string): Promise<Execution[]> {
+    const rows = await this.db.select().from(agentExecutions).where(eq(agentExecutions.userId, userId)).orderBy(agentExecutions.createdAt, agentExecutions.id);
+    return rows.map((row) => this.toExecution(row, true));
+  }
+
+  /** Ids of the user's executions (every one: their event logs are forgotten on erasure). */
+  async idsOfUser(userId: string): Promise<string[]> {
+    const rows = await this.db.select({ id: agentExecutions.id }).from(agentExecutions).where(eq(agentExecutions.userId, userId));
+    return rows.map((row) => row.id);
+  }
+
+  /** Live executions whose owner stopped renewing their lease. */
+  async expired(limit = 50): Promise<ExpiredExecution[]> {
+    const rows = await this.db
+      .select({ executionId: agentExecutions.id, userId: agentExecutions.userId, owner: agentExecutions.owner, progress: agentExecutions.progress })
+      .from(agentExecutions)
+      .where(and(inArray(agentExecutions.status, ['queued', 'running']), lt(agentExecutions.leaseExpiresAt, sql`now()`)))
+      .limit(limit);
+    return rows.map((row) => ({ ...row, progress: parseRunProgress(row.progress) }));
+  }
+
+  async status(executionId: string): Promise<ExecutionStatus | undefined> {
+    const [row] = await this.db.select({ status: agentExecutions.status }).from(agentExecutions).where(eq(agentExecutions.id, executionId));
+    return row?.status;
+  }
+
+  async checkpoint(executionId: string): Promise<ChatMessage | undefined> {
+    const [row] = await this.db.select({ checkpoint: agentExecutions.checkpoint }).from(agentExecutions).where(eq(agentExecutions.id, executionId));
+    return row?.checkpoint ? (JSON.parse(this.cipher.open(row.checkpoint)) as ChatMessage) : undefined;
+  }
+
+  /** Token totals of these executions' usage rows. */
+  private async usageOf(ids: string[]): Promise<[string, TokenUsage][]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .select({
+        id: usageEvents.runId,
+        promptTokens: sql<number>`sum(${usageEvents.promptTokens})::int`,
+        completionTokens: sql<number>`sum(${usageEvents.completionTokens})::int`,
+        totalTokens: sql<number>`sum(${usageEvents.totalTokens})::int`,
+        costUsd: sql<string | null>`sum(${usageEvents.costUsd})::text`,
+      })
+      .from(usageEvents)
+      .where(and(eq(usageEvents.kind, 'execution'), inArray(usageEvents.runId, ids)))
+      .groupBy(usageEvents.runId);
+    return rows.map((row) => [
+      row.id!,
+      {
+        promptTokens: Number(row.promptTokens),
+        completionTokens: Number(row.completionTokens),
+        totalTokens: Number(row.totalTokens),
+        ...(row.costUsd !== null ? { costUsd: Number(row.costUsd) } : {}),
+      },
+    ]);
+  }
+
+  private toExecution(row: Row, withOutput: boolean): Execution {
+    return {
+      executionId: row.id,
+      slug: row.slug,
+      agentName: row.agentName,
+      status: row.status,
+      inputs: JSON.parse(this.cipher.open(row.inputs)) as Record<string, unknown>,
+      ...(withOutput && row.output ? { output: JSON.parse(this.cipher.open(row.output)) as ChatMessage } : {}),
+      ...(row.error ? { error: row.error } : {}),
+      createdAt: row.createdAt.toISOString(),
+      startedAt: row.startedAt?.toISOString() ?? null,
+      endedAt: row.endedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+/** A timestamptz as PostgreSQL writes it (`2026-01-02 03:04:05.123456+00`) in ISO form, microseconds kept. */
+function toIsoMicros(text: string): string {
+  const match = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d)?|Z)?$/.exec(text.trim());
+  if (!match) return new Date(text).toISOString();
+  const zone = match[3] && match[3] !== 'Z' ? (match[3].length === 3 ? `${match[3]}:00` : match[3]) : 'Z';
+  return `${match[1]}T${match[2]}${zone === '+00:00' ? 'Z' : zone}`;
+}
