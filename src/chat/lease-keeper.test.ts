@@ -24,7 +24,14 @@ describe('lease keeper', () => {
     const sessionId = randomUUID();
     const runId = randomUUID();
     await sessions.create(sessionId, 'u');
-    await runs.begin({ sessionId, userId: 'u', runId, owner, leaseMs: 600, userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] } });
+    await runs.begin({
+      sessionId,
+      userId: 'u',
+      runId,
+      owner,
+      leaseMs: 600,
+      userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] },
+    });
     return { sessionId, runId };
   };
 
@@ -50,13 +57,23 @@ describe('lease keeper', () => {
         run.runId,
         () => ({
           answer: { id: 'a', role: 'assistant', parts: [{ type: 'text', text: `partial ${run.runId}` }] },
-          progress: { promptEstimate: 40, model: 'm', usage: [{ kind: 'chat', model: 'm', promptTokens: 40, completionTokens: 5, totalTokens: 45 }], calling: true, pendingChars: 12 },
+          progress: {
+            promptEstimate: 40,
+            model: 'm',
+            usage: [{ kind: 'chat', model: 'm', promptTokens: 40, completionTokens: 5, totalTokens: 45 }],
+            calling: true,
+            pendingChars: 12,
+          },
         }),
         () => lost.push(run.runId),
       );
     }
     const expiry = async (runId: string) =>
-      (await database.rows<{ at: string }>(sql`select (extract(epoch from lease_expires_at) * 1000)::text as at from chat_runs where id = ${runId}`))[0]!.at;
+      (
+        await database.rows<{ at: string }>(
+          sql`select (extract(epoch from lease_expires_at) * 1000)::text as at from chat_runs where id = ${runId}`,
+        )
+      )[0]!.at;
     const leaseBefore = await expiry(owned[1]!.runId);
     // Another instance ends one run (as a sweeper would after a lost lease).
     await runs.end(owned[0]!.runId, owned[0]!.sessionId, 'u', { status: 'interrupted', usage: [] });
@@ -67,7 +84,12 @@ describe('lease keeper', () => {
     expect(lost).toEqual([owned[0]!.runId]);
     expect((await runs.checkpoint(owned[1]!.runId))?.parts).toEqual([{ type: 'text', text: `partial ${owned[1]!.runId}` }]);
     // What the run has spent so far is saved with the lease, for whoever has to close it.
-    expect((await runs.running(owned[1]!.runId))?.progress).toMatchObject({ promptEstimate: 40, calling: true, pendingChars: 12, usage: [{ totalTokens: 45 }] });
+    expect((await runs.running(owned[1]!.runId))?.progress).toMatchObject({
+      promptEstimate: 40,
+      calling: true,
+      pendingChars: 12,
+      usage: [{ totalTokens: 45 }],
+    });
     // Renewed: the lease now ends later than it did, by the database's clock.
     expect(Number(await expiry(owned[1]!.runId))).toBeGreaterThan(Number(leaseBefore));
     // Nothing changed since: the next renewal saves no checkpoint or progress again, and loses no run.
@@ -84,7 +106,11 @@ describe('lease keeper', () => {
     const run = await begin('timer');
     const keeper = createLeaseKeeper({ runs, owner: 'timer', leaseMs: 600, checkpoints: false, log: createLogger('silent') });
     const lost: string[] = [];
-    keeper.track(run.runId, () => ({ answer: { id: 'a', role: 'assistant', parts: [] } }), () => lost.push(run.runId));
+    keeper.track(
+      run.runId,
+      () => ({ answer: { id: 'a', role: 'assistant', parts: [] } }),
+      () => lost.push(run.runId),
+    );
     await runs.end(run.runId, run.sessionId, 'u', { status: 'interrupted', usage: [] });
     // The first tick after the run was closed elsewhere reports it lost; waited for, however late it comes.
     await expect.poll(() => lost, { interval: 20, timeout: 10_000 }).toEqual([run.runId]);

@@ -32,9 +32,13 @@ function guardTool(name: string, tool: Tool, timeoutMs: number): Tool {
       const deadline = AbortSignal.timeout(timeoutMs);
       const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, deadline]) : deadline;
       const timedOut = new Promise<never>((_, reject) => {
-        deadline.addEventListener('abort', () => reject(new ToolFailure(`The ${name} tool did not answer within ${Math.round(timeoutMs / 1000)} s.`)), {
-          once: true,
-        });
+        deadline.addEventListener(
+          'abort',
+          () => reject(new ToolFailure(`The ${name} tool did not answer within ${Math.round(timeoutMs / 1000)} s.`)),
+          {
+            once: true,
+          },
+        );
       });
       timedOut.catch(() => undefined);
       try {

@@ -50,9 +50,11 @@ export function createRedisRateLimiter(redis: Redis, perMinute: number, now: () 
       if (perMinute === 0) return;
       const at = now();
       const window = Math.floor(at / WINDOW_MS);
-      const [[, count]] = (await redis.multi().incr(key(userId, window)).pexpire(key(userId, window), WINDOW_MS * 2).exec()) as [
-        [Error | null, number],
-      ];
+      const [[, count]] = (await redis
+        .multi()
+        .incr(key(userId, window))
+        .pexpire(key(userId, window), WINDOW_MS * 2)
+        .exec()) as [[Error | null, number]];
       if (count > perMinute) refuse(at);
     },
     async forget(userId) {

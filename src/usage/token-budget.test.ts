@@ -89,7 +89,10 @@ describe.each(databaseTargets)('token budget on $name', (target) => {
     expect(held.message).toMatch(/^The answers you are already waiting for may use the rest of your daily budget of 1,000 tokens\. /);
     expect(held.retryAfterSeconds).toBe(10);
     // Never later than the reset itself.
-    const atMidnight = budget.refusal({ window: 'daily', dailyUsed: 400, weeklyUsed: 400, reserved: 700 }, new Date('2026-03-04T23:59:57Z'));
+    const atMidnight = budget.refusal(
+      { window: 'daily', dailyUsed: 400, weeklyUsed: 400, reserved: 700 },
+      new Date('2026-03-04T23:59:57Z'),
+    );
     expect(atMidnight.retryAfterSeconds).toBe(3);
   });
 

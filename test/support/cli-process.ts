@@ -13,6 +13,12 @@ const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).h
 export type ServingCli = { url: string; pid: number; child: ChildProcess; exited: Promise<number | null>; stderr: () => string; stop(): Promise<number | null>; kill(): Promise<void> };
 export type FinishedCli = { code: number | null; stdout: string; stderr: string };
 
+/** Servers still running when the test process ends (a test that timed out) are killed with it. */
+const serving = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of serving) child.kill('SIGKILL');
+});
+
 const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn' });
 
 /** Starts `autochat serve`; rejects with `{code, stderr}` if it exits before listening. */
@@ -22,6 +28,8 @@ export function serveCli(env: Record<string, string>, options: { args?: string[]
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  serving.add(child);
+  child.once('exit', () => serving.delete(child));
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -7,11 +7,22 @@ export type ServerProcess = { url: string; child: ChildProcess; stop(): Promise<
 
 const ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
 
+/**
+ * Servers still running when the test process ends (a test that timed out never reached its
+ * `finally`) are killed with it, rather than left listening after the suite.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
     stderr += data.toString();
