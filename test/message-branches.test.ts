@@ -119,6 +119,25 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
     expect(session.messages.map(textOf)).toEqual(['one', 'uno', 'three', 'tres']);
   });
 
+  it('a regenerate is admitted by the token budget like any answer: over it, 429 and nothing moves', async () => {
+    const limited = await createChatService(
+      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000, limits: { dailyTokens: 10 } }),
+    );
+    try {
+      const { sessionId } = await limited.createChatSession('dee');
+      upstream.enqueue(say('one answer, which spends the whole budget'));
+      const first = await limited.startRun(sessionId, 'question', { userId: 'dee', messageId: 'g1' });
+      for await (const _ of limited.readRun(first.runId)) void _;
+      const before = (await limited.getChatSession(sessionId, 'dee'))!;
+      await expect(limited.regenerateRun(sessionId, { userId: 'dee' })).rejects.toMatchObject({ code: 'usage_limit_exceeded' });
+      const after = (await limited.getChatSession(sessionId, 'dee'))!;
+      expect(after.messages).toEqual(before.messages);
+      expect(after.status).toBe('idle');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('the library appends continue the active path, and the whole tree is exported', async () => {
     const { sessionId } = await chat.createChatSession('bea');
     await ask(sessionId, 'alpha', 'beta', { messageId: 'e1' });

@@ -87,13 +87,24 @@ export class SessionsRepository {
           (select active_leaf_id from chat_sessions where id = ${sessionId}),
           (select id from chat_messages where session_id = ${sessionId} order by seq desc limit 1))
         union all
+        -- A lateral key lookup per step: a plain join lets the planner hash the whole session at every step.
         select m.id, m.parent_id, path.depth + 1 from path
-          join chat_messages m on m.session_id = ${sessionId} and m.id = path.parent_id
+          cross join lateral (
+            select p.id, p.parent_id from chat_messages p where p.session_id = ${sessionId} and p.id = path.parent_id limit 1
+          ) m
       )
-      select m.id, m.role, m.parts, m.metadata, m.created_at as "createdAt", m.parent_id as "parentId",
-        (select json_agg(s.id order by s.seq) from chat_messages s
-          where s.session_id = ${sessionId} and (s.parent_id = m.parent_id or (s.parent_id is null and m.parent_id is null)))::text as "siblingIds"
+      , siblings as (
+        -- The children of the path's parents (and the first messages), grouped by parent: index
+        -- lookups, one group per step of the path.
+        select coalesce(s.parent_id, '') as parent_key, json_agg(s.id order by s.seq)::text as ids
+        from chat_messages s
+        where s.session_id = ${sessionId}
+          and (s.parent_id in (select parent_id from path where parent_id is not null) or s.parent_id is null)
+        group by 1
+      )
+      select m.id, m.role, m.parts, m.metadata, m.created_at as "createdAt", m.parent_id as "parentId", sib.ids as "siblingIds"
       from path join chat_messages m on m.session_id = ${sessionId} and m.id = path.id
+        join siblings sib on sib.parent_key = coalesce(m.parent_id, '')
       order by path.depth desc`);
     return rows.map((row) => {
       const siblingIds = JSON.parse(row.siblingIds) as string[];
@@ -165,7 +176,8 @@ export class SessionsRepository {
       with recursive below as (
           select m.id, m.seq from chat_messages m where m.session_id = ${sessionId} and m.id = ${messageId}
           union all
-          select c.id, c.seq from below join chat_messages c on c.session_id = ${sessionId} and c.parent_id = below.id
+          select c.id, c.seq from below
+            cross join lateral (select r.id, r.seq from chat_messages r where r.session_id = ${sessionId} and r.parent_id = below.id) c
         ),
         leaf as (select id from below order by seq desc limit 1),
         switched as (

@@ -14,7 +14,9 @@
  *   message, whose parent `autochat_begin_run` gives, null meaning a new first message), and a
  *   message that extends the active leaf becomes it.
  * - `autochat_path_json(session, leaf)`: the path ending at `leaf`, root first, as the JSON the run
- *   functions return.
+ *   functions return. Each step is a lateral key lookup: joined plainly, the planner (no statistics
+ *   on a fresh table) hashes the whole session at every step — 418 ms instead of 27 ms for a path of
+ *   400 messages on PGlite.
  * - `autochat_begin_run` gains `p_parent` (null: the active leaf; '': a new first message; else a
  *   message of the session, or no claim) and returns `summary_through_id`; its history is the path
  *   to the parent. `autochat_admit_run` passes `p_parent` through. Both are dropped and created
@@ -66,7 +68,7 @@ LANGUAGE sql STABLE AS $$
     SELECT m.id, m.parent_id, 0 AS depth FROM chat_messages m WHERE m.session_id = p_session AND m.id = p_leaf
     UNION ALL
     SELECT m.id, m.parent_id, path.depth + 1 FROM path
-      JOIN chat_messages m ON m.session_id = p_session AND m.id = path.parent_id
+      CROSS JOIN LATERAL (SELECT p.id, p.parent_id FROM chat_messages p WHERE p.session_id = p_session AND p.id = path.parent_id LIMIT 1) m
   )
   SELECT coalesce(json_agg(json_build_array(m.id, m.role, m.parts, m.metadata, m.created_at) ORDER BY path.depth DESC), '[]')::text
   FROM path JOIN chat_messages m ON m.session_id = p_session AND m.id = path.id

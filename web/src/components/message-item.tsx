@@ -155,20 +155,24 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false, acti
             ) : null}
           </div>
         ) : null}
-        {!streaming && hasVisible ? <FeedbackBar sessionId={sessionId} messageId={message.id} initial={message.metadata?.feedback} /> : null}
-        {!streaming && actions ? (
-          <div className="message__tools">
-            <VersionSwitcher message={message} disabled={actions.busy} onFlip={actions.onFlip} />
-            <button
-              type="button"
-              className="message__action"
-              aria-label="Regenerate answer"
-              title="Regenerate (keeps this answer as another version)"
-              disabled={actions.busy}
-              onClick={() => actions.onRegenerate(message)}
-            >
-              <RegenerateIcon />
-            </button>
+        {!streaming ? (
+          <div className="message__footer">
+            {hasVisible ? <FeedbackBar sessionId={sessionId} messageId={message.id} initial={message.metadata?.feedback} /> : null}
+            {actions ? (
+              <div className="message__tools">
+                <VersionSwitcher message={message} disabled={actions.busy} onFlip={actions.onFlip} />
+                <button
+                  type="button"
+                  className="message__action"
+                  aria-label="Regenerate answer"
+                  title="Regenerate (keeps this answer as another version)"
+                  disabled={actions.busy}
+                  onClick={() => actions.onRegenerate(message)}
+                >
+                  <RegenerateIcon />
+                </button>
+              </div>
+            ) : null}
           </div>
         ) : null}
       </div>
