@@ -70,6 +70,10 @@ export type StartedRun = { runId: string; sessionId: string; messageId: string }
 export type RunEventsHook = {
   runStarted?: () => void;
   runEnded?: (outcome: RunOutcome) => void;
+  /** A run executing here paused for tool approvals: it no longer runs anywhere until answered. */
+  runPaused?: () => void;
+  /** A run that waited for tool approvals ended unanswered (expired, stopped, or its session deleted). */
+  waitingRunEnded?: () => void;
   tokensUsed?: (usage: NewUsage[]) => void;
   feedbackGiven?: (rating: FeedbackRating) => void;
   /** An attempt to store a pending answer failed (the database is still away). */
@@ -228,7 +232,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     leaseMs: config.runLeaseMs,
     log,
     launch: launchResumed,
-    onEnded: () => hooks.runEnded?.('stopped'),
+    onEnded: () => hooks.waitingRunEnded?.(),
   });
 
   const ownedSession = async (sessionId: string, userId?: string) => {
@@ -303,6 +307,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       begun = await runs.begin({ sessionId, userId: input.userId, runId, owner, leaseMs: config.runLeaseMs, userMessage, admission });
     } catch (error) {
       await eventLog.forget([runId]);
+      if (ChatError.isInstance(error) && error.code === 'run_in_progress' && (await approvals.isWaiting(sessionId).catch(() => false))) {
+        throw new ChatError('run_in_progress', 'The answer in this chat waits for your approval of a tool call. Approve or deny it (or stop the answer) first.', {
+          retryAfterSeconds: 1,
+        });
+      }
       throw error;
     }
     const { retry } = begun;
@@ -347,6 +356,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
           if (firstExchange && !titled && !settler.has(runId)) {
             titles.request({ sessionId, userId, firstMessage: textOf(history), askModel: outcome !== 'failed' });
           }
+          if (outcome === 'awaiting-approval') hooks.runPaused?.();
           return outcome;
         })
         .finally(() => {
@@ -391,6 +401,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       logId,
     })
       .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error, logId))
+      .then((outcome) => {
+        if (outcome === 'awaiting-approval') hooks.runPaused?.();
+        return outcome;
+      })
       .finally(() => active.delete(runId));
     active.set(runId, { controller, done });
     return logId;
