@@ -92,6 +92,10 @@ export type StartedRun = { runId: string; sessionId: string; messageId: string }
 export type RunEventsHook = {
   runStarted?: () => void;
   runEnded?: (outcome: RunOutcome) => void;
+  /** A run executing here paused for tool approvals: it no longer runs anywhere until answered. */
+  runPaused?: () => void;
+  /** A run that waited for tool approvals ended unanswered (expired, stopped, or its session deleted). */
+  waitingRunEnded?: () => void;
   tokensUsed?: (usage: NewUsage[]) => void;
   feedbackGiven?: (rating: FeedbackRating) => void;
   /** This instance took over a run whose own instance stopped, and continues it. */
@@ -277,7 +281,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     leaseMs: config.runLeaseMs,
     log,
     launch: launchResumed,
-    onEnded: () => hooks.runEnded?.('stopped'),
+    onEnded: () => hooks.waitingRunEnded?.(),
   });
 
   const takeovers = new RunTakeovers(database.db);
@@ -411,6 +415,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       });
     } catch (error) {
       await eventLog.forget([runId]);
+      if (ChatError.isInstance(error) && error.code === 'run_in_progress' && (await approvals.isWaiting(sessionId).catch(() => false))) {
+        throw new ChatError('run_in_progress', 'The answer in this chat waits for your approval of a tool call. Approve or deny it (or stop the answer) first.', {
+          retryAfterSeconds: 1,
+        });
+      }
       throw error;
     }
     const { retry } = begun;
@@ -458,6 +467,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
           if (firstExchange && !titled && !settler.has(runId)) {
             titles.request({ sessionId, userId, firstMessage: textOf(history), askModel: outcome !== 'failed' });
           }
+          if (outcome === 'awaiting-approval') hooks.runPaused?.();
           return outcome;
         })
         .finally(() => {
@@ -502,6 +512,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       logId,
     })
       .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error, logId))
+      .then((outcome) => {
+        if (outcome === 'awaiting-approval') hooks.runPaused?.();
+        return outcome;
+      })
       .finally(() => active.delete(runId));
     active.set(runId, { controller, done });
     return logId;

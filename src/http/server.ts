@@ -65,6 +65,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (outcome === 'failed') metrics.upstreamErrors.inc();
   };
   chat.hooks.runContinued = () => metrics.runsContinued.inc();
+  chat.hooks.runPaused = () => metrics.activeRuns.dec();
+  chat.hooks.waitingRunEnded = () => metrics.runs.inc({ outcome: 'stopped' });
   chat.hooks.saveRetryFailed = () => metrics.pendingSaveRetries.inc();
   chat.hooks.saveOverflowed = () => metrics.pendingSaveOverflows.inc();
   chat.hooks.tokensUsed = (usage) => {

@@ -114,6 +114,12 @@ export class ApprovalsRepository {
     return { runId: run.id, answer: JSON.parse(this.cipher.open(run.checkpoint)) as ChatMessage, approvals: await this.ofRun(run.id) };
   }
 
+  /** Whether the session's answer waits for tool approvals. */
+  async isWaiting(sessionId: string): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(this.db, sql`select id from chat_runs where session_id = ${sessionId} and status = 'awaiting-approval' limit 1`);
+    return rows.length > 0;
+  }
+
   async ofRun(runId: string): Promise<ToolApproval[]> {
     const rows = await queryRows<ApprovalRow>(this.db, sql`select * from tool_approvals where run_id = ${runId} order by requested_at, id`);
     return rows.map((row) => this.toApproval(row));

@@ -108,6 +108,9 @@ describe('tool approvals over HTTP', () => {
     // A second message while it waits: 409.
     const busy = await fetch(`${base}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello?' }) });
     expect(busy.status).toBe(409);
+    expect((await busy.json()).error).toMatchObject({ code: 'run_in_progress', message: expect.stringContaining('approval') });
+    // A waiting answer runs nowhere.
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^autochat_active_runs 0$/m);
 
     const post = (id: string, body: unknown) =>
       fetch(`${base}/approvals/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
