@@ -166,3 +166,28 @@ describe.runIf(Boolean(redisUrl))('redis run event log that Redis loses', () => 
     }
   });
 });
+
+describe.runIf(Boolean(redisUrl))('redis run event log taken over by another instance', () => {
+  it('hands the events so far to the adopter, which appends after them; a reader following along sees one log', async () => {
+    const [first, second] = await Promise.all([createRedisRunEventLog(redisUrl!), createRedisRunEventLog(redisUrl!)]);
+    const runId = randomUUID();
+    try {
+      await first.open(runId);
+      await first.append(runId, { type: 'start', messageId: 'm' });
+      await first.append(runId, delta('a'));
+      const reader = drain(second.read(runId));
+      // The first instance stops (it hands the run on): it writes nothing more, and repairs nothing.
+      first.disown(runId);
+      expect(await second.adopt(runId)).toEqual([{ type: 'start', messageId: 'm' }, delta('a')]);
+      await second.append(runId, delta('b'));
+      await second.append(runId, { type: 'finish' });
+      await second.end(runId);
+      expect(await reader).toEqual([{ type: 'start', messageId: 'm' }, delta('a'), delta('b'), { type: 'finish' }]);
+      // An ended log is nothing to continue.
+      expect(await second.adopt(runId)).toBeUndefined();
+      expect(await second.adopt(randomUUID())).toBeUndefined();
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { describeChatError } from '../api-error.js';
 import type { ChatMessage, SessionDetail } from '../api-types.js';
 import { authHeaders } from '../auth-token.js';
 import { getSession, observedFetch, stopRun, streamPath, switchBranch } from '../server-api.js';
+import { dropAwareFetch, isConnectionDropped } from '../stream-drops.js';
 import { Composer } from './composer.js';
 import { ErrorBanner } from './error-banner.js';
 import { MessageItem, TypingDots, messageText, type MessageActions } from './message-item.js';
@@ -36,7 +37,7 @@ function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
   return new DefaultChatTransport<ChatMessage>({
     api,
     headers: () => authHeaders(),
-    fetch: observedFetch,
+    fetch: dropAwareFetch(observedFetch),
     // The server keeps the history; it only needs the new text (and, for an edit, where it branches
     // from). Regenerating a given answer sends the useChat body, which names it; after tool approvals
     // were answered (addToolApprovalResponse), the answer whose calls carry them.
@@ -65,6 +66,11 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
   const [initialMessages] = useState(() => (dropPartial ? session.messages.slice(0, -1) : session.messages));
   const transport = useMemo(() => createTransport(sessionId), [sessionId]);
   const streamDelivered = useRef(false);
+  // Reattaches after a dropped connection (set once useChat exists); counts drops in a row, so a
+  // server that keeps cutting the stream ends in the error banner rather than a loop.
+  const reattach = useRef<() => void>(() => {});
+  const dropsInARow = useRef(0);
+  const dropped = useRef(false);
   const lastAction = useRef<'send' | 'resume'>('send');
   const [stoppedIds, setStoppedIds] = useState<ReadonlySet<string>>(() => new Set());
   /** Set when an answer made a new version: the stored session then tells which versions there are. */
@@ -78,7 +84,19 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
       transport,
       // Once every tool call of the answer is approved or denied, the answer goes on.
       sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
-      onFinish: ({ message, isAbort }) => {
+      onError: (failure) => {
+        dropped.current = isConnectionDropped(failure);
+      },
+      onFinish: ({ message, isAbort, isError }) => {
+        // The connection dropped mid-answer (a network blip, or its server went away and another
+        // continues the answer): the answer goes on on the server, so reattach; it is replayed from
+        // its start and shown once.
+        if (isError && dropped.current && dropsInARow.current < 3) {
+          dropsInARow.current += 1;
+          setTimeout(() => reattach.current(), 0);
+          return;
+        }
+        dropsInARow.current = 0;
         streamDelivered.current = true;
         if (isAbort && message.role === 'assistant') setStoppedIds((ids) => new Set(ids).add(message.id));
         if (reloadAfterAnswer.current) {
@@ -92,6 +110,22 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
     });
 
   const busy = status === 'submitted' || status === 'streaming';
+  reattach.current = () => {
+    lastAction.current = 'resume';
+    streamDelivered.current = false;
+    const drops = dropsInARow.current;
+    // The replay brings the answer from its start: the partial copy on screen goes first.
+    setMessages((current) => (current.at(-1)?.role === 'assistant' ? current.slice(0, -1) : current));
+    void resumeStream().then(async () => {
+      // Nothing was running any more (the answer ended while reconnecting): show it as saved.
+      if (streamDelivered.current || dropsInARow.current !== drops) return;
+      try {
+        setMessages((await getSession(sessionId)).messages);
+      } catch {
+        // the Retry of the error banner is left
+      }
+    });
+  };
 
   // Reattach to a run that is still going (after a reload, or from another tab). The server
   // answers 204 when nothing is running, so this is cheap when the status is unknown.
