@@ -212,6 +212,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     owner,
     log,
     extraTools,
+    onUsageStored: (usage) => hooks.tokensUsed?.(usage),
   });
 
   /** Runs executing in this process, so shutdown can wait for them or stop them. */
