@@ -167,6 +167,24 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
     await alice.finished(executionId);
   });
 
+  it('lists executions newest first, page by page, and refuses a cursor it did not make', async () => {
+    const kim = api(server, 'kim');
+    const ids: string[] = [];
+    for (const skills of ['one', 'two', 'three']) {
+      const { executionId } = (await (await kim.start('money-printing-agent', { skills, startupBudget: 1 })).json()) as { executionId: string };
+      await kim.finished(executionId);
+      ids.push(executionId);
+    }
+    const first = (await (await kim.request('/api/executions?limit=2')).json()) as { executions: Execution[]; nextCursor: string | null };
+    expect(first.executions.map((entry) => entry.executionId)).toEqual([ids[2], ids[1]]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = (await (await kim.request(`/api/executions?limit=2&cursor=${first.nextCursor}`)).json()) as { executions: Execution[]; nextCursor: string | null };
+    expect(second.executions.map((entry) => entry.executionId)).toEqual([ids[0]]);
+    expect(second.nextCursor).toBeNull();
+    const forged = Buffer.from(JSON.stringify({ createdAt: "2026-01-01'; drop table agents; --", id: ids[0] })).toString('base64url');
+    expect((await kim.request(`/api/executions?cursor=${forged}`)).status).toBe(400);
+  });
+
   it('tells what an agent needs to run', async () => {
     const response = await api(server, 'alice').request('/api/store/agents/money-printing-agent/setup');
     expect(response.status).toBe(200);

@@ -243,6 +243,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     owner,
     log,
     extraTools,
+    onUsageStored: (usage) => hooks.tokensUsed?.(usage),
   });
 
   /**

@@ -30,6 +30,8 @@ export type ExecutionRunDeps = {
   maxRetries: number;
   maxSteps: number;
   timeoutMs: number;
+  /** Told the usage rows of an execution once they are stored (metrics). */
+  onUsageStored?: (usage: NewUsage[]) => void;
   /** Waits between attempts to store the end while the database does not answer. */
   endRetryDelaysMs?: number[];
 };
@@ -194,6 +196,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
     usage,
   };
   const stored = leaseLost ? false : await storeEnd(deps, executionId, end, log);
+  if (stored) deps.onUsageStored?.(usage);
 
   if (status === 'stopped' || status === 'interrupted') emit({ type: 'abort' });
   else emit({ type: 'finish', ...(status === 'finished' && finishReason ? { finishReason } : {}), messageMetadata: { executionId, usage: totalsOf(usage) } });

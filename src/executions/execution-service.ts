@@ -19,6 +19,7 @@ import { validateInputs, missingInputs, type AgentInputs } from '../store/agent-
 import type { AgentsRepository } from '../store/agents-repository.js';
 import type { Execution, ExecutionCursor, ExecutionEndStatus, ExecutionsRepository, ExpiredExecution } from '../store/executions-repository.js';
 import type { OwnerPresence } from '../streams/owner-presence.js';
+import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { interruptedRunUsage } from '../usage/interrupted-run-usage.js';
@@ -64,6 +65,8 @@ export type ExecutionServiceDeps = {
   owner: string;
   log: Logger;
   extraTools?: ToolSet;
+  /** Told the usage rows of every execution once stored, by its owner or by a sweep (metrics). */
+  onUsageStored?: (usage: NewUsage[]) => void;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -138,6 +141,7 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
         maxRetries: config.llm.maxRetries,
         maxSteps: config.executions.maxSteps,
         timeoutMs: config.executions.timeoutMs,
+        onUsageStored: deps.onUsageStored,
       },
       {
         executionId,
@@ -207,6 +211,7 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     const message = 'The server running this agent stopped unexpectedly. What it wrote so far has been kept; please run it again.';
     const ended = await executions.end(expired.executionId, { status: 'interrupted', reason: 'owner stopped responding', error: message, output: partial, usage });
     if (!ended) return false;
+    deps.onUsageStored?.(usage);
     log.warn({ executionId: expired.executionId, from: 'running', to: 'interrupted', upstreamCalls: usage.length }, 'execution interrupted');
     if (await eventLog.exists(logKey)) {
       await eventLog.append(logKey, { type: 'error', errorText: message });
