@@ -13,8 +13,10 @@ export const slowTests = [
   'test/user-export.test.ts',
   'test/budget-admission.test.ts',
   'test/robustness.test.ts',
-  // Real processes: the terminal client in tmux, MCP servers, `serve`, DATA_DIR locks, key checks at start, the package.
+  // Real processes: the terminal client in tmux, MCP servers, `serve`, DATA_DIR locks, key checks at start, the package,
+  // the README's library example run as a program.
   'test/cli-chat.test.ts',
+  'test/library-snippet.test.ts',
   'test/mcp.test.ts',
   'test/serve.test.ts',
   'test/data-dir-lock.test.ts',

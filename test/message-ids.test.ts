@@ -115,7 +115,9 @@ describe('migration 0008 on a database from before it', () => {
     expect((await chat.getChatSession(elsewhere.sessionId))!.messages.map((message) => message.id)).toEqual(['old-1']);
   };
 
-  it('keeps every message on PGlite', async () => {
+  // Two embedded databases made from nothing (initdb in WebAssembly) and migrated: CPU-bound work
+  // that took over 60 s on a 2-core machine running `stress --cpu 2` and other suites beside it.
+  it('keeps every message on PGlite', { timeout: 180_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'autochat-0008-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const client = await PGlite.create({ dataDir: `${dataDir}/pgdata`, extensions: { pg_trgm } });

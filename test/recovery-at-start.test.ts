@@ -20,7 +20,9 @@ import { databaseTargets } from './support/databases.js';
 import { testOptions } from './support/test-service.js';
 
 describe.each(databaseTargets)('recovery at start on $name', (target) => {
-  it('closes and charges the runs of a dead process, and logs one it cannot close with its cause', async () => {
+  // On PGlite: a database on disk made from nothing, then opened twice — CPU-bound work that took over
+  // 60 s on a 2-core machine running `stress --cpu 2` and other suites beside it.
+  it('closes and charges the runs of a dead process, and logs one it cannot close with its cause', { timeout: 180_000 }, async () => {
     const created = await target.create();
     // PGlite must outlive the first handle: on disk, not in memory.
     const dataDir = target.name === 'pglite' ? await mkdtemp(join(tmpdir(), 'autochat-recovery-')) : created.dataDir;
