@@ -3,14 +3,17 @@
  * reads (and the model sees) only its active path, switching versions moves the active leaf, and
  * stored chains from before the migration read as one path — on PGlite and on PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { UIMessageChunk } from 'ai';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatService } from '../src/index.js';
 import type { ChatService } from '../src/chat/chat-service.js';
+import { createContentCipher } from '../src/store/content-cipher.js';
 import { openDatabase } from '../src/store/database.js';
+import { RunsRepository } from '../src/store/runs-repository.js';
+import { SessionsRepository } from '../src/store/sessions-repository.js';
 import { migrations, statementsOf } from '../src/store/migrations/index.js';
 import { databaseTargets, TEST_DATABASE_URL } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
@@ -191,6 +194,45 @@ describe.skipIf(!TEST_DATABASE_URL)('message branches with ENCRYPTION_KEY (Postg
       await chat.close();
       await database.drop();
       await upstream.close();
+    }
+  });
+});
+
+describe.each(databaseTargets.filter((target) => target.name === 'postgres'))('undoing a start on $name', (target) => {
+  it('puts the active leaf back where it was, for an edit and for a regenerate', async () => {
+    const created = await target.create();
+    const database = await openDatabase({ databaseUrl: created.databaseUrl, dataDir: created.dataDir, shippedCatalog: false });
+    try {
+      const cipher = createContentCipher();
+      const sessions = new SessionsRepository(database.db, cipher);
+      const runs = new RunsRepository(database.db, sessions, cipher);
+      const sessionId = randomUUID();
+      await sessions.create(sessionId, 'eve');
+      for (const [id, role] of [['u1', 'user'], ['a1', 'assistant'], ['u2', 'user'], ['a2', 'assistant']] as const) {
+        await sessions.append(sessionId, { id, role, parts: [{ type: 'text', text: id }] });
+      }
+      const leaf = async () => (await sessions.findRow(sessionId))!.activeLeafId;
+      expect(await leaf()).toBe('a2');
+      const begin = (runId: string, input: { id: string; parentId?: string | null; regenerate?: boolean }) =>
+        runs.begin({ sessionId, userId: 'eve', runId, owner: 'test', leaseMs: 60_000, userMessage: { id: input.id, role: 'user', parts: [{ type: 'text', text: 'edit' }] }, parentId: input.parentId, regenerate: input.regenerate });
+
+      const edit = randomUUID();
+      const begun = await begin(edit, { id: 'u2-edit', parentId: 'a1' });
+      expect(begun.history.map((message) => message.id)).toEqual(['u1', 'a1', 'u2-edit']);
+      expect(await leaf()).toBe('u2-edit');
+      await runs.abandon(edit, sessionId, 'u2-edit');
+      expect(await leaf()).toBe('a2');
+      expect(await sessions.hasMessage(sessionId, 'u2-edit')).toBe(false);
+
+      const again = randomUUID();
+      expect((await begin(again, { id: 'u1', regenerate: true })).history.map((message) => message.id)).toEqual(['u1']);
+      expect(await leaf()).toBe('u1');
+      await runs.abandon(again, sessionId, undefined);
+      expect(await leaf()).toBe('a2');
+      expect((await sessions.activePath(sessionId)).map((message) => message.id)).toEqual(['u1', 'a1', 'u2', 'a2']);
+    } finally {
+      await database.close();
+      await created.drop();
     }
   });
 });

@@ -82,6 +82,18 @@ describe.skipIf(browserSkipReason !== null)('message versions in the web UI', ()
       expect(await page.getByTestId('message-assistant').getByTestId('version-position').textContent()).toBe('1/2');
       const stored = (await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json()) as { messages: { role: string }[] };
       expect(stored.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+
+      // A message sent from this page, edited at once: it branches from the answer before it.
+      await page.getByTestId('message-input').fill('And for a bird?');
+      await page.getByTestId('message-input').press('Enter');
+      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toHaveLength(2);
+      await waitForIdle(page);
+      await page.getByRole('button', { name: 'Edit message' }).last().click();
+      await page.getByLabel('Edit your message').fill('And for a fish?');
+      await page.locator('.message__edit').getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => page.getByTestId('message-user').last().getByTestId('version-position').textContent(), { timeout: WAIT_MS }).toBe('2/2');
+      expect(await texts(page, 'message-user')).toEqual([expect.stringContaining('cat'), expect.stringContaining('fish')]);
+      expect(await texts(page, 'message-assistant')).toEqual([expect.stringContaining('Answer number 1.'), expect.stringContaining('Answer number 5.')]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -32,6 +32,18 @@ function lastUserBody(messages: ChatMessage[]): { message: string; messageId?: s
   return { message: '' };
 }
 
+/** The stored parent of a message; when it is not known, the message shown before it (or none). */
+async function parentOf(sessionId: string, message: ChatMessage, before: ChatMessage | undefined): Promise<string | null> {
+  if (message.parentId !== undefined) return message.parentId;
+  try {
+    const stored = (await getSession(sessionId)).messages.find((candidate) => candidate.id === message.id);
+    if (stored?.parentId !== undefined) return stored.parentId;
+  } catch {
+    // the guess below is what this tab shows
+  }
+  return before?.id ?? null;
+}
+
 function createTransport(sessionId: string): DefaultChatTransport<ChatMessage> {
   const api = streamPath(sessionId);
   return new DefaultChatTransport<ChatMessage>({
@@ -186,15 +198,16 @@ export function ChatView({ session, initialText, onInitialTextSent, onAnswerFini
       onEdit: (message, text) => {
         const index = messages.findIndex((shown) => shown.id === message.id);
         if (index < 0) return;
-        // The edit follows what the edited message followed: a new version of it, never a rewrite.
-        const parentId = message.parentId !== undefined ? message.parentId : (messages[index - 1]?.id ?? null);
         stickToBottom.current = true;
         lastAction.current = 'send';
         reloadAfterAnswer.current = true;
         clearError();
         setVersionProblem(null);
         setMessages(messages.slice(0, index));
-        void sendMessage({ text }, { body: { parentId } });
+        // The edit follows what the edited message followed: a new version of it, never a rewrite. A
+        // message sent from this tab does not know its parent yet (what is shown before it may be an
+        // answer that failed and was never stored): the stored chat says.
+        void parentOf(sessionId, message, messages[index - 1]).then((parentId) => sendMessage({ text }, { body: { parentId } }));
       },
       onRegenerate: (message) => {
         lastAction.current = 'send';
