@@ -192,7 +192,7 @@ describe('an approval nobody answers', () => {
   });
 });
 
-describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))('tool approvals at rest', () => {
+describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))('tool approvals on PostgreSQL: at rest, and answered on an instance that died', () => {
   it('keeps the asked call\'s input and the reason encrypted when ENCRYPTION_KEY is set, and erases them with the user', async () => {
     const { randomBytes } = await import('node:crypto');
     const pg = (await import('pg')).default;
@@ -226,6 +226,40 @@ describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))('to
 
       await chat.eraseUser('secretive');
       expect((await client.query('select count(*)::int as n from tool_approvals')).rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+      await chat.close();
+      await upstream.close();
+      await created.drop();
+    }
+  });
+
+  it('resumes an answered run that the instance taking its last answer never resumed (it died in between)', async () => {
+    const pg = (await import('pg')).default;
+    const upstream = await startFakeUpstream();
+    const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, {
+        databaseUrl: created.databaseUrl,
+        dataDir: created.dataDir,
+        extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
+        toolApproval: { required: ['shout'] },
+        runLeaseMs: 1000,
+      }),
+    );
+    const client = new pg.Client({ connectionString: created.databaseUrl });
+    try {
+      await client.connect();
+      const session = await chat.createChatSession('u');
+      upstream.enqueue(callTool('shout', { text: 'orphan' }, 'call_orphan'), say('Shouted after all.'));
+      await collect(chat.streamChatCompletion(session.sessionId, 'Shout orphan', { userId: 'u' }));
+      // The answer was recorded, then its instance died before it resumed the run.
+      await client.query(`update tool_approvals set approved = true, answered_at = now() - interval '10 seconds'`);
+      await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 15_000);
+      const stored = (await chat.getChatSession(session.sessionId))!;
+      expect(stored.lastRunStatus).toBe('finished');
+      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'ORPHAN' }));
+      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text: 'Shouted after all.' }));
     } finally {
       await client.end();
       await chat.close();
