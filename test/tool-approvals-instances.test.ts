@@ -20,13 +20,15 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
   let echo: Awaited<ReturnType<typeof serveEchoOverHttp>>;
   let a: ServerProcess;
   let b: ServerProcess;
+  let c: ServerProcess | undefined;
   let database: Awaited<ReturnType<(typeof databaseTargets)[number]['create']>>;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     [upstream, echo] = await Promise.all([startFakeUpstream(), serveEchoOverHttp()]);
     upstream.setDefault(say('Title'));
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const env = {
+    env = {
       DATABASE_URL: database.databaseUrl!,
       REDIS_URL: TEST_REDIS_URL!,
       OPEN_ROUTER_API_KEY: 'test-key',
@@ -42,7 +44,7 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
   }, 120_000);
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
     await Promise.all([upstream?.close(), echo?.close()]);
     await database?.drop();
   });
@@ -122,6 +124,31 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     expect(stored).toMatchObject({ status: 'idle', lastRunStatus: 'finished' });
     expect(stored.messages).toHaveLength(2);
     expect(stored.messages[1].parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'HI', approval: { id: approvalId, approved: true } }));
+    expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);
+  });
+
+  it('an instance that dies while it continues an approved answer: another closes it as interrupted, keeping the tool result and the text so far', async () => {
+    c = await spawnServer(env);
+    const sessionId = await newSession(b.url);
+    const approvalId = await askOn(b.url, sessionId, 'crash');
+    upstream.enqueue({ steps: [{ text: 'Half of ' }, { gate: 'crash' }, { text: 'the answer.' }], finishReason: 'stop', usage: { prompt_tokens: 50, completion_tokens: 4 } });
+    const answered = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, { method: 'POST', headers: json, body: '{"approved":true}' });
+    expect(await answered.json()).toMatchObject({ resumed: true });
+    await upstream.reached('crash');
+    // B has written the text so far to the shared log once a reader on C sees it.
+    const reader = (await fetch(`${c.url}/api/chat/sessions/${sessionId}/stream`)).body!.getReader();
+    let seen = '';
+    while (!seen.includes('Half of')) seen += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    await b.kill();
+    await waitUntil(async () => (await getSession(c!.url, sessionId)).status === 'idle', 20_000, 200);
+    upstream.release('crash');
+    const stored = await getSession(c!.url, sessionId);
+    expect(stored.lastRunStatus).toBe('interrupted');
+    expect(stored.messages).toHaveLength(2);
+    expect(stored.messages[1].parts).toContainEqual(expect.objectContaining({ type: 'tool-echo__echo_upper', state: 'output-available', output: 'CRASH' }));
+    expect(stored.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toContain('Half of');
+    // The call before the pause, and the one cut short (estimated): each charged once.
     expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);
   });
 });

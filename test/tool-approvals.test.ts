@@ -13,8 +13,8 @@ import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/f
 import { upstreamOptions } from './support/test-service.js';
 import { waitUntil } from './support/wait-until.js';
 
-async function collect(events: AsyncIterable<UIMessageChunk>): Promise<UIMessageChunk[]> {
-  const chunks: UIMessageChunk[] = [];
+async function collect<T = UIMessageChunk>(events: AsyncIterable<T>): Promise<T[]> {
+  const chunks: T[] = [];
   for await (const chunk of events) chunks.push(chunk);
   return chunks;
 }
@@ -189,5 +189,82 @@ describe('an approval nobody answers', () => {
     const late = await chat.answerApproval(session.sessionId, 'u', request.approvalId, { approved: true });
     expect(late.resumed).toBeUndefined();
     expect(upstream.requests.filter((request) => request.body.stream === true)).toHaveLength(1);
+  });
+});
+
+describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))('tool approvals on PostgreSQL: at rest, and answered on an instance that died', () => {
+  it('keeps the asked call\'s input and the reason encrypted when ENCRYPTION_KEY is set, and erases them with the user', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const pg = (await import('pg')).default;
+    const upstream = await startFakeUpstream();
+    const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, {
+        databaseUrl: created.databaseUrl,
+        dataDir: created.dataDir,
+        encryptionKey: randomBytes(32).toString('base64'),
+        extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
+        toolApproval: { required: ['shout'] },
+      }),
+    );
+    const client = new pg.Client({ connectionString: created.databaseUrl });
+    try {
+      await client.connect();
+      const session = await chat.createChatSession('secretive');
+      upstream.enqueue(callTool('shout', { text: 'top secret plan' }, 'call_secret'));
+      const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout it', { userId: 'secretive' }));
+      const { approvalId } = chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string };
+      await chat.answerApproval(session.sessionId, 'secretive', approvalId, { approved: false, reason: 'private reason' });
+      await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 10_000);
+      const { rows } = await client.query('select input, reason from tool_approvals');
+      expect(rows).toHaveLength(1);
+      expect(rows[0].input).toMatch(/^enc1:/);
+      expect(rows[0].reason).toMatch(/^enc1:/);
+      expect(JSON.stringify(rows)).not.toMatch(/top secret|private reason/);
+      // Readable to its owner, through the service.
+      expect((await collect(chat.exportUser('secretive'))).join('')).toContain('private reason');
+
+      await chat.eraseUser('secretive');
+      expect((await client.query('select count(*)::int as n from tool_approvals')).rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+      await chat.close();
+      await upstream.close();
+      await created.drop();
+    }
+  });
+
+  it('resumes an answered run that the instance taking its last answer never resumed (it died in between)', async () => {
+    const pg = (await import('pg')).default;
+    const upstream = await startFakeUpstream();
+    const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, {
+        databaseUrl: created.databaseUrl,
+        dataDir: created.dataDir,
+        extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
+        toolApproval: { required: ['shout'] },
+        runLeaseMs: 1000,
+      }),
+    );
+    const client = new pg.Client({ connectionString: created.databaseUrl });
+    try {
+      await client.connect();
+      const session = await chat.createChatSession('u');
+      upstream.enqueue(callTool('shout', { text: 'orphan' }, 'call_orphan'), say('Shouted after all.'));
+      await collect(chat.streamChatCompletion(session.sessionId, 'Shout orphan', { userId: 'u' }));
+      // The answer was recorded, then its instance died before it resumed the run.
+      await client.query(`update tool_approvals set approved = true, answered_at = now() - interval '10 seconds'`);
+      await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 15_000);
+      const stored = (await chat.getChatSession(session.sessionId))!;
+      expect(stored.lastRunStatus).toBe('finished');
+      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'ORPHAN' }));
+      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text: 'Shouted after all.' }));
+    } finally {
+      await client.end();
+      await chat.close();
+      await upstream.close();
+      await created.drop();
+    }
   });
 });

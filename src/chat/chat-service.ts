@@ -646,13 +646,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       if (result === 'stored') log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
       return result;
     }
-    // Rather than cut the answer, continue it here (when possible: see run-takeover.ts).
-    if (mayContinue && !closing) {
+    // Rather than cut the answer, continue it here (when possible: see run-takeover.ts). A run that
+    // went on after tool approvals writes the log of its latest part, which continuing does not follow
+    // yet: such a run is closed with what it had, as before.
+    if (mayContinue && !closing && !run.resumes) {
       const taken = await takeover.tryContinue(run);
       if (taken === 'continued') return 'continued';
       if (taken === 'taken') return 'ended-elsewhere';
     }
-    const rebuilt = await rebuildFromLog(run.runId);
+    const logId = logIdOf(run.runId, run.resumes ?? 0);
+    const rebuilt = await rebuildFromLog(logId, run.resumes ? () => runs.checkpoint(run.runId) : undefined);
     const partial =
       rebuilt?.message() ??
       (await runs.checkpoint(run.runId).catch((error: unknown) => {
@@ -677,27 +680,29 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     }
     hooks.tokensUsed?.(usage);
     log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason, upstreamCalls: usage.length }, 'run interrupted');
-    if (await eventLog.exists(run.runId)) {
-      await eventLog.append(run.runId, {
+    if (await eventLog.exists(logId)) {
+      await eventLog.append(logId, {
         type: 'error',
         errorText: 'The server generating this answer stopped unexpectedly. What was written so far has been saved; please try again.',
       });
-      await eventLog.append(run.runId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
-      await eventLog.end(run.runId);
+      await eventLog.append(logId, { type: 'finish', messageMetadata: { sessionId: run.sessionId } });
+      await eventLog.end(logId);
     }
     hooks.runEnded?.('interrupted');
     return 'interrupted';
   }
 
   /** The answer as the shared event log has it (every chunk), or undefined without one. */
-  async function rebuildFromLog(runId: string): Promise<AnswerBuilder | undefined> {
+  async function rebuildFromLog(runId: string, pausedAnswer?: () => Promise<ChatMessage | undefined>): Promise<AnswerBuilder | undefined> {
     if (eventLog.kind === 'memory' || !(await eventLog.exists(runId))) return undefined;
+    // A run resumed after tool approvals goes on from the answer it paused with (kept with the run).
+    const paused = await pausedAnswer?.();
     const reader = new AbortController();
     const timer = setTimeout(() => reader.abort(), 2000);
     let builder: AnswerBuilder | undefined;
     try {
       for await (const chunk of eventLog.read(runId, reader.signal)) {
-        if (chunk.type === 'start') builder = new AnswerBuilder(chunk.messageId ?? randomUUID());
+        if (chunk.type === 'start') builder = paused ? AnswerBuilder.continuing(paused) : new AnswerBuilder(chunk.messageId ?? randomUUID());
         builder?.apply(chunk);
       }
     } finally {

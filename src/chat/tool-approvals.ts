@@ -23,6 +23,9 @@ export type RunResumption = { answer: ChatMessage; approvals: ToolApproval[]; pr
 
 type Part = ChatMessage['parts'][number];
 
+/** How long a fully answered run may wait for the instance that took its last answer to resume it. */
+const ORPHAN_GRACE_MS = 5000;
+
 /** The event log of a run's current part: the run id, then one new log per resume. */
 export const logIdOf = (runId: string, resumes: number) => (resumes === 0 ? runId : `${runId}.${resumes}`);
 
@@ -182,8 +185,12 @@ export function createApprovalDesk(deps: {
       return true;
     },
 
-    /** Ends the runs whose approvals expired unanswered (called by the sweeper). */
+    /**
+     * Ends the runs whose approvals expired unanswered, and resumes answered ones that the instance
+     * taking their last answer did not (called by the sweeper).
+     */
     async sweepExpired(): Promise<number> {
+      for (const runId of await approvals.answeredButWaiting(ORPHAN_GRACE_MS)) await resumeIfAnswered(runId);
       let ended = 0;
       for (const runId of await approvals.expired()) {
         if (await this.endWaiting(runId, 'The approval request expired before it was answered.')) ended++;

@@ -195,6 +195,20 @@ export class ApprovalsRepository {
     };
   }
 
+  /**
+   * Waiting runs whose calls are all answered, the last answer at least `graceMs` ago: the instance
+   * that took it did not resume the run (it died, or was shutting down), so another one does.
+   */
+  async answeredButWaiting(graceMs: number, limit = 20): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(this.db, sql`
+      select r.id from chat_runs r
+      where r.status = 'awaiting-approval'
+        and not exists (select 1 from tool_approvals a where a.run_id = r.id and a.approved is null)
+        and (select max(a.answered_at) from tool_approvals a where a.run_id = r.id) < now() - ${`${graceMs} milliseconds`}::interval
+      limit ${limit}`);
+    return rows.map((row) => row.id);
+  }
+
   /** Waiting runs whose approvals expired unanswered. */
   async expired(limit = 50): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(

@@ -78,7 +78,8 @@ type BeginRow = {
 };
 type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string, metadata: string | null, createdAt: string];
 
-export type ExpiredRun = { runId: string; sessionId: string; userId: string; owner: string; progress?: RunProgress };
+/** `resumes`: how many times the run went on after tool approvals (its current event log; migration 0012). */
+export type ExpiredRun = { runId: string; sessionId: string; userId: string; owner: string; progress?: RunProgress; resumes?: number };
 
 function refusalOf(row: Pick<BeginRow, 'refused' | 'daily_used' | 'weekly_used' | 'reserved'>) {
   return { window: row.refused!, dailyUsed: Number(row.daily_used ?? 0), weeklyUsed: Number(row.weekly_used ?? 0), reserved: Number(row.reserved ?? 0) };
@@ -318,7 +319,7 @@ export class RunsRepository {
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */
   async expired(limit = 50): Promise<ExpiredRun[]> {
     const rows = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress, resumes: chatRuns.resumes })
       .from(chatRuns)
       .where(and(eq(chatRuns.status, 'running'), lt(chatRuns.leaseExpiresAt, sql`now()`)))
       .limit(limit);
@@ -328,7 +329,7 @@ export class RunsRepository {
   /** A run that is still running, as a sweeper would find it (for closing it on purpose, e.g. its session is deleted). */
   async running(runId: string): Promise<ExpiredRun | undefined> {
     const [row] = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress })
+      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress, resumes: chatRuns.resumes })
       .from(chatRuns)
       .where(and(eq(chatRuns.id, runId), eq(chatRuns.status, 'running')));
     return row && { ...row, progress: parseRunProgress(row.progress) };
