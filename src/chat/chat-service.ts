@@ -751,6 +751,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       if (service) log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
       else log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed');
     });
+    // Agent executions are swept in the same tick (src/executions/execution-service.ts).
+    executionService.recover().catch((error: unknown) => {
+      log.warn({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions failed');
+    });
   }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
   sweeper.unref();
   try {
@@ -758,6 +762,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   } catch (error) {
     // Not fatal: the sweeper tries again every RUN_LEASE_MS / 2. But never silent.
     log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted runs at start failed; the sweeper will retry');
+  }
+  try {
+    await executionService.recover();
+  } catch (error) {
+    log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions at start failed; the sweeper will retry');
   }
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {

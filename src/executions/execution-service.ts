@@ -182,7 +182,10 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     return { stopped: true };
   }
 
-  /** Closes live executions whose owner stopped renewing its lease, as interrupted with what they had. */
+  /**
+   * Closes live executions whose owner stopped renewing its lease, as interrupted with what they had.
+   * The chat service calls it at start and with every sweep of chat runs (every RUN_LEASE_MS / 2).
+   */
   async function recover(): Promise<number> {
     let recovered = 0;
     for (const expired of await executions.expired()) {
@@ -237,12 +240,6 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     return builder;
   }
 
-  const sweeper = setInterval(() => {
-    recover().catch((error: unknown) => log.warn({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions failed'));
-  }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
-  sweeper.unref();
-  void recover().catch((error: unknown) => log.warn({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions at start failed'));
-
   return {
     async requiredSetup(slug, given = {}) {
       const { agent, definition } = await runnable(slug);
@@ -270,7 +267,6 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     activeCount: () => active.size,
     async drain(graceMs) {
       closing = true;
-      clearInterval(sweeper);
       const deadline = Date.now() + graceMs;
       while (active.size > 0 && Date.now() < deadline) {
         let timer: NodeJS.Timeout | undefined;
@@ -286,7 +282,6 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       await Promise.all([...active.values()].map((run) => run.done));
     },
     close() {
-      clearInterval(sweeper);
       leases.stop();
     },
   };
