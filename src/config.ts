@@ -116,7 +116,7 @@ export const envSchema = z.object({
   ),
   MCP_SERVERS: mcpServers,
   /** Tools whose calls wait for the user's approval (docs/configuration.md). */
-  TOOL_APPROVAL: toolPatternList(['@mcp']),
+  TOOL_APPROVAL: toolPatternList(['@mcp', 'run_agent']),
   /** Tools that never wait, whatever TOOL_APPROVAL says (`*` turns approvals off). */
   TOOL_APPROVAL_EXEMPT: toolPatternList([]),
   /** How long a tool call waits for an answer before it counts as denied and the run ends. */

@@ -323,6 +323,16 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
       for await (const chunk of chat.streamChatCompletion(session.sessionId, text, { userId })) chunks.push(chunk);
       return chunks;
     };
+    // run_agent spends tokens, so it waits for approval (TOOL_APPROVAL's default): approve it, and read on.
+    const approved = async (chunks: UIMessageChunk[]) => {
+      const request = chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string } | undefined;
+      expect(request, 'run_agent asks for approval').toBeDefined();
+      expect(chunks.some((chunk) => chunk.type === 'tool-output-available')).toBe(false);
+      const answered = await chat.answerApproval(session.sessionId, userId, request!.approvalId, { approved: true });
+      const continued: UIMessageChunk[] = [];
+      for await (const chunk of chat.readRun(answered.resumed!)) continued.push(chunk);
+      return continued;
+    };
     const outputOf = (chunks: UIMessageChunk[]) => (chunks.find((chunk) => chunk.type === 'tool-output-available') as { output: Record<string, unknown> }).output;
 
     scripts.chat.push(callTool('get_required_setup_info', { slug: 'money-printing-agent', inputs: { skills: 'pottery' } }), say('I need your budget.'));
@@ -333,7 +343,7 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     const gate = new Promise<void>((resolve) => (release = resolve));
     scripts.execution.push({ steps: [{ waitFor: () => gate }, { text: 'Pottery plan.' }], finishReason: 'stop', usage: { prompt_tokens: 5, completion_tokens: 2 } });
     scripts.chat.push(callTool('run_agent', { slug: 'money-printing-agent', inputs: { skills: 'pottery', startupBudget: 300 } }), say('It is running.'));
-    const runChunks = await collect('My budget is 300.');
+    const runChunks = await approved(await collect('My budget is 300.'));
     // The answer finished while the execution still waits upstream: the chat did not wait for it.
     expect(runChunks.at(-1)).toMatchObject({ type: 'finish' });
     const started = outputOf(runChunks) as { executionId: string; status: string };
@@ -347,7 +357,7 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     expect(view).toEqual({ executionId: started.executionId, slug: 'money-printing-agent', status: 'finished', output: 'Pottery plan.' });
 
     scripts.chat.push(callTool('run_agent', { slug: 'no-such-agent', inputs: {} }), say('That agent does not exist.'));
-    const unknown = outputOf(await collect('Run no-such-agent.'));
+    const unknown = outputOf(await approved(await collect('Run no-such-agent.')));
     expect(unknown).toMatchObject({ slug: 'no-such-agent', error: expect.stringContaining('"no-such-agent"') });
 
     scripts.chat.push(callTool('view_agent_output', { executionId: started.executionId }), say('Not yours.'));

@@ -296,7 +296,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     maxContinuations: config.runContinueMax,
     modelAvailable: !models.demo,
     chatModelId: models.chatModelId,
-    toolsFor: (userId) => createToolSet({ agents: turnAgents, userId }, extraTools),
+    toolsFor: (userId) => createToolSet({ agents: turnAgents, userId, executions: executionService }, extraTools),
     launch: launchContinuation,
     log,
   });
@@ -504,7 +504,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       userId,
       messageId: resumed.answer.id,
       history,
-      tools: createToolSet({ agents: turnAgents, userId }, extraTools),
+      tools: createToolSet({ agents: turnAgents, userId, executions: executionService }, extraTools),
       summary: row ? sessions.readSummary(row) : undefined,
       saveSummary: (summary) => sessions.setSummary(sessionId, summary.text, summary.throughSeq, history[summary.throughSeq]?.id ?? null),
       stopSignal: controller.signal,

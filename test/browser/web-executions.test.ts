@@ -87,7 +87,7 @@ describe.skipIf(browserSkipReason !== null)('running agents in the web UI', () =
     expect(await page.getByTestId('execution-output').textContent()).toContain('A fresh plan.');
   });
 
-  it('shows a run_agent result in chat as a card that opens the execution', async () => {
+  it('asks before run_agent starts, then shows its result in chat as a card that opens the execution', async () => {
     upstream.enqueue(
       callTool('run_agent', { slug: 'money-printing-agent', inputs: { skills: 'pottery', startupBudget: 40 } }),
       say('Started it for you.'),
@@ -96,6 +96,8 @@ describe.skipIf(browserSkipReason !== null)('running agents in the web UI', () =
     await page.goto(`${server.url}/`);
     await page.getByTestId('message-input').fill('Run the money printing agent for pottery with 40 dollars');
     await page.getByTestId('message-input').press('Enter');
+    // run_agent spends tokens: it waits for the user's approval (TOOL_APPROVAL's default) before it starts.
+    await page.getByTestId('approve-tool').click();
     const card = page.getByTestId('execution-card');
     await card.waitFor({ state: 'visible' });
     await card.getByRole('link', { name: 'Follow the execution' }).click();
