@@ -17,6 +17,13 @@ export const slowTests = [
   // the README's library example run as a program.
   'test/cli-chat.test.ts',
   'test/library-snippet.test.ts',
+  // Two instances (PostgreSQL + Redis) or a real terminal: executions and approvals across processes,
+  // the drain of a stopping server, and the terminal clients of both.
+  'test/drain.test.ts',
+  'test/execution-instances.test.ts',
+  'test/tool-approvals-instances.test.ts',
+  'test/cli-run.test.ts',
+  'test/cli-tool-approvals.test.ts',
   'test/mcp.test.ts',
   'test/serve.test.ts',
   'test/data-dir-lock.test.ts',
