@@ -49,7 +49,7 @@ import { errorSummary, executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from 
 import { createSessionTitles } from './session-titles.js';
 import { StartingTurns } from './starting-turns.js';
 import { createApprovalDesk, logIdOf, resumptionOf } from './tool-approvals.js';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, RunResult, SessionMessage } from './types.js';
+import type { ChatMessage, ChatSession, RunOutcome, RunResult, SessionMessage } from './types.js';
 import { userIdProblem } from './user-id.js';
 
 export type ChatServiceOptions = ConfigOverrides & {
@@ -586,7 +586,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     const runId = await activeRunId(sessionId, userId);
     if (!runId) return null;
     const run = await runs.status(runId);
-    if (!run || run.status !== 'running') return null;
+    if (run?.status !== 'running') return null;
     return logIdOf(runId, run.resumes);
   }
 

@@ -37,7 +37,7 @@ const SECRET = 'rolling-deploy-secret';
 const CLIENTS = 6;
 const ANSWER = 'Rolling deploys keep every answer that was started, because a stopping instance lets its runs finish. ';
 /** About 12 s at 250 ms a word. */
-const LONG_ANSWER = Array.from({ length: 48 }, (_, index) => `long${index}`).join(' ') + '.';
+const LONG_ANSWER = `${Array.from({ length: 48 }, (_, index) => `long${index}`).join(' ')}.`;
 const LONG_CLIENTS = 2;
 const SHUTDOWN_GRACE_MS = 6000;
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${signJwt({ sub: 'roller' }, SECRET)}` };

@@ -65,7 +65,7 @@ export async function followExecution(executionId: string, onMessage: (message: 
   let response: Response;
   try {
     response = await fetch(`/api/executions/${encodeURIComponent(executionId)}/stream`, { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });
-  } catch (error) {
+  } catch {
     if (signal.aborted) return;
     throw new ApiError('Could not reach the server. Check your connection and try again.', 'network_error');
   }

@@ -25,8 +25,10 @@ function Output({ message, live }: { message: UIMessage | null; live: boolean })
   return (
     <div className="execution-output" data-testid="execution-output">
       {message.parts.map((part, index) => {
+        // biome-ignore-start lint/suspicious/noArrayIndexKey: an answer's parts have no ids, and only ever grow at the end
         if (part.type === 'text') return <MarkdownText key={index} text={part.text} />;
         if (part.type.startsWith('tool-')) return <ToolPart key={index} part={part as Parameters<typeof ToolPart>[0]['part']} live={live} />;
+        // biome-ignore-end lint/suspicious/noArrayIndexKey: see above
         return null;
       })}
     </div>

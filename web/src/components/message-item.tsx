@@ -59,6 +59,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions?: Mes
             className="message__edit-input"
             aria-label="Edit your message"
             value={draft}
+            // biome-ignore lint/a11y/noAutofocus: the box opens because the user asked to edit the message
             autoFocus
             onChange={(event) => setDraft(event.target.value)}
             onKeyDown={(event) => {

@@ -1,7 +1,7 @@
 // The form that runs an agent, built from its `inputs` schema: a field per input (text, a choice, a
 // number, a yes/no, a list one item per line), required ones marked, defaults filled in. The server
 // checks the values again and names what is wrong.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api-error.js';
 import { getAgentSetup, startExecution, type AgentInput, type AgentSetup } from '../executions-api.js';
 import { ErrorBanner } from './error-banner.js';
@@ -22,10 +22,10 @@ function Field({ name, input, required, value, onChange }: { name: string; input
   const label = (
     <label htmlFor={id} className="run-form__label">
       {input.title}
-      {required ? <span className="run-form__required" aria-label="required"> *</span> : null}
+      {required ? <span className="run-form__required" role="img" aria-label="required"> *</span> : null}
     </label>
   );
-  let control;
+  let control: ReactNode;
   if (input.type === 'boolean') {
     control = <input id={id} name={name} type="checkbox" checked={value === 'true'} onChange={(event) => onChange(event.target.checked ? 'true' : 'false')} />;
   } else if (choices) {

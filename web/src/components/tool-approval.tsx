@@ -25,6 +25,7 @@ export function ToolApproval({ toolName, input, approval, onAnswer }: ToolApprov
     onAnswer?.(approval.id, approved);
   };
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a card in the answer, not a form; a fieldset would bring form semantics and styling
     <div className="tool-approval" data-testid="tool-approval" role="group" aria-label={`Approve ${toolName}?`}>
       <div className="tool-approval__head">
         <span className="tool-block__icon" aria-hidden="true">
