@@ -123,5 +123,6 @@ if (process.argv[1]?.endsWith('profile-summary.ts')) {
   console.log(`${file}: ${(totalMs / 1000).toFixed(1)} s sampled\n\nBy package (self time):`);
   for (const entry of packages.slice(0, 15)) console.log(`${pct(entry.share)}  ${entry.ms.toFixed(0).padStart(7)} ms  ${entry.name}`);
   console.log(`\nTop ${top} functions (self time):`);
-  for (const entry of functions.slice(0, top)) console.log(`${pct(entry.share)}  ${entry.ms.toFixed(0).padStart(7)} ms  ${entry.name}  ${entry.where}`);
+  for (const entry of functions.slice(0, top))
+    console.log(`${pct(entry.share)}  ${entry.ms.toFixed(0).padStart(7)} ms  ${entry.name}  ${entry.where}`);
 }

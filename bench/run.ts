@@ -32,7 +32,10 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } },
 });
 const quick = values.quick ?? false;
-const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
 const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
 if (unknown.length > 0) {
   console.error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${SCENARIOS.map((scenario) => scenario.name).join(', ')}.`);
@@ -54,7 +57,9 @@ watchdog.unref();
 
 const services = await probeServices();
 const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
-log(`${quick ? 'quick' : 'full'} run of ${selected.map((scenario) => scenario.name).join(', ')}; PostgreSQL ${services.postgres ? 'available' : 'NOT available'}, Redis ${services.redis ? 'available' : 'NOT available'}`);
+log(
+  `${quick ? 'quick' : 'full'} run of ${selected.map((scenario) => scenario.name).join(', ')}; PostgreSQL ${services.postgres ? 'available' : 'NOT available'}, Redis ${services.redis ? 'available' : 'NOT available'}`,
+);
 
 let failed = 0;
 for (const scenario of selected) {

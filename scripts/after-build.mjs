@@ -10,4 +10,6 @@ const { migrations } = await import('../dist/store/migrations/index.js');
 const { SHIPPED_CATALOG } = await import('../dist/store/shipped-catalog.js');
 const started = performance.now();
 const file = await makeSnapshot(migrations, { catalogFile: SHIPPED_CATALOG });
-console.log(`embedded database snapshot (${migrations.length} migrations, the shipped catalog) written to ${file} in ${Math.round(performance.now() - started)} ms`);
+console.log(
+  `embedded database snapshot (${migrations.length} migrations, the shipped catalog) written to ${file} in ${Math.round(performance.now() - started)} ms`,
+);

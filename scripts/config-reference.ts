@@ -211,7 +211,7 @@ export const descriptions: Record<string, Description> = {
       'Bound on the answers one instance keeps while the database does not take them (a database outage as ' +
       'answers end), in bytes of their JSON. Each such answer is kept in Redis (no expiry) when `REDIS_URL` is ' +
       'set, else fsynced to `pending-saves.journal` under `DATA_DIR`, and stored as soon as the database answers ' +
-      'again — however long that takes. Past the bound an answer is kept in this process\'s memory only (lost if ' +
+      "again — however long that takes. Past the bound an answer is kept in this process's memory only (lost if " +
       'the process also dies before the database returns), an error is logged and ' +
       '`autochat_pending_save_overflows_total` counts it. `0` keeps nothing durably.',
   },
@@ -310,7 +310,8 @@ function defaultsOf(): Record<string, string | undefined> {
   const shown: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (value === undefined || (Array.isArray(value) && value.length === 0)) shown[name] = undefined;
-    else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0) shown[name] = undefined;
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0)
+      shown[name] = undefined;
     else shown[name] = Array.isArray(value) ? value.join(',') : String(value);
   }
   return shown;

@@ -25,7 +25,10 @@ const chat = await createChatService({
   logger: createLogger('silent'),
 });
 try {
-  const app = createApp({ chat, metrics: createMetrics({ defaultMetrics: false }), log: chat.log, version }, { mcp: createMcpEndpoint(chat) });
+  const app = createApp(
+    { chat, metrics: createMetrics({ defaultMetrics: false }), log: chat.log, version },
+    { mcp: createMcpEndpoint(chat) },
+  );
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`/openapi.json answered ${response.status}: ${await response.text()}`);
   await mkdir(dirname(file), { recursive: true });

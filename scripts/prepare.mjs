@@ -33,7 +33,9 @@ export function inputsHash(root = ROOT) {
 
 /** True when dist/ under `root` was built from exactly the inputs there now. */
 export function builtFromInputs(root = ROOT) {
-  return existsSync(join(root, 'dist', 'cli.js')) && existsSync(stampOf(root)) && readFileSync(stampOf(root), 'utf8').trim() === inputsHash(root);
+  return (
+    existsSync(join(root, 'dist', 'cli.js')) && existsSync(stampOf(root)) && readFileSync(stampOf(root), 'utf8').trim() === inputsHash(root)
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -69,7 +69,9 @@ async function serveCommand(args: string[]): Promise<number> {
   const { createMcpEndpoint } = await import('./mcp/mcp-http-endpoint.js');
   const server = await startServer({ env, mcp: createMcpEndpoint });
   closeOnSignals(server);
-  console.error(`autochat is listening on ${server.url}${server.chat.demo ? '  (offline demo model: set OPEN_ROUTER_API_KEY for a real one)' : ''}`);
+  console.error(
+    `autochat is listening on ${server.url}${server.chat.demo ? '  (offline demo model: set OPEN_ROUTER_API_KEY for a real one)' : ''}`,
+  );
   return -1;
 }
 
@@ -84,7 +86,11 @@ async function storeCommand(args: string[]): Promise<number> {
   const { createChatService } = await import('./chat/chat-service.js');
   const parsed = await readCatalogFile(file);
   for (const problem of parsed.problems) {
-    console.error(problem.index < 0 ? `error: ${problem.reason}` : `entry ${problem.index}${problem.slug ? ` (${problem.slug})` : ''}: ${problem.reason}`);
+    console.error(
+      problem.index < 0
+        ? `error: ${problem.reason}`
+        : `entry ${problem.index}${problem.slug ? ` (${problem.slug})` : ''}: ${problem.reason}`,
+    );
   }
   if (parsed.agents.length === 0) {
     console.error('No valid agents to import.');

@@ -4,7 +4,14 @@ import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: './.autochat', corsOrigins: [], mcpServers: {}, logLevel: 'info' });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './.autochat',
+      corsOrigins: [],
+      mcpServers: {},
+      logLevel: 'info',
+    });
     expect(config.limits).toEqual({
       dailyTokens: 2_500_000,
       weeklyTokens: 12_500_000,
@@ -51,7 +58,10 @@ describe('loadConfig', () => {
   });
 
   it('parses CORS origins and MCP servers', () => {
-    const config = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example', MCP_SERVERS: '{"echo":"node echo.js","web":{"url":"https://mcp.example/mcp"}}' });
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      MCP_SERVERS: '{"echo":"node echo.js","web":{"url":"https://mcp.example/mcp"}}',
+    });
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.mcpServers).toEqual({ echo: 'node echo.js', web: { url: 'https://mcp.example/mcp' } });
   });

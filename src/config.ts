@@ -50,7 +50,10 @@ const toolPatternList = (fallback: string[]) =>
   optionalText.transform((value, ctx) => {
     if (value === undefined) return fallback;
     if (value.toLowerCase() === 'none') return [];
-    const patterns = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const patterns = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
     const bad = patterns.filter((pattern) => pattern !== '@mcp' && !/^[A-Za-z0-9_.*?-]{1,128}$/.test(pattern));
     if (bad.length > 0) {
       ctx.addIssue({
@@ -75,10 +78,7 @@ export const envSchema = z.object({
     'expected a postgres:// or postgresql:// URL',
   ),
   DATA_DIR: optionalText.transform((value) => value ?? './.autochat'),
-  REDIS_URL: optionalText.refine(
-    (value) => value === undefined || /^rediss?:\/\//.test(value),
-    'expected a redis:// or rediss:// URL',
-  ),
+  REDIS_URL: optionalText.refine((value) => value === undefined || /^rediss?:\/\//.test(value), 'expected a redis:// or rediss:// URL'),
   OPEN_ROUTER_API_KEY: optionalText,
   OPENROUTER_API_KEY: optionalText,
   LLM_BASE_URL: optionalText.transform((value) => value ?? DEFAULT_LLM_BASE_URL).pipe(z.url()),
@@ -112,7 +112,12 @@ export const envSchema = z.object({
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
   CORS_ORIGINS: optionalText.transform((value) =>
-    value === undefined ? [] : value.split(',').map((origin) => origin.trim()).filter(Boolean),
+    value === undefined
+      ? []
+      : value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
   ),
   MCP_SERVERS: mcpServers,
   /** Tools whose calls wait for the user's approval (docs/configuration.md). */
@@ -238,7 +243,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     runContinueMax: e.RUN_CONTINUE_MAX,
     pendingSaves: { maxBytes: e.PENDING_SAVES_MAX_BYTES },
     encryptionKey: e.ENCRYPTION_KEY,
-    previousEncryptionKeys: (e.ENCRYPTION_KEYS_PREVIOUS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
+    previousEncryptionKeys: (e.ENCRYPTION_KEYS_PREVIOUS ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean),
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     corsOrigins: e.CORS_ORIGINS,
     mcpServers: e.MCP_SERVERS,

@@ -49,7 +49,9 @@ export class ChatError extends Error {
   }
 
   get retryable(): boolean {
-    return this.code === 'rate_limited' || this.code === 'upstream_unavailable' || this.code === 'unavailable' || this.code === 'run_in_progress';
+    return (
+      this.code === 'rate_limited' || this.code === 'upstream_unavailable' || this.code === 'unavailable' || this.code === 'run_in_progress'
+    );
   }
 }
 

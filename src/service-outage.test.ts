@@ -9,7 +9,9 @@ describe('outages of backing services', () => {
     expect(outageOf(new Error('Failed query', { cause: withCode('the database system is starting up', '57P03') }))).toBe('database');
     expect(outageOf(new Error('Connection terminated unexpectedly'))).toBe('database');
     expect(outageOf(markOutage(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'), 'database'))).toBe('database');
-    expect(outageOf(Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' }))).toBe('redis');
+    expect(
+      outageOf(Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' })),
+    ).toBe('redis');
     expect(outageOf(new Error('Connection is closed.'))).toBe('redis');
     expect(outageOf(withCode('connect ECONNREFUSED 10.0.0.1:1', 'ECONNREFUSED'))).toBe('unknown');
     // Not outages: bugs and refusals stay what they are.

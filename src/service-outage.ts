@@ -14,8 +14,18 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 5;
 const DATABASE_STATES = /^(08...|57P0[1-4]|53300|53000)$/;
 const DATABASE_MESSAGES =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|the database system is (starting up|shutting down|in recovery mode)/i;
-const REDIS_MESSAGES = /Connection is closed|Stream isn't writeable|enableOfflineQueue|^LOADING |Reached the max retries per request limit/i;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const REDIS_MESSAGES =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|^LOADING |Reached the max retries per request limit/i;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 const SERVICE = Symbol.for('autochat.backing-service');
 

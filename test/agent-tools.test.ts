@@ -25,7 +25,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const catalog = JSON.parse(await readFile(join(ROOT, 'catalog/agents.json'), 'utf8')) as Agent[];
 /** A shipped entry as the store lists it: the listing fields, without its runnable definition. */
 const shipped = (slug: string) => {
-  const { instructions: _instructions, inputs: _inputs, tools: _tools, model: _model, ...listing } = catalog.find((agent) => agent.slug === slug)!;
+  const {
+    instructions: _instructions,
+    inputs: _inputs,
+    tools: _tools,
+    model: _model,
+    ...listing
+  } = catalog.find((agent) => agent.slug === slug)!;
   return listing;
 };
 

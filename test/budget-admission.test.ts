@@ -36,11 +36,19 @@ type Outcome = { status: number; code?: string; ended?: string };
 async function burst(urls: string[], user: string): Promise<{ outcomes: Outcome[]; sessionIds: string[] }> {
   const headers = headersFor(user);
   const sessionIds = await Promise.all(
-    Array.from({ length: CONCURRENT }, async (_, index) => (await (await fetch(`${urls[index % urls.length]}/api/chat/sessions`, { method: 'POST', headers })).json()).sessionId as string),
+    Array.from(
+      { length: CONCURRENT },
+      async (_, index) =>
+        (await (await fetch(`${urls[index % urls.length]}/api/chat/sessions`, { method: 'POST', headers })).json()).sessionId as string,
+    ),
   );
   const outcomes = await Promise.all(
     sessionIds.map(async (sessionId, index): Promise<Outcome> => {
-      const response = await fetch(`${urls[index % urls.length]}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers, body: '{"message":"Tell me something"}' });
+      const response = await fetch(`${urls[index % urls.length]}/api/chat/sessions/${sessionId}/stream`, {
+        method: 'POST',
+        headers,
+        body: '{"message":"Tell me something"}',
+      });
       if (response.status !== 200) return { status: response.status, code: (await response.json()).error.code };
       return { status: 200, ended: typesOf((await readSse(response)).chunks).at(-1) };
     }),
@@ -59,8 +67,13 @@ async function checkBurst(urls: string[], user: string, label: string) {
 
   // Titles are generated after an answer finishes: wait until every admitted session has one.
   const headers = headersFor(user);
-  const sessions = async () => Promise.all(sessionIds.map(async (id, index) => (await fetch(`${urls[index % urls.length]}/api/chat/sessions/${id}`, { headers })).json()));
-  await expect.poll(async () => (await sessions()).filter((session) => session.title !== null).length, { timeout: 20_000 }).toBe(admitted.length);
+  const sessions = async () =>
+    Promise.all(
+      sessionIds.map(async (id, index) => (await fetch(`${urls[index % urls.length]}/api/chat/sessions/${id}`, { headers })).json()),
+    );
+  await expect
+    .poll(async () => (await sessions()).filter((session) => session.title !== null).length, { timeout: 20_000 })
+    .toBe(admitted.length);
   const stored = await sessions();
   // A refused request stored nothing; an admitted one stored its message and answer.
   expect(stored.filter((session) => session.messages.length === 0)).toHaveLength(refused.length);
@@ -77,7 +90,11 @@ async function checkBurst(urls: string[], user: string, label: string) {
 
   // Every reservation ended with its run: the next message is admitted again while budget is left.
   if (used < LIMIT) {
-    const next = await fetch(`${urls[0]}/api/chat/sessions/${sessionIds[0]}/stream`, { method: 'POST', headers, body: '{"message":"One more"}' });
+    const next = await fetch(`${urls[0]}/api/chat/sessions/${sessionIds[0]}/stream`, {
+      method: 'POST',
+      headers,
+      body: '{"message":"One more"}',
+    });
     expect(next.status).toBe(200);
     await readSse(next);
   }
@@ -96,7 +113,12 @@ describe.each(databaseTargets)('budget admission under concurrency on $name', (t
     database = await target.create();
     if (target.name === 'pglite') {
       const server = await startTestServer(
-        upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, authJwtSecret: SECRET, limits: { dailyTokens: LIMIT } }),
+        upstreamOptions(upstream.url, {
+          databaseUrl: database.databaseUrl,
+          dataDir: database.dataDir,
+          authJwtSecret: SECRET,
+          limits: { dailyTokens: LIMIT },
+        }),
       );
       urls = [server.url];
       close = () => server.close();
@@ -123,7 +145,11 @@ describe.each(databaseTargets)('budget admission under concurrency on $name', (t
   });
 
   it(`spends at most the limit and one answer when ${CONCURRENT} messages arrive at once`, async () => {
-    await checkBurst(urls, `burst-${randomBytes(4).toString('hex')}`, `${target.name}, ${urls.length} instance${urls.length > 1 ? 's' : ''}`);
+    await checkBurst(
+      urls,
+      `burst-${randomBytes(4).toString('hex')}`,
+      `${target.name}, ${urls.length} instance${urls.length > 1 ? 's' : ''}`,
+    );
   });
 });
 
@@ -143,14 +169,24 @@ describe('a crashed run’s reservation', () => {
     };
     let server = await spawnServer(env);
     const headers = headersFor('crash');
-    const newSession = async () => (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers })).json()).sessionId as string;
+    const newSession = async () =>
+      (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers })).json()).sessionId as string;
     try {
       const [first, second] = [await newSession(), await newSession()];
       upstream.enqueue({ steps: [{ text: 'this answer never ends' }, { hang: true }] });
       const reader = new AbortController();
-      const running = await fetch(`${server.url}/api/chat/sessions/${first}/stream`, { method: 'POST', headers, body: '{"message":"go"}', signal: reader.signal });
+      const running = await fetch(`${server.url}/api/chat/sessions/${first}/stream`, {
+        method: 'POST',
+        headers,
+        body: '{"message":"go"}',
+        signal: reader.signal,
+      });
       expect(running.status).toBe(200);
-      const refused = await fetch(`${server.url}/api/chat/sessions/${second}/stream`, { method: 'POST', headers, body: '{"message":"and this"}' });
+      const refused = await fetch(`${server.url}/api/chat/sessions/${second}/stream`, {
+        method: 'POST',
+        headers,
+        body: '{"message":"and this"}',
+      });
       expect(refused.status).toBe(429);
       expect((await refused.json()).error.message).toMatch(/answers you are already waiting for may use the rest of your daily budget/);
       expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(10);
@@ -159,9 +195,15 @@ describe('a crashed run’s reservation', () => {
       reader.abort();
       server = await spawnServer(env);
       // Recovery at start closes the dead run as interrupted, and with it ends its reservation.
-      await expect.poll(async () => (await (await fetch(`${server.url}/api/chat/sessions/${first}`, { headers })).json()).status, { timeout: 10_000 }).toBe('idle');
+      await expect
+        .poll(async () => (await (await fetch(`${server.url}/api/chat/sessions/${first}`, { headers })).json()).status, { timeout: 10_000 })
+        .toBe('idle');
       upstream.enqueue(say('admitted again'));
-      const admitted = await fetch(`${server.url}/api/chat/sessions/${second}/stream`, { method: 'POST', headers, body: '{"message":"and this"}' });
+      const admitted = await fetch(`${server.url}/api/chat/sessions/${second}/stream`, {
+        method: 'POST',
+        headers,
+        body: '{"message":"and this"}',
+      });
       expect(admitted.status).toBe(200);
       expect(typesOf((await readSse(admitted)).chunks).at(-1)).toBe('finish');
     } finally {
@@ -171,28 +213,34 @@ describe('a crashed run’s reservation', () => {
     }
   }, 120_000); // two embedded-database processes in turn: slow on a busy machine
 
-  it.runIf(Boolean(TEST_DATABASE_URL))('leaves no reservation behind a refused request, and none after runs end (PostgreSQL rows)', async () => {
-    const upstream = await startFakeUpstream();
-    upstream.setDefault(scripted);
-    const database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const server = await startTestServer(upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, authJwtSecret: SECRET, limits: { dailyTokens: LIMIT } }));
-    const client = new pg.Client({ connectionString: database.databaseUrl });
-    await client.connect();
-    try {
-      await burst([server.url], 'rows');
-      const { rows } = await client.query(`select count(*)::int as running, coalesce(sum(reserved_tokens) filter (where status = 'running'), 0)::int as held,
+  it.runIf(Boolean(TEST_DATABASE_URL))(
+    'leaves no reservation behind a refused request, and none after runs end (PostgreSQL rows)',
+    async () => {
+      const upstream = await startFakeUpstream();
+      upstream.setDefault(scripted);
+      const database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+      const server = await startTestServer(
+        upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, authJwtSecret: SECRET, limits: { dailyTokens: LIMIT } }),
+      );
+      const client = new pg.Client({ connectionString: database.databaseUrl });
+      await client.connect();
+      try {
+        await burst([server.url], 'rows');
+        const { rows } =
+          await client.query(`select count(*)::int as running, coalesce(sum(reserved_tokens) filter (where status = 'running'), 0)::int as held,
         count(*) filter (where reserved_tokens > 0)::int as reserved_runs, (select count(*)::int from chat_runs) as runs from chat_runs where status = 'running'`);
-      expect(rows[0]).toMatchObject({ running: 0, held: 0 });
-      const all = await client.query(`select count(*)::int as runs, min(reserved_tokens)::int as smallest from chat_runs`);
-      // Only admitted requests made runs, and each of them had reserved an estimate while it ran.
-      expect(all.rows[0].runs).toBeGreaterThanOrEqual(1);
-      expect(all.rows[0].runs).toBeLessThan(CONCURRENT);
-      expect(all.rows[0].smallest).toBeGreaterThan(ANSWER_USAGE.prompt_tokens + ANSWER_USAGE.completion_tokens);
-    } finally {
-      await client.end();
-      await server.close();
-      await upstream.close();
-      await database.drop();
-    }
-  });
+        expect(rows[0]).toMatchObject({ running: 0, held: 0 });
+        const all = await client.query(`select count(*)::int as runs, min(reserved_tokens)::int as smallest from chat_runs`);
+        // Only admitted requests made runs, and each of them had reserved an estimate while it ran.
+        expect(all.rows[0].runs).toBeGreaterThanOrEqual(1);
+        expect(all.rows[0].runs).toBeLessThan(CONCURRENT);
+        expect(all.rows[0].smallest).toBeGreaterThan(ANSWER_USAGE.prompt_tokens + ANSWER_USAGE.completion_tokens);
+      } finally {
+        await client.end();
+        await server.close();
+        await upstream.close();
+        await database.drop();
+      }
+    },
+  );
 });

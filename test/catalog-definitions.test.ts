@@ -125,7 +125,9 @@ describe.each(databaseTargets)('autochat store import of agent definitions on $n
       child.once('close', (code) => resolve({ code, stdout, stderr }));
     });
 
-  it('imports the shipped agents and a new runnable one, and names each broken definition by index, slug and path', { timeout: 180_000 }, async () => {
+  it('imports the shipped agents and a new runnable one, and names each broken definition by index, slug and path', {
+    timeout: 180_000,
+  }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'autochat-definitions-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const database = await target.create();
@@ -143,7 +145,12 @@ describe.each(databaseTargets)('autochat store import of agent definitions on $n
     };
     const broken = [
       { ...listing, slug: 'half-definition', instructions: runnable.instructions },
-      { ...listing, slug: 'object-input', ...runnable, inputs: { type: 'object', properties: { soil: { type: 'object', title: 'Soil', description: 'Soil data.' } } } },
+      {
+        ...listing,
+        slug: 'object-input',
+        ...runnable,
+        inputs: { type: 'object', properties: { soil: { type: 'object', title: 'Soil', description: 'Soil data.' } } },
+      },
       { ...listing, slug: 'unknown-required', ...runnable, inputs: { ...runnable.inputs, required: ['damage', 'photo'] } },
       { ...listing, slug: 'shell-tool', ...runnable, tools: ['shell'] },
     ];

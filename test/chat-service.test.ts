@@ -35,7 +35,9 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     database = await target.create();
     // A long lease: no renewal or sweep statement lands inside the turns whose statements a test
     // counts, however slowly a busy machine runs them.
-    chat = await createChatService(upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000 }));
+    chat = await createChatService(
+      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000 }),
+    );
   });
   afterAll(async () => {
     await chat?.close();
@@ -63,7 +65,11 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(stored!.messages[1]!.id).toBe(start.messageId);
     expect(stored!.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text }));
     // The answer keeps its token usage, so a reloaded client can still show it.
-    expect(stored!.messages[1]!.metadata).toMatchObject({ sessionId: session.sessionId, usage: finish.messageMetadata!.usage, createdAt: expect.any(String) });
+    expect(stored!.messages[1]!.metadata).toMatchObject({
+      sessionId: session.sessionId,
+      usage: finish.messageMetadata!.usage,
+      createdAt: expect.any(String),
+    });
     expect(stored!.usage.length).toBeGreaterThan(0);
     expect(stored!.usage[0]).toMatchObject({ model: 'test/chat', promptTokens: 20, totalTokens: expect.any(Number) });
   });
@@ -73,9 +79,15 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     const chunks = await collect(chat.streamChatCompletion(session.sessionId, FIND_AGENT, { userId: 'alice' }));
     const types = chunks.map((chunk) => chunk.type);
     expect(types).not.toContain('error');
-    const input = chunks.find((chunk) => chunk.type === 'tool-input-available') as Extract<UIMessageChunk, { type: 'tool-input-available' }>;
+    const input = chunks.find((chunk) => chunk.type === 'tool-input-available') as Extract<
+      UIMessageChunk,
+      { type: 'tool-input-available' }
+    >;
     expect(input).toMatchObject({ toolName: 'find_agent', input: { query: 'moneny printing agent' } });
-    const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<UIMessageChunk, { type: 'tool-output-available' }>;
+    const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<
+      UIMessageChunk,
+      { type: 'tool-output-available' }
+    >;
     const agents = (output.output as { agents: { slug: string; categories: string[] }[] }).agents;
     expect(agents.length).toBeGreaterThan(0);
     expect(agents[0]!.slug).toBe('money-printing-agent');
@@ -96,7 +108,10 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     await collect(chat.streamChatCompletion(session.sessionId, FIND_AGENT, { userId: 'carol' }));
     upstream.enqueue(say('You asked about agents.'));
     await collect(chat.streamChatCompletion(session.sessionId, 'What did I ask?', { userId: 'carol' }));
-    const roles = upstream.requests.filter((request) => request.body.tools?.length).at(-1)!.body.messages.map((message) => message.role);
+    const roles = upstream.requests
+      .filter((request) => request.body.tools?.length)
+      .at(-1)!
+      .body.messages.map((message) => message.role);
     expect(roles).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
   });
 
@@ -123,17 +138,20 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     expect(usage.some((entry) => entry.kind === 'title' && entry.model === 'test/title')).toBe(true);
   });
 
-  it("hides a session from anyone but its owner", async () => {
+  it('hides a session from anyone but its owner', async () => {
     const session = await chat.createChatSession('alice');
     expect(await chat.getChatSession(session.sessionId, 'mallory')).toBeNull();
     expect(await chat.getChatSession(session.sessionId, 'alice')).not.toBeNull();
-    await expect(collect(chat.streamChatCompletion(session.sessionId, GREETING, { userId: 'mallory' }))).rejects.toMatchObject({ code: 'not_found' });
+    await expect(collect(chat.streamChatCompletion(session.sessionId, GREETING, { userId: 'mallory' }))).rejects.toMatchObject({
+      code: 'not_found',
+    });
     expect((await chat.getChatSession(session.sessionId))!.messages).toHaveLength(0);
   });
 
   it('refuses bad input with typed errors and stores nothing', async () => {
     const session = await chat.createChatSession('erin');
-    const attempt = (message: string, sessionId = session.sessionId) => collect(chat.streamChatCompletion(sessionId, message, { userId: 'erin' }));
+    const attempt = (message: string, sessionId = session.sessionId) =>
+      collect(chat.streamChatCompletion(sessionId, message, { userId: 'erin' }));
     await expect(attempt('')).rejects.toSatisfy((error) => ChatError.isInstance(error) && error.code === 'invalid_request');
     await expect(attempt('   \n ')).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(attempt('x'.repeat(32_001))).rejects.toMatchObject({ code: 'payload_too_large' });
@@ -215,7 +233,10 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
     // lease) still land in one of them on a slow machine, it cannot land in both.
     const measure = async () => Math.min(await once(), await once());
     const small = await measure();
-    await chat.upsertChatSession({ ...(await chat.getChatSession(session.sessionId))!, messages: [...(await chat.getChatSession(session.sessionId))!.messages, ...messages.slice(2)] });
+    await chat.upsertChatSession({
+      ...(await chat.getChatSession(session.sessionId))!,
+      messages: [...(await chat.getChatSession(session.sessionId))!.messages, ...messages.slice(2)],
+    });
     const large = await measure();
     expect(large).toBe(small);
     const stored = await chat.getChatSession(session.sessionId);
@@ -225,12 +246,20 @@ describe.each(databaseTargets)('chat service on $name', (target) => {
   it('upserts a session object by appending, never rewriting stored history', async () => {
     const session = await chat.createChatSession('ivy');
     const first = { id: 'u1', role: 'user' as const, parts: [{ type: 'text' as const, text: 'first' }] };
-    await chat.upsertChatSession({ ...session, title: 'My title', messages: [first], usage: [{ promptTokens: 1, completionTokens: 2, totalTokens: 3, model: 'm', createdAt: new Date().toISOString() }] });
+    await chat.upsertChatSession({
+      ...session,
+      title: 'My title',
+      messages: [first],
+      usage: [{ promptTokens: 1, completionTokens: 2, totalTokens: 3, model: 'm', createdAt: new Date().toISOString() }],
+    });
     // A changed copy of a stored message is not written over the stored one.
     const saved = await chat.upsertChatSession({
       ...session,
       title: 'My title',
-      messages: [{ ...first, parts: [{ type: 'text', text: 'rewritten' }] }, { id: 'a1', role: 'assistant', parts: [{ type: 'text', text: 'reply' }] }],
+      messages: [
+        { ...first, parts: [{ type: 'text', text: 'rewritten' }] },
+        { id: 'a1', role: 'assistant', parts: [{ type: 'text', text: 'reply' }] },
+      ],
       usage: [{ promptTokens: 1, completionTokens: 2, totalTokens: 3, model: 'm', createdAt: new Date().toISOString() }],
     });
     expect(saved.title).toBe('My title');
@@ -245,7 +274,10 @@ describe.each(databaseTargets)('persistence on $name', (target) => {
     const upstream = await startFakeUpstream();
     const dataDir = await mkdtemp(join(tmpdir(), 'autochat-persist-'));
     const database = await target.create();
-    const options = upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: target.name === 'pglite' ? dataDir : database.dataDir });
+    const options = upstreamOptions(upstream.url, {
+      databaseUrl: database.databaseUrl,
+      dataDir: target.name === 'pglite' ? dataDir : database.dataDir,
+    });
     try {
       const first = await createChatService(options);
       const session = await first.createChatSession('alice');
@@ -299,9 +331,14 @@ describe('titles of chats whose first answer did not finish', () => {
     const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
     try {
       const session = await chat.createChatSession('u');
-      for await (const _ of chat.streamChatCompletion(session.sessionId, 'Plan a three day trip to Lisbon with kids in May please', { userId: 'u' })) void _;
+      for await (const _ of chat.streamChatCompletion(session.sessionId, 'Plan a three day trip to Lisbon with kids in May please', {
+        userId: 'u',
+      }))
+        void _;
       const calls = upstream.requests.length;
-      await expect.poll(async () => (await chat.getChatSession(session.sessionId))!.title, { timeout: 10_000 }).toBe('Plan a three day trip to Lisbon with');
+      await expect
+        .poll(async () => (await chat.getChatSession(session.sessionId))!.title, { timeout: 10_000 })
+        .toBe('Plan a three day trip to Lisbon with');
       expect(upstream.requests.length, 'a title was asked of the provider that had just failed').toBe(calls);
       expect((await chat.getChatSession(session.sessionId))!.lastRunStatus).toBe('failed');
     } finally {
@@ -321,7 +358,10 @@ describe('offline demo model', () => {
       expect(text).toMatch(/offline demo/i);
       expect(text).toMatch(/OPEN_ROUTER_API_KEY/);
       const found = await collect(chat.streamChatCompletion(session.sessionId, FIND_AGENT));
-      const output = found.find((chunk) => chunk.type === 'tool-output-available') as Extract<UIMessageChunk, { type: 'tool-output-available' }>;
+      const output = found.find((chunk) => chunk.type === 'tool-output-available') as Extract<
+        UIMessageChunk,
+        { type: 'tool-output-available' }
+      >;
       expect((output.output as { agents: { slug: string }[] }).agents[0]!.slug).toBe('money-printing-agent');
       expect(found.at(-1)!.type).toBe('finish');
       expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);
@@ -336,9 +376,14 @@ describe('offline demo model', () => {
       for (const suggestion of welcomeSuggestions) {
         const session = await chat.createChatSession('local');
         const chunks = await collect(chat.streamChatCompletion(session.sessionId, suggestion));
-        const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as Extract<UIMessageChunk, { type: 'tool-input-available' }> | undefined;
+        const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as
+          | Extract<UIMessageChunk, { type: 'tool-input-available' }>
+          | undefined;
         expect(call?.toolName, suggestion).toBe('find_agent');
-        const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<UIMessageChunk, { type: 'tool-output-available' }>;
+        const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<
+          UIMessageChunk,
+          { type: 'tool-output-available' }
+        >;
         expect((output.output as { agents: unknown[] }).agents.length, suggestion).toBeGreaterThan(0);
       }
       // A greeting is not a search.

@@ -58,7 +58,10 @@ function startCli(args: string[], options: { env?: Record<string, string> } = {}
     waitForStdout(text, timeoutMs = 20_000) {
       if (stdout.includes(text)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`stdout never contained ${JSON.stringify(text)}; it was:\n${stdout}\nstderr:\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`stdout never contained ${JSON.stringify(text)}; it was:\n${stdout}\nstderr:\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({
           text,
           resolve: () => {
@@ -88,7 +91,9 @@ async function closedPort(): Promise<number> {
 
 /** The fake upstream answering slowly (stoppable mid-answer); title requests (no tools) get a short title. */
 function slowAnswers(upstream: FakeUpstream): void {
-  upstream.setDefault((request: RecordedRequest): Script => (request.body.tools?.length ? say('word '.repeat(200), 30) : say('A long story')));
+  upstream.setDefault(
+    (request: RecordedRequest): Script => (request.body.tools?.length ? say('word '.repeat(200), 30) : say('A long story')),
+  );
 }
 
 describe('autochat chat against the demo model', () => {
@@ -238,7 +243,9 @@ describe('autochat chat against a scripted upstream', () => {
   });
 
   it('an error after the answer started goes to stderr, keeps the partial text, and exits 1', async () => {
-    upstream.setDefault((request) => (request.body.tools?.length ? { steps: [{ text: 'Partial answer ' }, { errorChunk: 'the model fell over' }] } : say('Title')));
+    upstream.setDefault((request) =>
+      request.body.tools?.length ? { steps: [{ text: 'Partial answer ' }, { errorChunk: 'the model fell over' }] } : say('Title'),
+    );
     const run = await runCli(['-m', 'Hello', '--url', server.url]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('Partial answer');
@@ -328,7 +335,19 @@ describe.skipIf(!hasTmux)('autochat chat in a real terminal (tmux)', () => {
   async function startInTmux(name: string, url: string): Promise<string> {
     const exitFile = join(dir, `${name}.exit`);
     const command = [process.execPath, ...CLI, '--url', url].map(quote).join(' ');
-    await tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', '-c', ROOT, `env -u NO_COLOR -u AUTOCHAT_URL -u AUTOCHAT_TOKEN ${command}; echo $? > ${quote(exitFile)}; sleep 60`);
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      '160',
+      '-y',
+      '50',
+      '-c',
+      ROOT,
+      `env -u NO_COLOR -u AUTOCHAT_URL -u AUTOCHAT_TOKEN ${command}; echo $? > ${quote(exitFile)}; sleep 60`,
+    );
     return exitFile;
   }
 
@@ -378,7 +397,7 @@ describe.skipIf(!hasTmux)('autochat chat in a real terminal (tmux)', () => {
     expect(await waitForExit(exitFile)).toBe('0');
   });
 
-  it('renders the answer\'s Markdown for the terminal: no ** or backticks, bullets for list items', async () => {
+  it("renders the answer's Markdown for the terminal: no ** or backticks, bullets for list items", async () => {
     upstream.enqueue(say('Here is **bold** and `code`:\n- first item\n- second item\n'));
     const exitFile = await startInTmux('markdown', scripted.url);
     await waitForScreen('markdown', (text) => text.includes('you ›'), 'the prompt');

@@ -12,7 +12,11 @@ import { startTestServer, upstreamOptions } from './support/test-service.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
-type Cli = { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; waitForStdout(text: string): Promise<void>; interrupt(): void };
+type Cli = {
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  waitForStdout(text: string): Promise<void>;
+  interrupt(): void;
+};
 
 function cli(args: string[]): Cli {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -53,7 +57,8 @@ describe('autochat run and autochat executions', () => {
 
   it('streams the output of a run to stdout and exits 0', async () => {
     upstream.enqueue(say('Here is your plan, step by step.'));
-    const run = await cli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '-i', 'startupBudget=250', '--url', server.url]).exited;
+    const run = await cli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '-i', 'startupBudget=250', '--url', server.url])
+      .exited;
     expect(run.stderr).toContain('Running money-printing-agent');
     expect(run.stdout).toBe('Here is your plan, step by step.\n');
     expect(run.code).toBe(0);
@@ -88,7 +93,9 @@ describe('autochat run and autochat executions', () => {
 
     const list = await cli(['executions', '--url', server.url]).exited;
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(new RegExp(`^${executionId}\\s+stopped\\s+.+Money Printing Agent \\(money-printing-agent\\)$`));
+    expect(list.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^${executionId}\\s+stopped\\s+.+Money Printing Agent \\(money-printing-agent\\)$`),
+    );
     expect(list.stdout).toMatch(/finished/);
   });
 });

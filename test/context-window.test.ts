@@ -21,7 +21,8 @@ describe('context window', () => {
     await upstream?.close();
   });
 
-  const summaryCalls = () => upstream.requests.filter((request) => request.body.stream !== true && JSON.stringify(request.body.messages).includes('Condense'));
+  const summaryCalls = () =>
+    upstream.requests.filter((request) => request.body.stream !== true && JSON.stringify(request.body.messages).includes('Condense'));
   const lastChatCall = () => upstream.requests.filter((request) => request.body.stream === true).at(-1)!.body;
 
   it('condenses old turns into a stored summary, reuses it, and keeps the full history', async () => {
@@ -62,14 +63,19 @@ describe('context window', () => {
     await chat.upsertChatSession({ ...session, messages: Array.from({ length: 20 }, (_, index) => long('a', index)) });
     // Numbered summaries, so the model's prompt tells which one it was shown.
     let summaries = 0;
-    upstream.setDefault((request) => (request.body.stream ? say('ok') : say(summaries++ === 0 ? 'SUMMARY OF BRANCH A.' : 'SUMMARY OF BRANCH B.')));
+    upstream.setDefault((request) =>
+      request.body.stream ? say('ok') : say(summaries++ === 0 ? 'SUMMARY OF BRANCH A.' : 'SUMMARY OF BRANCH B.'),
+    );
     for await (const _ of chat.streamChatCompletion(session.sessionId, 'Go on', { userId: 'u' })) void _;
     expect(JSON.stringify(lastChatCall().messages)).toContain('SUMMARY OF BRANCH A.');
 
     // Branch B leaves A after its fourth message and grows long: the stored summary covers A's turns.
     for await (const _ of chat.streamChatCompletion(session.sessionId, 'Another direction', { userId: 'u', parentId: 'a3' })) void _;
     const branched = (await chat.getChatSession(session.sessionId, 'u'))!;
-    await chat.upsertChatSession({ ...branched, messages: [...branched.messages, ...Array.from({ length: 20 }, (_, index) => long('b', index))] });
+    await chat.upsertChatSession({
+      ...branched,
+      messages: [...branched.messages, ...Array.from({ length: 20 }, (_, index) => long('b', index))],
+    });
     for await (const _ of chat.streamChatCompletion(session.sessionId, 'And now?', { userId: 'u' })) void _;
     const sent = JSON.stringify(lastChatCall().messages);
     expect(sent).not.toContain('SUMMARY OF BRANCH A.');

@@ -32,11 +32,27 @@ describe('one DATA_DIR, one process', () => {
       (error: { code: number; stderr: string }) => error,
     );
     expect(second.code).not.toBe(0);
-    expect(second.stderr).toContain(`DATA_DIR ${dataDir} is in use by another autochat process (pid ${holder.pid} on host ${hostname()}, started 20`);
+    expect(second.stderr).toContain(
+      `DATA_DIR ${dataDir} is in use by another autochat process (pid ${holder.pid} on host ${hostname()}, started 20`,
+    );
     expect(second.stderr).toMatch(/stop that process first/);
 
     const catalog = join(dataDir, '..', `${basename(dataDir)}-catalog.json`);
-    await writeFile(catalog, JSON.stringify([{ slug: 'lock-test-agent', name: 'Lock Test Agent', subHeading: 'Checks locks', description: 'An agent that only exists in this test.', creator: 'tests', categories: ['testing'], runs: 1, rating: 4 }]));
+    await writeFile(
+      catalog,
+      JSON.stringify([
+        {
+          slug: 'lock-test-agent',
+          name: 'Lock Test Agent',
+          subHeading: 'Checks locks',
+          description: 'An agent that only exists in this test.',
+          creator: 'tests',
+          categories: ['testing'],
+          runs: 1,
+          rating: 4,
+        },
+      ]),
+    );
     try {
       const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
       expect(imported.code).not.toBe(0);
@@ -58,7 +74,21 @@ describe('one DATA_DIR, one process', () => {
     holder = undefined;
 
     // Stopped cleanly, the directory is free for a store import.
-    await writeFile(catalog, JSON.stringify([{ slug: 'lock-test-agent', name: 'Lock Test Agent', subHeading: 'Checks locks', description: 'An agent that only exists in this test.', creator: 'tests', categories: ['testing'], runs: 1, rating: 4 }]));
+    await writeFile(
+      catalog,
+      JSON.stringify([
+        {
+          slug: 'lock-test-agent',
+          name: 'Lock Test Agent',
+          subHeading: 'Checks locks',
+          description: 'An agent that only exists in this test.',
+          creator: 'tests',
+          categories: ['testing'],
+          runs: 1,
+          rating: 4,
+        },
+      ]),
+    );
     try {
       const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
       expect(imported).toMatchObject({ code: 0, stdout: expect.stringMatching(/Imported 1 agent/) });

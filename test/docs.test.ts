@@ -112,7 +112,9 @@ describe('docs/api.md', () => {
 
   it('has a section with a tested curl example (expect=NNN) for every operation of the OpenAPI document the server serves', async () => {
     const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument;
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(operations).toContain('POST /mcp');
     const sections = headedSections(markdown);
     const missing: string[] = [];
@@ -120,7 +122,8 @@ describe('docs/api.md', () => {
       const heading = `\`${operation}\``;
       const section = sections.find((text) => text.startsWith(heading));
       if (!section) missing.push(`docs/api.md has no "### ${heading}" section`);
-      else if (!/```sh[^\n]*\bexpect=\d{3}\b[^\n]*\n[^`]*\bcurl\b/.test(section)) missing.push(`the ${heading} section has no curl example marked expect=NNN`);
+      else if (!/```sh[^\n]*\bexpect=\d{3}\b[^\n]*\n[^`]*\bcurl\b/.test(section))
+        missing.push(`the ${heading} section has no curl example marked expect=NNN`);
     }
     expect(missing).toEqual([]);
   });
@@ -163,7 +166,8 @@ describe('docs/api.md', () => {
       if (missing.length > 0) failures.push(`line ${example.line} "${example.title}": the response lacks ${missing.join(', ')}`);
       const documentedCode = isRecord(example.documented.error) ? example.documented.error.code : undefined;
       const actualCode = isRecord(actual) && isRecord(actual.error) ? actual.error.code : undefined;
-      if (documentedCode !== actualCode) failures.push(`line ${example.line} "${example.title}": error code ${String(actualCode)}, documented ${String(documentedCode)}`);
+      if (documentedCode !== actualCode)
+        failures.push(`line ${example.line} "${example.title}": error code ${String(actualCode)}, documented ${String(documentedCode)}`);
     }
     expect(failures).toEqual([]);
   }, 180_000);

@@ -15,7 +15,11 @@ import { waitUntil } from './support/wait-until.js';
 
 /** 24 words, 500 ms apart: about 12 s, longer than the grace period used to be. */
 const WORDS = Array.from({ length: 24 }, (_, index) => `word${index} `);
-const slowAnswer: Script = { steps: WORDS.map((text) => ({ text, delayMs: 500 })), finishReason: 'stop', usage: { prompt_tokens: 20, completion_tokens: 24 } };
+const slowAnswer: Script = {
+  steps: WORDS.map((text) => ({ text, delayMs: 500 })),
+  finishReason: 'stop',
+  usage: { prompt_tokens: 20, completion_tokens: 24 },
+};
 
 describe('SIGTERM drains the instance', () => {
   let dataDir: string;
@@ -32,7 +36,8 @@ describe('SIGTERM drains the instance', () => {
   it('fails readiness at once, refuses new messages with 503 and Retry-After, and lets a 12 s answer finish', async () => {
     const env = { DATA_DIR: dataDir, OPEN_ROUTER_API_KEY: 'k', LLM_BASE_URL: upstream.url, LLM_MAX_RETRIES: '0' };
     const server = await serveCli(env);
-    const newSession = async () => ((await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()) as { sessionId: string }).sessionId;
+    const newSession = async () =>
+      ((await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()) as { sessionId: string }).sessionId;
     const [sessionId, other] = [await newSession(), await newSession()];
     upstream.enqueue(slowAnswer);
     const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {

@@ -233,7 +233,9 @@ describe('crash of a single embedded instance', () => {
       const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
       expect(partial.startsWith('one two three')).toBe(true);
       // The call it had in flight is charged, as an estimate (its usage never arrived).
-      expect(session.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toEqual([expect.objectContaining({ kind: 'chat', estimated: true })]);
+      expect(session.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toEqual([
+        expect.objectContaining({ kind: 'chat', estimated: true }),
+      ]);
       expect(session.usage.every((entry: { totalTokens: number }) => entry.totalTokens > 0)).toBe(true);
       expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
     } finally {

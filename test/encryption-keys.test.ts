@@ -73,7 +73,11 @@ describe.each(databaseTargets)('encryption keys checked at start on $name', (tar
       (error: Error) => error.message,
     );
   const sealedKeyIds = async () =>
-    (await db.query<{ id: string }>(`select distinct split_part(parts, ':', 2) as id from chat_messages where parts like 'enc1:%' order by 1`)).map((row) => row.id);
+    (
+      await db.query<{ id: string }>(
+        `select distinct split_part(parts, ':', 2) as id from chat_messages where parts like 'enc1:%' order by 1`,
+      )
+    ).map((row) => row.id);
 
   it('refuses another key or none, naming the variables and the key id, and writes nothing; rotation and stopping encryption start', async () => {
     const first = newKey();
@@ -82,7 +86,9 @@ describe.each(databaseTargets)('encryption keys checked at start on $name', (tar
     const before = await db.query<{ n: number }>('select count(*)::int as n from chat_messages');
 
     const wrong = await refusal({ encryptionKey: second });
-    expect(wrong).toContain(`The database holds content encrypted with key ${idOf(first)}, which is neither ENCRYPTION_KEY nor in ENCRYPTION_KEYS_PREVIOUS.`);
+    expect(wrong).toContain(
+      `The database holds content encrypted with key ${idOf(first)}, which is neither ENCRYPTION_KEY nor in ENCRYPTION_KEYS_PREVIOUS.`,
+    );
     expect(wrong).toContain(`The configured keys have ids ${idOf(second)}.`);
     const none = await refusal({});
     expect(none).toMatch(/ENCRYPTION_KEY is not set: set it to the key that wrote the data/);
@@ -148,7 +154,9 @@ describe.each(databaseTargets)('encryption keys checked at start on $name', (tar
     const key = newKey();
     const sessionId = await chatOnce({ encryptionKey: key }, 'hello');
     // A stored value that cannot be opened (damaged, or sealed by a key this process never had).
-    await db.query(`insert into chat_messages (id, session_id, seq, role, parts) values ('${randomUUID()}', '${sessionId}', 99, 'assistant', 'enc1:${idOf(key)}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')`);
+    await db.query(
+      `insert into chat_messages (id, session_id, seq, role, parts) values ('${randomUUID()}', '${sessionId}', 99, 'assistant', 'enc1:${idOf(key)}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')`,
+    );
     const before = await db.query<{ runs: number; messages: number }>(
       `select (select count(*) from chat_runs)::int as runs, (select count(*) from chat_messages)::int as messages`,
     );
@@ -189,7 +197,9 @@ describe('autochat serve with the wrong ENCRYPTION_KEY', () => {
         (error: { code: number; stderr: string }) => error,
       );
       expect(refused.code).not.toBe(0);
-      expect(refused.stderr).toMatch(/^autochat: The database holds content encrypted with key [0-9a-f]{8}, which is neither ENCRYPTION_KEY nor in ENCRYPTION_KEYS_PREVIOUS/m);
+      expect(refused.stderr).toMatch(
+        /^autochat: The database holds content encrypted with key [0-9a-f]{8}, which is neither ENCRYPTION_KEY nor in ENCRYPTION_KEYS_PREVIOUS/m,
+      );
       expect(refused.stderr).not.toMatch(/\n\s+at /); // a sentence, not a stack
     } finally {
       await rm(dataDir, { recursive: true, force: true });

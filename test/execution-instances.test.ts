@@ -13,7 +13,12 @@ import { readSse, typesOf } from './support/ui-stream.js';
 const json = { 'content-type': 'application/json' };
 const SLOW = 'one two three four five six seven eight nine ten ';
 
-type Execution = { status: string; output?: { parts: { type: string; text?: string }[] }; error?: string; usage?: { totalTokens: number; completionTokens: number } };
+type Execution = {
+  status: string;
+  output?: { parts: { type: string; text?: string }[] };
+  error?: string;
+  usage?: { totalTokens: number; completionTokens: number };
+};
 
 const start = async (url: string, skills: string) => {
   const response = await fetch(`${url}/api/executions`, {
@@ -79,7 +84,10 @@ describe.runIf(Boolean(TEST_DATABASE_URL && TEST_REDIS_URL))('agent executions o
   });
 
   it('follows an execution from its first event on another instance, and stops it from there', async () => {
-    upstream.enqueue({ steps: [{ text: 'Draft ' }, { text: 'plan. ' }, { gate: 'exec-held' }, { text: 'Never sent.' }], finishReason: 'stop' });
+    upstream.enqueue({
+      steps: [{ text: 'Draft ' }, { text: 'plan. ' }, { gate: 'exec-held' }, { text: 'Never sent.' }],
+      finishReason: 'stop',
+    });
     const id = await start(a.url, 'sewing');
     await upstream.reached('exec-held');
     const { rest } = await follow(b.url, id, 3);

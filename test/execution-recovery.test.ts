@@ -26,7 +26,16 @@ describe.each(databaseTargets)('executions of a dead process on $name', (target)
       const database = await openDatabase(options);
       const executions = new ExecutionsRepository(database.db, createContentCipher());
       const executionId = randomUUID();
-      await executions.start({ executionId, userId: 'u', slug: 'money-printing-agent', agentName: 'Money Printing Agent', inputs: { skills: 'x' }, owner: 'dead', leaseMs: 60_000, maxLive: 3 });
+      await executions.start({
+        executionId,
+        userId: 'u',
+        slug: 'money-printing-agent',
+        agentName: 'Money Printing Agent',
+        inputs: { skills: 'x' },
+        owner: 'dead',
+        leaseMs: 60_000,
+        maxLive: 3,
+      });
       expect(await executions.markRunning(executionId)).toBe(true);
       await executions.renewAll('dead', 60_000, [
         {

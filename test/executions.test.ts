@@ -30,7 +30,14 @@ const money = catalog.find((agent) => agent.slug === 'money-printing-agent')!;
 
 const tokenOf = (userId: string) => signJwt({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
 
-type Execution = { executionId: string; status: string; output?: { parts: { type: string; text?: string }[] }; error?: string; usage?: { totalTokens: number }; inputs: Record<string, unknown> };
+type Execution = {
+  executionId: string;
+  status: string;
+  output?: { parts: { type: string; text?: string }[] };
+  error?: string;
+  usage?: { totalTokens: number };
+  inputs: Record<string, unknown>;
+};
 
 const textOf = (execution: Execution) => (execution.output?.parts ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
 
@@ -38,7 +45,11 @@ function api(server: RunningServer, userId: string) {
   const request = (path: string, init: RequestInit = {}) =>
     server.app.request(path, {
       ...init,
-      headers: { authorization: `Bearer ${tokenOf(userId)}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      headers: {
+        authorization: `Bearer ${tokenOf(userId)}`,
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
     });
   return {
     request,
@@ -73,7 +84,9 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
 
   beforeAll(async () => {
     database = await target.create();
-    server = await startTestServer(testOptions({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, authJwtSecret: SECRET, encryptionKey: KEY }));
+    server = await startTestServer(
+      testOptions({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, authJwtSecret: SECRET, encryptionKey: KEY }),
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -115,11 +128,17 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
     expect(list.executions[0]!.output).toBeUndefined();
 
     if (database.databaseUrl) {
-      const [row] = await rows<{ inputs: string; output: string }>(database.databaseUrl, `select inputs, output from agent_executions where id = '${started.executionId}'`);
+      const [row] = await rows<{ inputs: string; output: string }>(
+        database.databaseUrl,
+        `select inputs, output from agent_executions where id = '${started.executionId}'`,
+      );
       expect(row!.inputs.startsWith('enc1:')).toBe(true);
       expect(row!.output.startsWith('enc1:')).toBe(true);
       expect(row!.inputs).not.toContain('graphic design');
-      const usageRows = await rows<{ kind: string; session_id: string | null }>(database.databaseUrl, `select kind, session_id from usage_events where run_id = '${started.executionId}'`);
+      const usageRows = await rows<{ kind: string; session_id: string | null }>(
+        database.databaseUrl,
+        `select kind, session_id from usage_events where run_id = '${started.executionId}'`,
+      );
       expect(usageRows).toEqual([{ kind: 'execution', session_id: null }]);
     }
   });
@@ -143,7 +162,10 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('"no-such-agent"');
 
-    const notObject = await bob.request('/api/executions', { method: 'POST', body: JSON.stringify({ slug: 'money-printing-agent', inputs: 'x' }) });
+    const notObject = await bob.request('/api/executions', {
+      method: 'POST',
+      body: JSON.stringify({ slug: 'money-printing-agent', inputs: 'x' }),
+    });
     expect(notObject.status).toBe(400);
 
     const list = (await (await bob.request('/api/executions')).json()) as { executions: Execution[] };
@@ -153,7 +175,9 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
   it("another user's execution is 404 everywhere, and absent from their list", async () => {
     const alice = api(server, 'alice');
     const carol = api(server, 'carol');
-    const { executionId } = (await (await alice.start('money-printing-agent', { skills: 'sales', startupBudget: 100 })).json()) as { executionId: string };
+    const { executionId } = (await (await alice.start('money-printing-agent', { skills: 'sales', startupBudget: 100 })).json()) as {
+      executionId: string;
+    };
     for (const [method, path] of [
       ['GET', `/api/executions/${executionId}`],
       ['GET', `/api/executions/${executionId}/stream`],
@@ -171,14 +195,19 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
     const kim = api(server, 'kim');
     const ids: string[] = [];
     for (const skills of ['one', 'two', 'three']) {
-      const { executionId } = (await (await kim.start('money-printing-agent', { skills, startupBudget: 1 })).json()) as { executionId: string };
+      const { executionId } = (await (await kim.start('money-printing-agent', { skills, startupBudget: 1 })).json()) as {
+        executionId: string;
+      };
       await kim.finished(executionId);
       ids.push(executionId);
     }
     const first = (await (await kim.request('/api/executions?limit=2')).json()) as { executions: Execution[]; nextCursor: string | null };
     expect(first.executions.map((entry) => entry.executionId)).toEqual([ids[2], ids[1]]);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = (await (await kim.request(`/api/executions?limit=2&cursor=${first.nextCursor}`)).json()) as { executions: Execution[]; nextCursor: string | null };
+    const second = (await (await kim.request(`/api/executions?limit=2&cursor=${first.nextCursor}`)).json()) as {
+      executions: Execution[];
+      nextCursor: string | null;
+    };
     expect(second.executions.map((entry) => entry.executionId)).toEqual([ids[0]]);
     expect(second.nextCursor).toBeNull();
     const forged = Buffer.from(JSON.stringify({ createdAt: "2026-01-01'; drop table agents; --", id: ids[0] })).toString('base64url');
@@ -195,7 +224,9 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
 
   it('exports the executions of a user, and erasing the user removes them', async () => {
     const dave = api(server, 'dave');
-    const { executionId } = (await (await dave.start('money-printing-agent', { skills: 'baking', startupBudget: 50 })).json()) as { executionId: string };
+    const { executionId } = (await (await dave.start('money-printing-agent', { skills: 'baking', startupBudget: 50 })).json()) as {
+      executionId: string;
+    };
     await dave.finished(executionId);
     const exported = (await (await dave.request('/api/me/export')).json()) as { executions: Execution[]; usage: { kind: string }[] };
     expect(exported.executions.map((entry) => entry.executionId)).toEqual([executionId]);
@@ -250,7 +281,9 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     const alice = api(server, 'alice');
     scripts.execution.push(callTool('find_agent', { query: 'etsy listings' }), say('Your ranked income streams are ready.'));
     const before = upstream.requests.length;
-    const { executionId } = (await (await alice.start('money-printing-agent', { skills: 'illustration', startupBudget: 200 })).json()) as { executionId: string };
+    const { executionId } = (await (await alice.start('money-printing-agent', { skills: 'illustration', startupBudget: 200 })).json()) as {
+      executionId: string;
+    };
     const execution = await alice.finished(executionId);
     expect(execution.status).toBe('finished');
     const sent = upstream.requests.slice(before).filter((request) => request.body.stream === true);
@@ -261,7 +294,9 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     expect(user).toContain('Startup budget (startupBudget): 200');
     const toolNames = (sent[0]!.body.tools as { function: { name: string } }[]).map((tool) => tool.function.name).sort();
     expect(toolNames).toEqual(['find_agent', 'get_agent_details']);
-    const toolPart = execution.output!.parts.find((part) => part.type === 'tool-find_agent') as { state: string; output: { agents: unknown[] } } | undefined;
+    const toolPart = execution.output!.parts.find((part) => part.type === 'tool-find_agent') as
+      | { state: string; output: { agents: unknown[] } }
+      | undefined;
     expect(toolPart?.state).toBe('output-available');
     expect(toolPart!.output.agents.length).toBeGreaterThan(0);
     expect(textOf(execution)).toBe('Your ranked income streams are ready.');
@@ -271,7 +306,11 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
 
   it('allows at most MAX_RUNNING_EXECUTIONS live executions per user (429 with Retry-After); stop frees a place and keeps what was written', async () => {
     const erin = api(server, 'erin');
-    const held = (): Script => ({ steps: [{ text: 'Working on it ' }, { gate: 'hold' }, { text: 'done.' }], finishReason: 'stop', usage: { prompt_tokens: 10, completion_tokens: 3 } });
+    const held = (): Script => ({
+      steps: [{ text: 'Working on it ' }, { gate: 'hold' }, { text: 'done.' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 10, completion_tokens: 3 },
+    });
     scripts.execution.push(held(), held());
     const first = (await (await erin.start('money-printing-agent', { skills: 'a', startupBudget: 1 })).json()) as { executionId: string };
     const second = (await (await erin.start('money-printing-agent', { skills: 'b', startupBudget: 1 })).json()) as { executionId: string };
@@ -306,7 +345,9 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
   it('ends an execution that runs past its time limit as failed, saying so, with what it wrote', async () => {
     const gina = api(server, 'gina');
     scripts.execution.push({ steps: [{ text: 'Starting ' }, { hang: true }], finishReason: 'stop' });
-    const { executionId } = (await (await gina.start('money-printing-agent', { skills: 'x', startupBudget: 1 })).json()) as { executionId: string };
+    const { executionId } = (await (await gina.start('money-printing-agent', { skills: 'x', startupBudget: 1 })).json()) as {
+      executionId: string;
+    };
     const execution = await gina.finished(executionId);
     expect(execution.status).toBe('failed');
     expect(execution.error).toContain('time limit of 3 s');
@@ -333,16 +374,27 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
       for await (const chunk of chat.readRun(answered.resumed!)) continued.push(chunk);
       return continued;
     };
-    const outputOf = (chunks: UIMessageChunk[]) => (chunks.find((chunk) => chunk.type === 'tool-output-available') as { output: Record<string, unknown> }).output;
+    const outputOf = (chunks: UIMessageChunk[]) =>
+      (chunks.find((chunk) => chunk.type === 'tool-output-available') as { output: Record<string, unknown> }).output;
 
-    scripts.chat.push(callTool('get_required_setup_info', { slug: 'money-printing-agent', inputs: { skills: 'pottery' } }), say('I need your budget.'));
+    scripts.chat.push(
+      callTool('get_required_setup_info', { slug: 'money-printing-agent', inputs: { skills: 'pottery' } }),
+      say('I need your budget.'),
+    );
     const setup = outputOf(await collect('Run the money printing agent for me.'));
     expect(setup).toMatchObject({ slug: 'money-printing-agent', missing: ['startupBudget'] });
 
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    scripts.execution.push({ steps: [{ waitFor: () => gate }, { text: 'Pottery plan.' }], finishReason: 'stop', usage: { prompt_tokens: 5, completion_tokens: 2 } });
-    scripts.chat.push(callTool('run_agent', { slug: 'money-printing-agent', inputs: { skills: 'pottery', startupBudget: 300 } }), say('It is running.'));
+    scripts.execution.push({
+      steps: [{ waitFor: () => gate }, { text: 'Pottery plan.' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 5, completion_tokens: 2 },
+    });
+    scripts.chat.push(
+      callTool('run_agent', { slug: 'money-printing-agent', inputs: { skills: 'pottery', startupBudget: 300 } }),
+      say('It is running.'),
+    );
     const runChunks = await approved(await collect('My budget is 300.'));
     // The answer finished while the execution still waits upstream: the chat did not wait for it.
     expect(runChunks.at(-1)).toMatchObject({ type: 'finish' });
@@ -367,4 +419,3 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     expect(outputOf(chunks)).toMatchObject({ error: 'Execution not found.' });
   });
 });
-

@@ -46,11 +46,29 @@ describe.runIf(openssl)('HTTPS', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'autochat-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     ca = await readFile(join(dir, 'cert.pem'));
     server = await startTestServer({ dataDir: 'memory://', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } });
   });
@@ -65,7 +83,12 @@ describe.runIf(openssl)('HTTPS', () => {
     expect(created.status).toBe(201);
     expect(created.headers['strict-transport-security']).toMatch(/max-age=\d+/);
     const sessionId = JSON.parse(created.body).sessionId;
-    const streamed = await httpsCall(`${server.url}/api/chat/sessions/${sessionId}/stream`, ca, 'POST', JSON.stringify({ message: 'Hello' }));
+    const streamed = await httpsCall(
+      `${server.url}/api/chat/sessions/${sessionId}/stream`,
+      ca,
+      'POST',
+      JSON.stringify({ message: 'Hello' }),
+    );
     expect(streamed.status).toBe(200);
     expect(streamed.headers['content-type']).toBe('text/event-stream');
     const stream = await parseSseText(streamed.body);
@@ -116,7 +139,10 @@ describe.runIf(openssl)('HTTPS', () => {
   }
 
   it('reaches an upstream model over HTTPS, trusting a private CA given by NODE_EXTRA_CA_CERTS', async () => {
-    const { chunks, upstream } = await turnOverTlsUpstream({ NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, say('Hello over TLS, one word at a time.'));
+    const { chunks, upstream } = await turnOverTlsUpstream(
+      { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') },
+      say('Hello over TLS, one word at a time.'),
+    );
     expect(upstream.url).toMatch(/^https:\/\//);
     expect(typesOf(chunks)).not.toContain('error');
     expect(textOf(chunks)).toBe('Hello over TLS, one word at a time.');
@@ -143,7 +169,12 @@ describe.runIf(openssl)('HTTPS', () => {
       const body = JSON.stringify({ slug: 'money-printing-agent' });
       const started = Date.now();
       const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const request = client.request({ ':method': 'POST', ':path': '/api/library', 'content-type': 'application/json', 'content-length': String(body.length) });
+        const request = client.request({
+          ':method': 'POST',
+          ':path': '/api/library',
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+        });
         let text = '';
         let status = 0;
         let index = 0;
@@ -183,7 +214,9 @@ describe.runIf(openssl)('HTTPS', () => {
 
   it('refuses plain HTTP on the TLS port', async () => {
     const outcome = await new Promise<string>((resolve) => {
-      const request = httpRequest(`${server.url.replace('https:', 'http:')}/healthz`, (response) => resolve(`status ${response.statusCode}`));
+      const request = httpRequest(`${server.url.replace('https:', 'http:')}/healthz`, (response) =>
+        resolve(`status ${response.statusCode}`),
+      );
       request.on('error', (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       request.setTimeout(5000, () => request.destroy(new Error('timeout')));
       request.end();

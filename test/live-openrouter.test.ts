@@ -25,7 +25,11 @@ describe.runIf(Boolean(key))('live OpenRouter', () => {
       expect(greeting.map((chunk) => chunk.type)).not.toContain('error');
       expect(greeting.some((chunk) => chunk.type === 'text-delta' && chunk.delta.length > 0)).toBe(true);
       const found = await collect(
-        chat.streamChatCompletion(session.sessionId, "Please find me an agent that can help me with my business. Use the query 'moneny printing agent'", { userId: 'live' }),
+        chat.streamChatCompletion(
+          session.sessionId,
+          "Please find me an agent that can help me with my business. Use the query 'moneny printing agent'",
+          { userId: 'live' },
+        ),
       );
       expect(found.some((chunk) => chunk.type === 'tool-output-available')).toBe(true);
       expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);

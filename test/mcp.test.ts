@@ -24,7 +24,15 @@ import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/f
 import { startTestServer, upstreamOptions } from './support/test-service.js';
 
 const ECHO_STDIO = 'node --import tsx test/support/echo-mcp-server.ts';
-const AGENT_STORE_TOOLS = ['add_agent_to_library', 'find_agent', 'find_library_agent', 'get_agent_details', 'get_required_setup_info', 'run_agent', 'view_agent_output'];
+const AGENT_STORE_TOOLS = [
+  'add_agent_to_library',
+  'find_agent',
+  'find_library_agent',
+  'get_agent_details',
+  'get_required_setup_info',
+  'run_agent',
+  'view_agent_output',
+];
 
 type ToolResult = Awaited<ReturnType<Client['callTool']>>;
 
@@ -89,7 +97,9 @@ describe('external MCP servers as model tools', () => {
     const upstream = await startFakeUpstream();
     cleanups.push(() => upstream.close());
     // These tests are about calling MCP tools; asking for approval first is tested in tool-approvals.test.ts.
-    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', mcpServers, toolApproval: { exempt: ['*'] } }));
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, { dataDir: 'memory://', mcpServers, toolApproval: { exempt: ['*'] } }),
+    );
     cleanups.push(() => chat.close());
     return { chat, upstream };
   }
@@ -106,7 +116,9 @@ describe('external MCP servers as model tools', () => {
     const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout hi back at me', { userId: 'local' }));
 
     expect(chunks.map((chunk) => chunk.type)).not.toContain('error');
-    expect(chunks).toContainEqual(expect.objectContaining({ type: 'tool-input-available', toolName: 'echo__echo_upper', input: { text: 'hi' } }));
+    expect(chunks).toContainEqual(
+      expect.objectContaining({ type: 'tool-input-available', toolName: 'echo__echo_upper', input: { text: 'hi' } }),
+    );
     expect(chunks).toContainEqual(expect.objectContaining({ type: 'tool-output-available', output: 'HI' }));
     expect(textOf(chunks)).toBe('done');
     const offered = (upstream.requests[0]!.body.tools as { function: { name: string } }[]).map((entry) => entry.function.name);
@@ -130,29 +142,47 @@ describe('external MCP servers as model tools', () => {
     const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Try the broken tool', { userId: 'local' }));
 
     expect(chunks.map((chunk) => chunk.type)).not.toContain('error');
-    expect(chunks).toContainEqual(expect.objectContaining({ type: 'tool-output-error', errorText: expect.stringContaining('echo is broken today') }));
+    expect(chunks).toContainEqual(
+      expect.objectContaining({ type: 'tool-output-error', errorText: expect.stringContaining('echo is broken today') }),
+    );
     expect(textOf(chunks)).toBe('sorry about that');
     expect(chunks.at(-1)!.type).toBe('finish');
   });
 
-  it.each(echoSpecs)('reports invalid input to an MCP tool over %s as tool-input-error, as for a built-in tool, and the model carries on', async (_transport, spec) => {
-    const { chat, upstream } = await serviceWith({ echo: spec() });
-    upstream.enqueue(callTool('echo__echo_upper', { text: 5 }, 'call_mcp'), callTool('find_agent', { query: 5 }, 'call_builtin'), say('my mistake'));
+  it.each(echoSpecs)(
+    'reports invalid input to an MCP tool over %s as tool-input-error, as for a built-in tool, and the model carries on',
+    async (_transport, spec) => {
+      const { chat, upstream } = await serviceWith({ echo: spec() });
+      upstream.enqueue(
+        callTool('echo__echo_upper', { text: 5 }, 'call_mcp'),
+        callTool('find_agent', { query: 5 }, 'call_builtin'),
+        say('my mistake'),
+      );
 
-    const session = await chat.createChatSession('local');
-    const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout 5 back at me', { userId: 'local' }));
+      const session = await chat.createChatSession('local');
+      const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout 5 back at me', { userId: 'local' }));
 
-    const inputErrors = chunks.filter((chunk) => chunk.type === 'tool-input-error');
-    expect(inputErrors).toEqual([
-      expect.objectContaining({ toolCallId: 'call_mcp', toolName: 'echo__echo_upper', input: { text: 5 }, errorText: expect.stringMatching(/text.*string/) }),
-      expect.objectContaining({ toolCallId: 'call_builtin', toolName: 'find_agent', input: { query: 5 } }),
-    ]);
-    // Refused before the call: the server was never asked.
-    expect(chunks.filter((chunk) => chunk.type === 'tool-input-available' || chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error')).toEqual([]);
-    expect(JSON.stringify(upstream.requests[1]!.body.messages.at(-1))).toMatch(/text.*string/);
-    expect(textOf(chunks)).toBe('my mistake');
-    expect(chunks.at(-1)!.type).toBe('finish');
-  });
+      const inputErrors = chunks.filter((chunk) => chunk.type === 'tool-input-error');
+      expect(inputErrors).toEqual([
+        expect.objectContaining({
+          toolCallId: 'call_mcp',
+          toolName: 'echo__echo_upper',
+          input: { text: 5 },
+          errorText: expect.stringMatching(/text.*string/),
+        }),
+        expect.objectContaining({ toolCallId: 'call_builtin', toolName: 'find_agent', input: { query: 5 } }),
+      ]);
+      // Refused before the call: the server was never asked.
+      expect(
+        chunks.filter(
+          (chunk) => chunk.type === 'tool-input-available' || chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error',
+        ),
+      ).toEqual([]);
+      expect(JSON.stringify(upstream.requests[1]!.body.messages.at(-1))).toMatch(/text.*string/);
+      expect(textOf(chunks)).toBe('my mistake');
+      expect(chunks.at(-1)!.type).toBe('finish');
+    },
+  );
 
   it('keeps chatting when configured MCP servers are down, offering only the built-in tools', async () => {
     const { chat, upstream } = await serviceWith({ down: 'node -e "process.exit(1)"', gone: { url: await closedPortUrl() } });
@@ -176,7 +206,9 @@ describe('external MCP servers as model tools', () => {
 
     expect(Date.now() - started).toBeLessThan(4000);
     expect(Object.keys(mcp.tools).sort()).toEqual(['echo__echo_fail', 'echo__echo_slow', 'echo__echo_upper']);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', server: 'mute', msg: 'MCP server unavailable; its tools are left out' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', server: 'mute', msg: 'MCP server unavailable; its tools are left out' }),
+    );
   });
 
   it('turns a tool error or a tool call that takes too long into a short thrown error', async () => {
@@ -231,7 +263,9 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
   });
 
   it('adds an agent to the caller library and finds it there', async () => {
-    const before = structured<{ agents: unknown[] }>(await client.callTool({ name: 'find_library_agent', arguments: { query: 'money printing' } }));
+    const before = structured<{ agents: unknown[] }>(
+      await client.callTool({ name: 'find_library_agent', arguments: { query: 'money printing' } }),
+    );
     expect(before.agents).toEqual([]);
 
     const entry = structured<{ slug: string; addedAt: string }>(
@@ -240,13 +274,17 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
     expect(entry.slug).toBe('money-printing-agent');
     expect(Date.parse(entry.addedAt)).not.toBeNaN();
 
-    const after = structured<{ agents: { slug: string }[] }>(await client.callTool({ name: 'find_library_agent', arguments: { query: 'money printing' } }));
+    const after = structured<{ agents: { slug: string }[] }>(
+      await client.callTool({ name: 'find_library_agent', arguments: { query: 'money printing' } }),
+    );
     expect(after.agents.map((agent) => agent.slug)).toContain('money-printing-agent');
     expect(await server.chat.agents.library('local')).toContainEqual(expect.objectContaining({ slug: 'money-printing-agent' }));
   });
 
   it('gives the details of an agent, and an error result naming an unknown slug', async () => {
-    const agent = structured<{ slug: string; name: string }>(await client.callTool({ name: 'get_agent_details', arguments: { slug: 'money-printing-agent' } }));
+    const agent = structured<{ slug: string; name: string }>(
+      await client.callTool({ name: 'get_agent_details', arguments: { slug: 'money-printing-agent' } }),
+    );
     expect(agent).toMatchObject({ slug: 'money-printing-agent', name: expect.any(String) });
 
     const missing = await client.callTool({ name: 'get_agent_details', arguments: { slug: 'no-such-agent' } });
@@ -259,16 +297,24 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
 
   it('runs an agent: its setup info, run_agent returning at once, view_agent_output reading the output', async () => {
     const setup = structured<{ slug: string; missing: string[] }>(
-      await client.callTool({ name: 'get_required_setup_info', arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting' } } }),
+      await client.callTool({
+        name: 'get_required_setup_info',
+        arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting' } },
+      }),
     );
     expect(setup).toMatchObject({ slug: 'money-printing-agent', missing: ['startupBudget'] });
 
     const started = structured<{ executionId: string; status: string }>(
-      await client.callTool({ name: 'run_agent', arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting', startupBudget: 20 } } }),
+      await client.callTool({
+        name: 'run_agent',
+        arguments: { slug: 'money-printing-agent', inputs: { skills: 'knitting', startupBudget: 20 } },
+      }),
     );
     expect(started.status).toBe('queued');
     await server.chat.executions.waitFor(started.executionId);
-    const view = structured<{ status: string; output: string }>(await client.callTool({ name: 'view_agent_output', arguments: { executionId: started.executionId } }));
+    const view = structured<{ status: string; output: string }>(
+      await client.callTool({ name: 'view_agent_output', arguments: { executionId: started.executionId } }),
+    );
     expect(view.status).toBe('finished');
     expect(view.output).toContain('knitting');
 
@@ -298,14 +344,22 @@ describe('the agent-store MCP server over HTTP (POST /mcp)', () => {
   });
 
   it('bounds a search: more than 16 different words or 500 characters is an error result naming the bound', async () => {
-    const long = await client.callTool({ name: 'find_agent', arguments: { query: Array.from({ length: 17 }, (_, i) => `word${i}`).join(' ') } });
+    const long = await client.callTool({
+      name: 'find_agent',
+      arguments: { query: Array.from({ length: 17 }, (_, i) => `word${i}`).join(' ') },
+    });
     expect(long.isError).toBe(true);
     expect(JSON.stringify(long.content)).toContain('at most 16 different words');
     const wide = await client.callTool({ name: 'find_library_agent', arguments: { query: 'x'.repeat(501) } });
     expect(wide.isError).toBe(true);
     expect(JSON.stringify(wide.content)).toContain('500 characters');
     // Sixteen words are fine, repeated words count once.
-    structured(await client.callTool({ name: 'find_agent', arguments: { query: `${Array.from({ length: 16 }, (_, i) => `word${i}`).join(' ')} word0 word1` } }));
+    structured(
+      await client.callTool({
+        name: 'find_agent',
+        arguments: { query: `${Array.from({ length: 16 }, (_, i) => `word${i}`).join(' ')} word0 word1` },
+      }),
+    );
   });
 
   it('refuses a JSON-RPC batch of more than 10 messages with 413 in the error shape, and answers one of 10', async () => {
@@ -358,7 +412,9 @@ describe('the agent-store MCP server over HTTP with AUTH_JWT_SECRET', () => {
   async function clientFor(sub: string): Promise<Client> {
     const client = new Client({ name: 'mcp-test', version: '1.0.0' });
     const token = signJwt({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, secret);
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
     clients.push(client);
     return client;
   }
@@ -385,7 +441,9 @@ describe('the agent-store MCP server over HTTP with AUTH_JWT_SECRET', () => {
     const bob = await clientFor('bob');
     structured(await alice.callTool({ name: 'add_agent_to_library', arguments: { slug: 'money-printing-agent' } }));
 
-    const aliceLibrary = structured<{ agents: { slug: string }[] }>(await alice.callTool({ name: 'find_library_agent', arguments: { query: 'money' } }));
+    const aliceLibrary = structured<{ agents: { slug: string }[] }>(
+      await alice.callTool({ name: 'find_library_agent', arguments: { query: 'money' } }),
+    );
     const bobLibrary = structured<{ agents: unknown[] }>(await bob.callTool({ name: 'find_library_agent', arguments: { query: 'money' } }));
     expect(aliceLibrary.agents.map((agent) => agent.slug)).toContain('money-printing-agent');
     expect(bobLibrary.agents).toEqual([]);
@@ -423,7 +481,9 @@ describe('the agent-store MCP server over stdio (autochat mcp)', () => {
     const { tools } = await client.listTools();
     expect(tools.map((entry) => entry.name).sort()).toEqual(AGENT_STORE_TOOLS);
 
-    const output = structured<{ agents: { slug: string }[] }>(await client.callTool({ name: 'find_agent', arguments: { query: 'moneny printing agent' } }));
+    const output = structured<{ agents: { slug: string }[] }>(
+      await client.callTool({ name: 'find_agent', arguments: { query: 'moneny printing agent' } }),
+    );
     expect(output.agents[0]!.slug).toBe('money-printing-agent');
 
     expect(protocolErrors).toEqual([]);

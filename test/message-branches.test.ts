@@ -25,10 +25,17 @@ async function drain(chat: ChatService, runId: string): Promise<UIMessageChunk[]
   return chunks;
 }
 
-const textOf = (message: { parts: object[] }) => message.parts.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+const textOf = (message: { parts: object[] }) =>
+  message.parts.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
 /** What the upstream was shown in its last request: role and text of each message. */
 const shown = (upstream: FakeUpstream) =>
-  upstream.requests.at(-1)!.body.messages.filter((message) => message.role !== 'system').map((message) => `${message.role}:${typeof message.content === 'string' ? message.content : JSON.stringify(message.content).replace(/.*"text":"([^"]*)".*/, '$1')}`);
+  upstream.requests
+    .at(-1)!
+    .body.messages.filter((message) => message.role !== 'system')
+    .map(
+      (message) =>
+        `${message.role}:${typeof message.content === 'string' ? message.content : JSON.stringify(message.content).replace(/.*"text":"([^"]*)".*/, '$1')}`,
+    );
 
 describe.each(databaseTargets)('message branches on $name', (target) => {
   let upstream: FakeUpstream;
@@ -38,7 +45,9 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     database = await target.create();
-    chat = await createChatService(upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000 }));
+    chat = await createChatService(
+      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000 }),
+    );
   });
   afterAll(async () => {
     await chat?.close();
@@ -100,7 +109,10 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
     session = await chat.switchBranch(sessionId, 'bea', 'c1');
     expect(session.messages.map(textOf)).toEqual(['pick a colour', 'blue', 'why not red?', 'red works too']);
 
-    await expect(chat.startRun(sessionId, 'hello', { userId: 'bea', parentId: 'nowhere' })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/branch from/) });
+    await expect(chat.startRun(sessionId, 'hello', { userId: 'bea', parentId: 'nowhere' })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/branch from/),
+    });
     await expect(chat.switchBranch(sessionId, 'bea', 'nowhere')).rejects.toMatchObject({ code: 'not_found' });
     await expect(chat.switchBranch(sessionId, 'someone-else', 'c1')).rejects.toMatchObject({ code: 'not_found' });
     await expect(chat.regenerateRun(sessionId, { userId: 'someone-else' })).rejects.toMatchObject({ code: 'not_found' });
@@ -124,7 +136,12 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
 
   it('a regenerate is admitted by the token budget like any answer: over it, 429 and nothing moves', async () => {
     const limited = await createChatService(
-      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, runLeaseMs: 600_000, limits: { dailyTokens: 10 } }),
+      upstreamOptions(upstream.url, {
+        databaseUrl: database.databaseUrl,
+        dataDir: database.dataDir,
+        runLeaseMs: 600_000,
+        limits: { dailyTokens: 10 },
+      }),
     );
     try {
       const { sessionId } = await limited.createChatSession('dee');
@@ -153,9 +170,15 @@ describe.each(databaseTargets)('message branches on $name', (target) => {
 
     let exported = '';
     for await (const piece of chat.exportUser('bea')) exported += piece;
-    const mine = (JSON.parse(exported) as { sessions: { sessionId: string; activeLeafId: string; messages: { id: string; parentId: string | null; parts: { text?: string }[] }[] }[] }).sessions.find(
-      (entry) => entry.sessionId === sessionId,
-    )!;
+    const mine = (
+      JSON.parse(exported) as {
+        sessions: {
+          sessionId: string;
+          activeLeafId: string;
+          messages: { id: string; parentId: string | null; parts: { text?: string }[] }[];
+        }[];
+      }
+    ).sessions.find((entry) => entry.sessionId === sessionId)!;
     expect(mine.messages.map(textOf)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
     expect(mine.messages.map((message) => message.parentId)).toEqual([null, 'e1', 'e1', saved.messages[1]!.id]);
     expect(mine.activeLeafId).toBe('e3');
@@ -168,7 +191,11 @@ describe.skipIf(!TEST_DATABASE_URL)('message branches with ENCRYPTION_KEY (Postg
     const target = databaseTargets.find((candidate) => candidate.name === 'postgres')!;
     const database = await target.create();
     const chat = await createChatService(
-      upstreamOptions(upstream.url, { databaseUrl: database.databaseUrl, dataDir: database.dataDir, encryptionKey: randomBytes(32).toString('base64') }),
+      upstreamOptions(upstream.url, {
+        databaseUrl: database.databaseUrl,
+        dataDir: database.dataDir,
+        encryptionKey: randomBytes(32).toString('base64'),
+      }),
     );
     try {
       const { sessionId } = await chat.createChatSession('cy');
@@ -208,13 +235,27 @@ describe.each(databaseTargets.filter((target) => target.name === 'postgres'))('u
       const runs = new RunsRepository(database.db, sessions, cipher);
       const sessionId = randomUUID();
       await sessions.create(sessionId, 'eve');
-      for (const [id, role] of [['u1', 'user'], ['a1', 'assistant'], ['u2', 'user'], ['a2', 'assistant']] as const) {
+      for (const [id, role] of [
+        ['u1', 'user'],
+        ['a1', 'assistant'],
+        ['u2', 'user'],
+        ['a2', 'assistant'],
+      ] as const) {
         await sessions.append(sessionId, { id, role, parts: [{ type: 'text', text: id }] });
       }
       const leaf = async () => (await sessions.findRow(sessionId))!.activeLeafId;
       expect(await leaf()).toBe('a2');
       const begin = (runId: string, input: { id: string; parentId?: string | null; regenerate?: boolean }) =>
-        runs.begin({ sessionId, userId: 'eve', runId, owner: 'test', leaseMs: 60_000, userMessage: { id: input.id, role: 'user', parts: [{ type: 'text', text: 'edit' }] }, parentId: input.parentId, regenerate: input.regenerate });
+        runs.begin({
+          sessionId,
+          userId: 'eve',
+          runId,
+          owner: 'test',
+          leaseMs: 60_000,
+          userMessage: { id: input.id, role: 'user', parts: [{ type: 'text', text: 'edit' }] },
+          parentId: input.parentId,
+          regenerate: input.regenerate,
+        });
 
       const edit = randomUUID();
       const begun = await begin(edit, { id: 'u2-edit', parentId: 'a1' });
@@ -258,10 +299,14 @@ describe('migration 0011 on stored history', () => {
         ALTER TABLE chat_sessions DROP COLUMN active_leaf_id;
         ALTER TABLE chat_sessions DROP COLUMN summary_through_id;
         ALTER TABLE chat_runs DROP COLUMN previous_leaf_id;`);
-      for (const statement of statementsOf(migrations.find((m) => m.id === '0007-keys-and-budgets')!.sql).filter((s) => /FUNCTION autochat_admit_run/.test(s))) {
+      for (const statement of statementsOf(migrations.find((m) => m.id === '0007-keys-and-budgets')!.sql).filter((s) =>
+        /FUNCTION autochat_admit_run/.test(s),
+      )) {
         await run(statement);
       }
-      for (const statement of statementsOf(migrations.find((m) => m.id === '0008-session-message-ids')!.sql).filter((s) => /FUNCTION autochat_begin_run/.test(s))) {
+      for (const statement of statementsOf(migrations.find((m) => m.id === '0008-session-message-ids')!.sql).filter((s) =>
+        /FUNCTION autochat_begin_run/.test(s),
+      )) {
         await run(statement.replace('CREATE OR REPLACE', 'CREATE'));
       }
       await run(`
@@ -271,7 +316,9 @@ describe('migration 0011 on stored history', () => {
           ('m1', '00000000-0000-4000-8000-000000000001', 1, 'assistant', '[]'),
           ('m2', '00000000-0000-4000-8000-000000000001', 2, 'user', '[]')`);
       await run(migrations.find((m) => m.id === '0011-message-branches')!.sql);
-      const rows = await database.rows<{ id: string; parent_id: string | null }>(sql.raw(`SELECT id, parent_id FROM chat_messages ORDER BY seq`));
+      const rows = await database.rows<{ id: string; parent_id: string | null }>(
+        sql.raw(`SELECT id, parent_id FROM chat_messages ORDER BY seq`),
+      );
       expect(rows).toEqual([
         { id: 'm0', parent_id: null },
         { id: 'm1', parent_id: 'm0' },

@@ -31,11 +31,18 @@ describe.each(databaseTargets)('message ids on $name', (target) => {
   const newSession = async (user: string) =>
     (await (await server.app.request('/api/chat/sessions', { method: 'POST', headers: headers(user) })).json()).sessionId as string;
   const send = (user: string, sessionId: string, messageId: string) =>
-    server.app.request(`/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: headers(user), body: JSON.stringify({ message: 'Hello', messageId }) });
+    server.app.request(`/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: headers(user),
+      body: JSON.stringify({ message: 'Hello', messageId }),
+    });
   const messagesOf = async (user: string, sessionId: string) =>
-    ((await (await server.app.request(`/api/chat/sessions/${sessionId}`, { headers: headers(user) })).json()).messages as { id: string; role: string }[]).map(
-      (message) => `${message.role}:${message.role === 'user' ? message.id : '…'}`,
-    );
+    (
+      (await (await server.app.request(`/api/chat/sessions/${sessionId}`, { headers: headers(user) })).json()).messages as {
+        id: string;
+        role: string;
+      }[]
+    ).map((message) => `${message.role}:${message.role === 'user' ? message.id : '…'}`);
 
   beforeAll(async () => {
     database = await target.create();

@@ -46,7 +46,10 @@ describe.skipIf(!builtFromInputs())('the built package', () => {
     const before = (await stat(join(ROOT, 'dist', 'cli.js'))).mtimeMs;
     const prepared = await run('node', ['scripts/prepare.mjs'], { cwd: ROOT });
     expect(prepared.stdout).toContain('up to date');
-    const npx = await run('npx', ['--yes', 'autochat', '--version'], { cwd: ROOT, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const npx = await run('npx', ['--yes', 'autochat', '--version'], {
+      cwd: ROOT,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     expect(npx.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect((await stat(join(ROOT, 'dist', 'cli.js'))).mtimeMs).toBe(before);
   });
@@ -56,7 +59,15 @@ describe.skipIf(!builtFromInputs())('the built package', () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT });
     // `prepare` says what it did before npm prints the JSON.
     const files = (JSON.parse(stdout.slice(stdout.indexOf('['))) as { files: { path: string }[] }[])[0]!.files.map((file) => file.path);
-    expect(files).toEqual(expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'dist/store/embedded-snapshot.tar.gz', 'dist/store/embedded-snapshot.json', 'catalog/agents.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/cli.js',
+        'dist/index.js',
+        'dist/store/embedded-snapshot.tar.gz',
+        'dist/store/embedded-snapshot.json',
+        'catalog/agents.json',
+      ]),
+    );
     expect((await stat(join(ROOT, 'dist', 'cli.js'))).mtimeMs).toBe(before);
   });
 });

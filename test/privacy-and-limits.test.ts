@@ -27,7 +27,9 @@ describe('budgets and rate limits in one process', () => {
   let upstream: FakeUpstream;
   beforeAll(async () => {
     upstream = await startFakeUpstream();
-    server = await startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', limits: { dailyTokens: 60, weeklyTokens: 1000, requestsPerMinute: 4 } }));
+    server = await startTestServer(
+      upstreamOptions(upstream.url, { dataDir: 'memory://', limits: { dailyTokens: 60, weeklyTokens: 1000, requestsPerMinute: 4 } }),
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -37,11 +39,19 @@ describe('budgets and rate limits in one process', () => {
   it('refuses with 429 usage_limit_exceeded, Retry-After and the reset time once the daily budget is spent', async () => {
     const sessionId = (await (await server.app.request('/api/chat/sessions', { method: 'POST' })).json()).sessionId;
     upstream.enqueue({ steps: [{ text: 'spent' }], usage: { prompt_tokens: 50, completion_tokens: 20 } });
-    const first = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const first = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     expect(typesOf((await readSse(first)).chunks).at(-1)).toBe('finish');
     const usage = await (await server.app.request('/api/usage')).json();
     expect(usage.daily.used).toBeGreaterThanOrEqual(70);
-    const refused = await server.app.request(`/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Again"}' });
+    const refused = await server.app.request(`/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Again"}',
+    });
     expect(refused.status).toBe(429);
     const body = await refused.json();
     expect(body.error.code).toBe('usage_limit_exceeded');
@@ -59,7 +69,11 @@ describe('budgets and rate limits in one process', () => {
     // minute boundary they cross.
     let limited: Response | undefined;
     for (let index = 0; index < 12 && !limited; index++) {
-      const response = await server.app.request('/api/chat/sessions/00000000-0000-4000-8000-000000000001/stream', { method: 'POST', headers: json, body: '{"message":"x"}' });
+      const response = await server.app.request('/api/chat/sessions/00000000-0000-4000-8000-000000000001/stream', {
+        method: 'POST',
+        headers: json,
+        body: '{"message":"x"}',
+      });
       expect([404, 429]).toContain(response.status);
       if (response.status === 429 && (await response.clone().json()).error.code === 'rate_limited') limited = response;
     }
@@ -77,7 +91,8 @@ describe('stopped and failed runs count against the budget', () => {
       const session = await chat.createChatSession('u');
       upstream.enqueue(say('many words here '.repeat(50), 10));
       let seen = 0;
-      for await (const event of chat.streamChatCompletion(session.sessionId, 'Hello', { userId: 'u' })) if (event.type === 'text-delta' && ++seen === 10) break;
+      for await (const event of chat.streamChatCompletion(session.sessionId, 'Hello', { userId: 'u' }))
+        if (event.type === 'text-delta' && ++seen === 10) break;
       const budget = await chat.usage('u');
       expect(budget.daily.used).toBeGreaterThan(0);
       expect((await chat.getChatSession(session.sessionId))!.usage.some((entry) => entry.estimated)).toBe(true);
@@ -123,7 +138,11 @@ describe.runIf(canScaleOut)('budgets and rate limits shared by two instances (Po
     const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST', headers: auth(user) })).json()).sessionId;
     const statuses: number[] = [];
     for (const url of [a.url, b.url, a.url, b.url]) {
-      const response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: auth(user), body: '{"message":"hi"}' });
+      const response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, {
+        method: 'POST',
+        headers: auth(user),
+        body: '{"message":"hi"}',
+      });
       statuses.push(response.status);
       if (response.status === 200) await readSse(response);
       else expect((await response.json()).error.code).toBe('rate_limited');
@@ -132,7 +151,11 @@ describe.runIf(canScaleOut)('budgets and rate limits shared by two instances (Po
     // Another user is not affected.
     const other = `rate-${randomBytes(4).toString('hex')}`;
     const otherSession = (await (await fetch(`${b.url}/api/chat/sessions`, { method: 'POST', headers: auth(other) })).json()).sessionId;
-    const response = await fetch(`${b.url}/api/chat/sessions/${otherSession}/stream`, { method: 'POST', headers: auth(other), body: '{"message":"hi"}' });
+    const response = await fetch(`${b.url}/api/chat/sessions/${otherSession}/stream`, {
+      method: 'POST',
+      headers: auth(other),
+      body: '{"message":"hi"}',
+    });
     expect(response.status).toBe(200);
     await readSse(response);
   });
@@ -141,10 +164,16 @@ describe.runIf(canScaleOut)('budgets and rate limits shared by two instances (Po
     const user = `budget-${randomBytes(4).toString('hex')}`;
     const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST', headers: auth(user) })).json()).sessionId;
     upstream.enqueue({ steps: [{ text: 'expensive' }], usage: { prompt_tokens: 90, completion_tokens: 30 } });
-    await readSse(await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: auth(user), body: '{"message":"hi"}' }));
+    await readSse(
+      await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: auth(user), body: '{"message":"hi"}' }),
+    );
     const usage = await (await fetch(`${b.url}/api/usage`, { headers: auth(user) })).json();
     expect(usage.daily.used).toBeGreaterThanOrEqual(120);
-    const refused = await fetch(`${b.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: auth(user), body: '{"message":"again"}' });
+    const refused = await fetch(`${b.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: auth(user),
+      body: '{"message":"again"}',
+    });
     expect(refused.status).toBe(429);
     expect((await refused.json()).error.code).toBe('usage_limit_exceeded');
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -155,12 +184,24 @@ describe.each(databaseTargets)('export and erasure on $name', (target) => {
   it('exports all of a user’s data and erases it, leaving other users alone', async () => {
     const database = await target.create();
     const secret = 'gdpr-secret';
-    const server = await startTestServer({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, authJwtSecret: secret, redisUrl: TEST_REDIS_URL, limits: { requestsPerMinute: 50 } });
+    const server = await startTestServer({
+      databaseUrl: database.databaseUrl,
+      dataDir: database.dataDir,
+      authJwtSecret: secret,
+      redisUrl: TEST_REDIS_URL,
+      limits: { requestsPerMinute: 50 },
+    });
     const as = (sub: string) => ({ ...json, authorization: `Bearer ${signJwt({ sub }, secret)}` });
     try {
       for (const user of ['erin', 'other']) {
         const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: as(user) })).json()).sessionId;
-        await readSse(await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: as(user), body: JSON.stringify({ message: "find an agent for 'seo blog'" }) }));
+        await readSse(
+          await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+            method: 'POST',
+            headers: as(user),
+            body: JSON.stringify({ message: "find an agent for 'seo blog'" }),
+          }),
+        );
         await fetch(`${server.url}/api/library`, { method: 'POST', headers: as(user), body: '{"slug":"money-printing-agent"}' });
       }
       const exported = await (await fetch(`${server.url}/api/me/export`, { headers: as('erin') })).json();
@@ -230,7 +271,9 @@ describe('encryption at rest', () => {
       expect(logLines.join('')).not.toContain(marker);
 
       // Rotation: a new key, with the old one still accepted for reading.
-      const rotated = await createChatService(testOptions({ dataDir, encryptionKey: randomBytes(32).toString('base64'), previousEncryptionKeys: [key] }));
+      const rotated = await createChatService(
+        testOptions({ dataDir, encryptionKey: randomBytes(32).toString('base64'), previousEncryptionKeys: [key] }),
+      );
       expect(JSON.stringify((await rotated.getChatSession(session.sessionId))!.messages)).toContain(marker);
       await rotated.close();
     } finally {
@@ -241,7 +284,9 @@ describe('encryption at rest', () => {
 
   it.runIf(Boolean(TEST_REDIS_URL))('seals the live event log in Redis too', async () => {
     const upstream = await startFakeUpstream();
-    const chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', encryptionKey: key, redisUrl: TEST_REDIS_URL }));
+    const chat = await createChatService(
+      upstreamOptions(upstream.url, { dataDir: 'memory://', encryptionKey: key, redisUrl: TEST_REDIS_URL }),
+    );
     const redis = new Redis(TEST_REDIS_URL!);
     try {
       const session = await chat.createChatSession('u');

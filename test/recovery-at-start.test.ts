@@ -39,7 +39,14 @@ describe.each(databaseTargets)('recovery at start on $name', (target) => {
         const sessionId = randomUUID();
         const runId = randomUUID();
         await sessions.create(sessionId, 'u');
-        await runs.begin({ sessionId, userId: 'u', runId, owner: 'dead', leaseMs: 60_000, userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] } });
+        await runs.begin({
+          sessionId,
+          userId: 'u',
+          runId,
+          owner: 'dead',
+          leaseMs: 60_000,
+          userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] },
+        });
         return { sessionId, runId };
       };
       const readable = await begin();
@@ -62,12 +69,18 @@ describe.each(databaseTargets)('recovery at start on $name', (target) => {
         expect(recovered).toMatchObject({ status: 'idle', lastRunStatus: 'interrupted' });
         expect(recovered.messages[1]!.parts).toEqual([{ type: 'text', text: 'Half an answer' }]);
         // The call it had in flight is charged (estimated): prompt as estimated, 14 characters written.
-        expect(recovered.usage).toEqual([expect.objectContaining({ promptTokens: 50, completionTokens: 4, totalTokens: 54, estimated: true })]);
+        expect(recovered.usage).toEqual([
+          expect.objectContaining({ promptTokens: 50, completionTokens: 4, totalTokens: 54, estimated: true }),
+        ]);
 
         // The other stays running (its partial answer is not thrown away) and the log says why.
         expect((await chat.getChatSession(sealed.sessionId))!.status).toBe('running');
         const failure = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg?.startsWith('closing an interrupted run failed'));
-        expect(failure).toMatchObject({ level: 'error', runId: sealed.runId, err: { code: 'checkpoint_unreadable', cause: { type: 'Error' } } });
+        expect(failure).toMatchObject({
+          level: 'error',
+          runId: sealed.runId,
+          err: { code: 'checkpoint_unreadable', cause: { type: 'Error' } },
+        });
       } finally {
         await chat.close();
       }

@@ -41,14 +41,28 @@ describe('property-based requests', () => {
     const body = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ message: fc.oneof(fc.string({ maxLength: 3000 }), fc.integer(), fc.constant(null), fc.array(fc.string())) }, { requiredKeys: [] }),
-      fc.record({ messages: fc.array(fc.record({ role: fc.constantFrom('user', 'assistant', 'x'), parts: fc.array(fc.record({ type: fc.string(), text: fc.string() })) })) }),
+      fc.record(
+        { message: fc.oneof(fc.string({ maxLength: 3000 }), fc.integer(), fc.constant(null), fc.array(fc.string())) },
+        { requiredKeys: [] },
+      ),
+      fc.record({
+        messages: fc.array(
+          fc.record({
+            role: fc.constantFrom('user', 'assistant', 'x'),
+            parts: fc.array(fc.record({ type: fc.string(), text: fc.string() })),
+          }),
+        ),
+      }),
       fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
     );
     await fc.assert(
       fc.asyncProperty(body, async (payload) => {
         const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-        const response = await server.app.request(`/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+        const response = await server.app.request(`/api/chat/sessions/${sessionId}/stream`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: text,
+        });
         if (response.status === 200) {
           await readSse(response); // a valid message: let it finish so the next one is not a 409
           return;
@@ -60,11 +74,21 @@ describe('property-based requests', () => {
   });
 
   it('answers arbitrary ids, paths and queries with documented statuses', async () => {
-    const segment = fc.oneof(fc.uuid(), fc.string({ maxLength: 60 }), fc.constantFrom("' OR 1=1 --", '../../etc/passwd', '%00', '%ff%fe', 'ñ', '😀'));
+    const segment = fc.oneof(
+      fc.uuid(),
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom("' OR 1=1 --", '../../etc/passwd', '%00', '%ff%fe', 'ñ', '😀'),
+    );
     await fc.assert(
       fc.asyncProperty(segment, fc.constantFrom('GET', 'DELETE', 'POST'), fc.string({ maxLength: 80 }), async (id, method, query) => {
         const encoded = encodeURIComponent(id);
-        for (const path of [`/api/chat/sessions/${encoded}`, `/api/chat/sessions/${encoded}/stop`, `/api/store/agents?q=${encodeURIComponent(query)}&limit=${encodeURIComponent(query)}`, `/api/chat/sessions?cursor=${encodeURIComponent(query)}`, `/api/library/${encoded}`]) {
+        for (const path of [
+          `/api/chat/sessions/${encoded}`,
+          `/api/chat/sessions/${encoded}/stop`,
+          `/api/store/agents?q=${encodeURIComponent(query)}&limit=${encodeURIComponent(query)}`,
+          `/api/chat/sessions?cursor=${encodeURIComponent(query)}`,
+          `/api/library/${encoded}`,
+        ]) {
           const response = await server.app.request(path, { method });
           if (response.status === 404 && method === 'POST' && !path.endsWith('/stop')) continue; // unrouted method
           await expectDocumented(response);
@@ -78,17 +102,53 @@ describe('property-based requests', () => {
 });
 
 /** Strings an attacker would try: NUL, lone surrogates, odd Unicode, percent signs, traversal, huge numbers. */
-const HUGE_NUMBERS = ['2147483648', '-2147483649', '9007199254740993', '1e308', '1e400', '-0', 'NaN', 'Infinity', '0x7fffffff', '99999999999999999999999'];
+const HUGE_NUMBERS = [
+  '2147483648',
+  '-2147483649',
+  '9007199254740993',
+  '1e308',
+  '1e400',
+  '-0',
+  'NaN',
+  'Infinity',
+  '0x7fffffff',
+  '99999999999999999999999',
+];
 const NASTY = [
-  '\u0000', 'a\u0000b', '\uD800', 'x\uDFFFy', '\uDC00\uD800', '\uFFFF', '\uFEFF', '\u202E', '\u0007', '\r\n',
-  '%', '%%', '%00', '%c0%ae', '%e0%80%ae', '%ed%a0%80', '%ff%fe', '../', '..%2f', "' OR 1=1 --", '😀', '',
-  '99999-01-01', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z',
+  '\u0000',
+  'a\u0000b',
+  '\uD800',
+  'x\uDFFFy',
+  '\uDC00\uD800',
+  '\uFFFF',
+  '\uFEFF',
+  '\u202E',
+  '\u0007',
+  '\r\n',
+  '%',
+  '%%',
+  '%00',
+  '%c0%ae',
+  '%e0%80%ae',
+  '%ed%a0%80',
+  '%ff%fe',
+  '../',
+  '..%2f',
+  "' OR 1=1 --",
+  '😀',
+  '',
+  '99999-01-01',
+  '+275760-09-13T00:00:00.000Z',
+  '0000-01-01T00:00:00.000Z',
 ];
 const nasty = fc.constantFrom(...NASTY);
 const hostileText = fc.oneof(
   { arbitrary: nasty, weight: 3 },
   // The same, inside ordinary text.
-  { arbitrary: fc.tuple(fc.string({ maxLength: 6 }), nasty, fc.string({ unit: 'binary', maxLength: 6 })).map((parts) => parts.join('')), weight: 3 },
+  {
+    arbitrary: fc.tuple(fc.string({ maxLength: 6 }), nasty, fc.string({ unit: 'binary', maxLength: 6 })).map((parts) => parts.join('')),
+    weight: 3,
+  },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
   { arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }), weight: 1 },
   { arbitrary: fc.constantFrom(...HUGE_NUMBERS), weight: 1 },
@@ -108,13 +168,24 @@ function percentEncoded(text: string): string {
   return [...text]
     .map((char) => {
       const code = char.codePointAt(0)!;
-      if (code >= 0xd800 && code <= 0xdfff) return ['%ED', `%${(0x80 | ((code >> 6) & 0x3f)).toString(16).toUpperCase()}`, `%${(0x80 | (code & 0x3f)).toString(16).toUpperCase()}`].join('');
+      if (code >= 0xd800 && code <= 0xdfff)
+        return [
+          '%ED',
+          `%${(0x80 | ((code >> 6) & 0x3f)).toString(16).toUpperCase()}`,
+          `%${(0x80 | (code & 0x3f)).toString(16).toUpperCase()}`,
+        ].join('');
       return encodeURIComponent(char);
     })
     .join('');
 }
-const rawBytes = fc.uint8Array({ maxLength: 8 }).map((bytes) => [...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join(''));
-const hostileSegment = fc.oneof(hostileText.map(percentEncoded), rawBytes, fc.constantFrom('%', '%z', '%%41', '%c0%ae%c0%ae', '%2e%2e', '%252e', 'a%00b'));
+const rawBytes = fc
+  .uint8Array({ maxLength: 8 })
+  .map((bytes) => [...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join(''));
+const hostileSegment = fc.oneof(
+  hostileText.map(percentEncoded),
+  rawBytes,
+  fc.constantFrom('%', '%z', '%%41', '%c0%ae%c0%ae', '%2e%2e', '%252e', 'a%00b'),
+);
 
 describe.each(databaseTargets)('hostile input on $name', (target) => {
   const SECRET = 'fuzz-secret';
@@ -154,7 +225,11 @@ describe.each(databaseTargets)('hostile input on $name', (target) => {
     }
     const body = (await response.json()) as { error?: { code?: unknown; message?: unknown; requestId?: unknown }; jsonrpc?: unknown };
     if (body.jsonrpc === '2.0' && what.includes('/mcp')) return;
-    expect(body.error, what).toEqual({ code: expect.any(String), message: expect.any(String), requestId: response.headers.get('x-request-id') });
+    expect(body.error, what).toEqual({
+      code: expect.any(String),
+      message: expect.any(String),
+      requestId: response.headers.get('x-request-id'),
+    });
     // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL echoed back is what this looks for
     expect(String(body.error!.message), what).not.toMatch(/\u0000|\n\s+at |node_modules|\.ts:\d+|SQL|syntax|violates/);
   };
@@ -187,7 +262,10 @@ describe.each(databaseTargets)('hostile input on $name', (target) => {
   it('never answers 5xx to hostile JSON fields, cursors and MCP calls', async () => {
     await fc.assert(
       fc.asyncProperty(hostileJson, hostileJson, async (value, other) => {
-        for (const forged of [{ updatedAt: value, id: other }, { updatedAt: value, id: '3f2b8f9e-1111-4222-8333-444455556666' }]) {
+        for (const forged of [
+          { updatedAt: value, id: other },
+          { updatedAt: value, id: '3f2b8f9e-1111-4222-8333-444455556666' },
+        ]) {
           await call('GET', `/api/chat/sessions?cursor=${Buffer.from(JSON.stringify(forged)).toString('base64url')}`);
         }
         await call('POST', '/api/library', { body: { slug: value } });
@@ -197,8 +275,17 @@ describe.each(databaseTargets)('hostile input on $name', (target) => {
           body: { id: other, messages: [{ id: value, role: 'user', parts: [{ type: 'text', text: value }] }], trigger: 'submit-message' },
         });
         const mcpHeaders = { accept: 'application/json, text/event-stream' };
-        for (const [name, args] of [['find_agent', { query: value }], ['get_agent_details', { slug: value }], ['add_agent_to_library', { slug: other }], ['find_library_agent', { query: other }], [value, {}]] as const) {
-          await call('POST', '/mcp', { headers: mcpHeaders, body: { jsonrpc: '2.0', id: other, method: 'tools/call', params: { name, arguments: args } } });
+        for (const [name, args] of [
+          ['find_agent', { query: value }],
+          ['get_agent_details', { slug: value }],
+          ['add_agent_to_library', { slug: other }],
+          ['find_library_agent', { query: other }],
+          [value, {}],
+        ] as const) {
+          await call('POST', '/mcp', {
+            headers: mcpHeaders,
+            body: { jsonrpc: '2.0', id: other, method: 'tools/call', params: { name, arguments: args } },
+          });
         }
       }),
       { numRuns: 40 },
@@ -305,7 +392,11 @@ describe('bounded load: 200 concurrent streams with drops and faults', () => {
     expect(outcomes.failed).toBeGreaterThan(10);
     expect(Object.keys(outcomes).sort()).toEqual(['failed', 'finished']);
     const metrics = await (await server.app.request('/metrics')).text();
-    await expect.poll(async () => (await (await server.app.request('/metrics')).text()).match(/^autochat_active_streams (\d+)/m)?.[1], { timeout: 10_000 }).toBe('0');
+    await expect
+      .poll(async () => (await (await server.app.request('/metrics')).text()).match(/^autochat_active_streams (\d+)/m)?.[1], {
+        timeout: 10_000,
+      })
+      .toBe('0');
     expect(metrics).toMatch(/autochat_active_runs 0/);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });

@@ -46,13 +46,16 @@ describe.each(databaseTargets)('run state machine on $name', (target) => {
     return { sessionId, runId };
   };
 
-  it.each(['finished', 'failed', 'stopped', 'interrupted'] as const)('running → %s frees the session and records the outcome', async (outcome) => {
-    const { sessionId, runId } = await begin();
-    expect((await sessions.summary(sessionId))!.status).toBe('running');
-    await runs.end(runId, sessionId, 'u', { status: outcome, reason: 'test', usage: [] });
-    expect(await sessions.summary(sessionId)).toMatchObject({ status: 'idle', lastRunStatus: outcome });
-    expect(await runs.status(runId)).toMatchObject({ status: outcome, reason: 'test' });
-  });
+  it.each(['finished', 'failed', 'stopped', 'interrupted'] as const)(
+    'running → %s frees the session and records the outcome',
+    async (outcome) => {
+      const { sessionId, runId } = await begin();
+      expect((await sessions.summary(sessionId))!.status).toBe('running');
+      await runs.end(runId, sessionId, 'u', { status: outcome, reason: 'test', usage: [] });
+      expect(await sessions.summary(sessionId)).toMatchObject({ status: 'idle', lastRunStatus: outcome });
+      expect(await runs.status(runId)).toMatchObject({ status: outcome, reason: 'test' });
+    },
+  );
 
   it('refuses to start a second run on a running session (run_in_progress)', async () => {
     const { sessionId } = await begin();
@@ -86,7 +89,9 @@ describe.each(databaseTargets)('run state machine on $name', (target) => {
       message: { id: randomUUID(), role: 'assistant', parts: [{ type: 'text', text: 'late' }] },
       usage: [{ kind: 'chat', model: 'm', promptTokens: 1, completionTokens: 1, totalTokens: 2 }],
     });
-    await expect(second).rejects.toSatisfy((error) => RunStateError.isInstance(error) && error.from === 'stopped' && error.to === 'finished');
+    await expect(second).rejects.toSatisfy(
+      (error) => RunStateError.isInstance(error) && error.from === 'stopped' && error.to === 'finished',
+    );
     expect(await sessions.messages(sessionId)).toHaveLength(1);
     expect(await sessions.usage(sessionId)).toHaveLength(0);
     expect((await runs.status(runId))!.status).toBe('stopped');
@@ -97,7 +102,10 @@ describe.each(databaseTargets)('run state machine on $name', (target) => {
       const { sessionId, runId } = await begin();
       await runs.end(runId, sessionId, 'u', { status: from, usage: [] });
       for (const to of runStatuses.filter((status) => status !== from)) {
-        await expect(database.db.execute(sql`update chat_runs set status = ${to} where id = ${runId}`), `${from} → ${to}`).rejects.toThrow();
+        await expect(
+          database.db.execute(sql`update chat_runs set status = ${to} where id = ${runId}`),
+          `${from} → ${to}`,
+        ).rejects.toThrow();
       }
       expect(await runs.status(runId)).toMatchObject({ status: from });
     }
@@ -116,12 +124,18 @@ describe.each(databaseTargets)('run state machine on $name', (target) => {
     const { runId } = await begin();
     await database.db.execute(sql`update chat_runs set status = 'awaiting-approval' where id = ${runId}`);
     // Waiting is not an end: no end time, and it cannot finish or fail without running again.
-    await expect(database.db.execute(sql`update chat_runs set status = 'finished', ended_at = now() where id = ${runId}`)).rejects.toThrow();
-    await expect(database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = now() where id = ${runId}`)).rejects.toThrow();
+    await expect(
+      database.db.execute(sql`update chat_runs set status = 'finished', ended_at = now() where id = ${runId}`),
+    ).rejects.toThrow();
+    await expect(
+      database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = now() where id = ${runId}`),
+    ).rejects.toThrow();
     await database.db.execute(sql`update chat_runs set status = 'running' where id = ${runId}`);
     await database.db.execute(sql`update chat_runs set status = 'awaiting-approval' where id = ${runId}`);
     await database.db.execute(sql`update chat_runs set status = 'stopped', ended_at = now() where id = ${runId}`);
-    await expect(database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = null where id = ${runId}`)).rejects.toThrow();
+    await expect(
+      database.db.execute(sql`update chat_runs set status = 'awaiting-approval', ended_at = null where id = ${runId}`),
+    ).rejects.toThrow();
   });
 
   it('crash → interrupted: a run whose lease expired is found and closed once, even by two sweepers', async () => {
@@ -167,7 +181,10 @@ describe('stop racing finish', () => {
       expect(stored.messages[0]!.role).toBe('user');
       const answers = stored.messages.filter((message) => message.role === 'assistant');
       expect(answers.length).toBeLessThanOrEqual(1);
-      const text = answers.flatMap((message) => message.parts).map((part) => (part.type === 'text' ? part.text : '')).join('');
+      const text = answers
+        .flatMap((message) => message.parts)
+        .map((part) => (part.type === 'text' ? part.text : ''))
+        .join('');
       // A finished answer is whole; a stopped one is what had arrived of it.
       if (outcome === 'finished') expect(text).toBe('quick answer');
       else expect('quick answer'.startsWith(text)).toBe(true);

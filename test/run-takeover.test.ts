@@ -38,7 +38,14 @@ describe.each(databaseTargets)('taking over a run on $name', (target) => {
     const sessionId = randomUUID();
     const runId = randomUUID();
     await sessions.create(sessionId, 'u');
-    await runs.begin({ sessionId, userId: 'u', runId, owner: 'dead', leaseMs, userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] } });
+    await runs.begin({
+      sessionId,
+      userId: 'u',
+      runId,
+      owner: 'dead',
+      leaseMs,
+      userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] },
+    });
     return { sessionId, runId };
   };
   const expire = async () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -47,7 +54,9 @@ describe.each(databaseTargets)('taking over a run on $name', (target) => {
     const { runId } = await begin(1);
     await expire();
     const claims = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => takeovers.claim({ runId, previousOwner: 'dead', owner: `instance-${index}`, leaseMs: 60_000, max: 2 })),
+      Array.from({ length: 10 }, (_, index) =>
+        takeovers.claim({ runId, previousOwner: 'dead', owner: `instance-${index}`, leaseMs: 60_000, max: 2 }),
+      ),
     );
     const winners = claims.filter((claim) => claim !== undefined);
     expect(winners).toEqual([{ continuations: 1, progress: undefined }]);
@@ -68,9 +77,13 @@ describe.each(databaseTargets)('taking over a run on $name', (target) => {
 
     const limited = await begin(1);
     await expire();
-    expect(await takeovers.claim({ runId: limited.runId, previousOwner: 'dead', owner: 'b', leaseMs: 1, max: 2 })).toMatchObject({ continuations: 1 });
+    expect(await takeovers.claim({ runId: limited.runId, previousOwner: 'dead', owner: 'b', leaseMs: 1, max: 2 })).toMatchObject({
+      continuations: 1,
+    });
     await expire();
-    expect(await takeovers.claim({ runId: limited.runId, previousOwner: 'b', owner: 'c', leaseMs: 1, max: 2 })).toMatchObject({ continuations: 2 });
+    expect(await takeovers.claim({ runId: limited.runId, previousOwner: 'b', owner: 'c', leaseMs: 1, max: 2 })).toMatchObject({
+      continuations: 2,
+    });
     await expire();
     expect(await takeovers.claim({ runId: limited.runId, previousOwner: 'c', owner: 'd', leaseMs: 1, max: 2 })).toBeUndefined();
     expect((await runs.status(limited.runId))!.owner).toBe('c');
@@ -83,7 +96,10 @@ describe.each(databaseTargets)('taking over a run on $name', (target) => {
     expect(await takeovers.release(runId, 'someone-else', progress)).toBe(false);
     expect(await takeovers.release(runId, 'dead', progress)).toBe(true);
     expect(await takeovers.released(runId)).toBe(true);
-    expect(await takeovers.claim({ runId, previousOwner: 'dead', owner: 'b', leaseMs: 60_000, max: 2 })).toEqual({ continuations: 1, progress });
+    expect(await takeovers.claim({ runId, previousOwner: 'dead', owner: 'b', leaseMs: 60_000, max: 2 })).toEqual({
+      continuations: 1,
+      progress,
+    });
     expect(await takeovers.released(runId)).toBe(false);
   });
 });

@@ -37,17 +37,25 @@ function metricsOf(outcomes: Outcome[]): Metrics {
 
 function report(database: string, outcomes: Outcome[]): string {
   const kinds = [...new Set(outcomes.map((outcome) => outcome.kind))];
-  const rows = [...kinds.map((kind) => [kind, metricsOf(outcomes.filter((outcome) => outcome.kind === kind))] as const), ['overall', metricsOf(outcomes)] as const];
+  const rows = [
+    ...kinds.map((kind) => [kind, metricsOf(outcomes.filter((outcome) => outcome.kind === kind))] as const),
+    ['overall', metricsOf(outcomes)] as const,
+  ];
   const cell = (value: number) => value.toFixed(3).padStart(6);
   const lines = [
     `search quality on ${database} (hit = first expected slug within top k)`,
     'kind        queries    R@1    R@3    R@5    MRR  any@3',
-    ...rows.map(([kind, m]) => `${kind.padEnd(11)} ${String(m.queries).padStart(7)} ${cell(m.recallAt1)} ${cell(m.recallAt3)} ${cell(m.recallAt5)} ${cell(m.mrr)} ${cell(m.anyAt3)}`),
+    ...rows.map(
+      ([kind, m]) =>
+        `${kind.padEnd(11)} ${String(m.queries).padStart(7)} ${cell(m.recallAt1)} ${cell(m.recallAt3)} ${cell(m.recallAt5)} ${cell(m.mrr)} ${cell(m.anyAt3)}`,
+    ),
   ];
   const misses = outcomes.filter((outcome) => outcome.rank !== 1);
   lines.push(misses.length ? `not first (${misses.length}):` : 'every first expected slug ranked first');
   for (const miss of misses) {
-    lines.push(`  [${miss.kind}] "${miss.query}": want ${miss.expected[0]} — ${miss.rank ? `rank ${miss.rank}` : 'not in top 5'}; got ${miss.found.join(', ')}`);
+    lines.push(
+      `  [${miss.kind}] "${miss.query}": want ${miss.expected[0]} — ${miss.rank ? `rank ${miss.rank}` : 'not in top 5'}; got ${miss.found.join(', ')}`,
+    );
   }
   return lines.join('\n');
 }
@@ -106,7 +114,10 @@ describe.each(databaseTargets)('search quality on $name', (target) => {
       const response = await server.app.request(`/api/store/agents?q=${encodeURIComponent(query)}&limit=5`);
       expect(response.status).toBe(200);
       const fromApi = ((await response.json()) as { agents: AgentMatch[] }).agents;
-      const fromTool = (await execute({ query }, { toolCallId: 'search-quality', messages: [] })) as { agents: AgentMatch[]; query: string };
+      const fromTool = (await execute({ query }, { toolCallId: 'search-quality', messages: [] })) as {
+        agents: AgentMatch[];
+        query: string;
+      };
       expect(fromApi.length).toBeGreaterThan(0);
       expect(fromApi.map((agent) => agent.slug)).toEqual(fromTool.agents.map((agent) => agent.slug));
       expect(fromApi.map((agent) => agent.score)).toEqual(fromTool.agents.map((agent) => agent.score));

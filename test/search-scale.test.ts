@@ -66,12 +66,17 @@ describe.each(databaseTargets)('search at scale on $name', (target) => {
     const search = async (query: string) => {
       const started = performance.now();
       const found = await chat.agents.search(query, 5);
-      lines.push(`  ${(performance.now() - started).toFixed(0).padStart(5)} ms  "${query}" → ${found.map((agent) => agent.slug).join(', ')}`);
+      lines.push(
+        `  ${(performance.now() - started).toFixed(0).padStart(5)} ms  "${query}" → ${found.map((agent) => agent.slug).join(', ')}`,
+      );
       return found;
     };
     for (const { query, slug, within } of EXPECTATIONS) {
       const found = await search(query);
-      expect(found.slice(0, within).map((agent) => agent.slug), query).toContain(slug);
+      expect(
+        found.slice(0, within).map((agent) => agent.slug),
+        query,
+      ).toContain(slug);
     }
     // A generated agent by its name (other generated agents may share that name).
     const generated = generatedAgent(12_345);

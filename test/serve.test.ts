@@ -64,7 +64,10 @@ describe('autochat serve', () => {
   });
 
   it('refuses a bad setting, naming the variable', async () => {
-    await expect(serve({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/DAILY_TOKEN_LIMIT: expected a whole number/) });
+    await expect(serve({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/DAILY_TOKEN_LIMIT: expected a whole number/),
+    });
   });
 
   it('says which setting to check when DATABASE_URL names a server that does not answer, without its password', async () => {
@@ -77,7 +80,10 @@ describe('autochat serve', () => {
   });
 
   it('refuses a non-loopback host without AUTH_JWT_SECRET', async () => {
-    await expect(serve({ DATA_DIR: dataDir }, ['--host', '0.0.0.0'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/AUTH_JWT_SECRET/) });
+    await expect(serve({ DATA_DIR: dataDir }, ['--host', '0.0.0.0'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/AUTH_JWT_SECRET/),
+    });
   });
 
   it('on SIGTERM lets the running answer finish, stores it, then exits 0', async () => {
@@ -86,7 +92,11 @@ describe('autochat serve', () => {
     const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId;
     upstream.enqueue(say('graceful shutdown keeps this whole answer '.repeat(3), 40));
     const calls = upstream.requests.length;
-    const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"Hello"}' });
+    const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message":"Hello"}',
+    });
     const reading = readSse(response);
     // Mid-answer (the model has been called; it answers for about a second), then SIGTERM.
     await expect.poll(() => upstream.requests.length).toBeGreaterThan(calls);
@@ -99,7 +109,9 @@ describe('autochat serve', () => {
     try {
       const session = await (await fetch(`${again.url}/api/chat/sessions/${sessionId}`)).json();
       expect(session.lastRunStatus).toBe('finished');
-      expect(session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toBe('graceful shutdown keeps this whole answer '.repeat(3));
+      expect(session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toBe(
+        'graceful shutdown keeps this whole answer '.repeat(3),
+      );
     } finally {
       again.child.kill('SIGTERM');
       await again.exited;

@@ -53,7 +53,9 @@ describe.each(databaseTargets)('paging through %s sessions on $name'.replace('%s
         let cursor: string | null = null;
         let pages = 0;
         do {
-          const response: Response = await fetch(`${server.url}/api/chat/sessions?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ''}`, { headers });
+          const response: Response = await fetch(`${server.url}/api/chat/sessions?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ''}`, {
+            headers,
+          });
           expect(response.status).toBe(200);
           const page = (await response.json()) as { sessions: { sessionId: string }[]; nextCursor: string | null };
           listed.push(...page.sessions.map((session) => session.sessionId));

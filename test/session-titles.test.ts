@@ -32,7 +32,11 @@ describe('session titles', () => {
     // Bob's model starts only when the test lets it; Alice's answers at once.
     let startBob!: () => void;
     const bobMayStart = new Promise<void>((resolve) => (startBob = resolve));
-    upstream.enqueue({ steps: [{ waitFor: () => bobMayStart }, { text: 'Thinking, ' }, { text: 'done.' }], finishReason: 'stop', usage: { prompt_tokens: 5, completion_tokens: 2 } });
+    upstream.enqueue({
+      steps: [{ waitFor: () => bobMayStart }, { text: 'Thinking, ' }, { text: 'done.' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 5, completion_tokens: 2 },
+    });
     upstream.enqueue(say('Hello Alice!'));
 
     const bob = chat.streamChatCompletion(slow.sessionId, 'A hard question', { userId: 'bob' })[Symbol.asyncIterator]();
@@ -42,7 +46,8 @@ describe('session titles', () => {
 
     // Alice's chat is done and wants a title, but Bob is waiting for his first token: the title model
     // is not called (given time to be, were it not waiting).
-    for (const giveUp = Date.now() + 1500; titleCalls(upstream) === 0 && Date.now() < giveUp; ) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (const giveUp = Date.now() + 1500; titleCalls(upstream) === 0 && Date.now() < giveUp; )
+      await new Promise((resolve) => setTimeout(resolve, 25));
     expect(titleCalls(upstream)).toBe(0);
     startBob();
     let bobSaw: IteratorResult<UIMessageChunk> = await bobFirst;
@@ -52,7 +57,9 @@ describe('session titles', () => {
 
     await expect.poll(async () => (await chat.getChatSession(quick.sessionId))!.title, { timeout: 30_000 }).toBe('Greeting and small talk');
     const usage = (await chat.getChatSession(quick.sessionId))!.usage;
-    expect(usage.filter((entry) => entry.kind === 'title')).toEqual([expect.objectContaining({ model: 'test/title', totalTokens: expect.any(Number) })]);
+    expect(usage.filter((entry) => entry.kind === 'title')).toEqual([
+      expect.objectContaining({ model: 'test/title', totalTokens: expect.any(Number) }),
+    ]);
     // Bob's chat gets its own title too, once it is over.
     await expect.poll(async () => (await chat.getChatSession(slow.sessionId))!.title, { timeout: 30_000 }).not.toBeNull();
   });

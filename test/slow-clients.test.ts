@@ -42,7 +42,11 @@ function trickle(socket: Socket, bytes: string, everyMs: number): void {
 }
 
 /** The status and JSON body of the one HTTP/1.1 response in `text`. */
-function responseOf(text: string): { status: number; headers: string; body: { error: { code: string; message: string; requestId: string } } } {
+function responseOf(text: string): {
+  status: number;
+  headers: string;
+  body: { error: { code: string; message: string; requestId: string } };
+} {
   const [head, body] = text.split('\r\n\r\n', 2) as [string, string];
   return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), headers: head.toLowerCase(), body: JSON.parse(body) };
 }
@@ -51,7 +55,11 @@ describe('slow clients', () => {
   let server: RunningServer;
   beforeAll(async () => {
     // A word delay long enough for an answer to outlast both deadlines several times.
-    server = await startTestServer({ dataDir: 'memory://', demoDelayMs: 25, limits: { headersTimeoutMs: HEADERS_MS, bodyTimeoutMs: BODY_MS } });
+    server = await startTestServer({
+      dataDir: 'memory://',
+      demoDelayMs: 25,
+      limits: { headersTimeoutMs: HEADERS_MS, bodyTimeoutMs: BODY_MS },
+    });
   });
   afterAll(async () => server?.close());
 
@@ -64,7 +72,11 @@ describe('slow clients', () => {
     const response = responseOf(raw.received());
     expect(response.status).toBe(408);
     expect(response.headers).toContain('content-type: application/json');
-    expect(response.body.error).toEqual({ code: 'request_timeout', message: expect.stringContaining('did not arrive in time'), requestId: expect.any(String) });
+    expect(response.body.error).toEqual({
+      code: 'request_timeout',
+      message: expect.stringContaining('did not arrive in time'),
+      requestId: expect.any(String),
+    });
     expect(closedAt - started).toBeGreaterThanOrEqual(HEADERS_MS - 50);
     expect(closedAt - started).toBeLessThan(HEADERS_MS + 5_000);
     expect((await server.chat.listChatSessions('local')).sessions).toEqual([]);
@@ -74,13 +86,19 @@ describe('slow clients', () => {
     const raw = await open(server.port);
     const body = JSON.stringify({ slug: 'money-printing-agent' });
     const started = Date.now();
-    raw.socket.write(`POST /api/library HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    raw.socket.write(
+      `POST /api/library HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     trickle(raw.socket, body, 100);
     const closedAt = await raw.closed;
     const response = responseOf(raw.received());
     expect(response.status).toBe(408);
     expect(response.headers).toContain('connection: close');
-    expect(response.body.error).toEqual({ code: 'request_timeout', message: expect.stringMatching(/body did not arrive within 600 ms/), requestId: expect.any(String) });
+    expect(response.body.error).toEqual({
+      code: 'request_timeout',
+      message: expect.stringMatching(/body did not arrive within 600 ms/),
+      requestId: expect.any(String),
+    });
     expect(closedAt - started).toBeGreaterThanOrEqual(BODY_MS - 50);
     expect(closedAt - started).toBeLessThan(BODY_MS + 5_000);
     expect(await server.chat.agents.library('local')).toEqual([]);

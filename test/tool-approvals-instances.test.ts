@@ -49,14 +49,19 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     await database?.drop();
   });
 
-  const newSession = async (url: string) => (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+  const newSession = async (url: string) =>
+    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
   const streamedRequests = () => upstream.requests.filter((request) => request.body.stream === true);
 
   /** Sends a message on `url` whose answer calls echo_upper; returns the approval id asked for. */
   async function askOn(url: string, sessionId: string, text: string): Promise<string> {
     upstream.enqueue(callTool('echo__echo_upper', { text }, `call_${text}`));
-    const response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: JSON.stringify({ message: `Shout ${text}` }) });
+    const response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ message: `Shout ${text}` }),
+    });
     const stream = await readSse(response);
     expect(stream.invalid).toEqual([]);
     expect(stream.chunks.map((chunk) => chunk.type)).not.toContain('tool-output-available');
@@ -90,8 +95,14 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     const stored = await getSession(b.url, sessionId);
     expect(stored.lastRunStatus).toBe('stopped');
     expect(stored.pendingApprovals).toBeUndefined();
-    expect(stored.messages[1].parts).toContainEqual(expect.objectContaining({ state: 'output-denied', approval: expect.objectContaining({ approved: false }) }));
-    const late = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, { method: 'POST', headers: json, body: '{"approved":true}' });
+    expect(stored.messages[1].parts).toContainEqual(
+      expect.objectContaining({ state: 'output-denied', approval: expect.objectContaining({ approved: false }) }),
+    );
+    const late = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, {
+      method: 'POST',
+      headers: json,
+      body: '{"approved":true}',
+    });
     expect(await late.json()).toMatchObject({ approved: false, resumed: false });
   });
 
@@ -103,12 +114,22 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     await a.kill();
 
     const waiting = await getSession(b.url, sessionId);
-    expect(waiting.pendingApprovals).toEqual([expect.objectContaining({ approvalId, toolName: 'echo__echo_upper', input: { text: 'hi' } })]);
+    expect(waiting.pendingApprovals).toEqual([
+      expect.objectContaining({ approvalId, toolName: 'echo__echo_upper', input: { text: 'hi' } }),
+    ]);
     // A's lease no longer matters: B's sweeper does not close a waiting run as interrupted.
     expect((await getSession(b.url, sessionId)).status).toBe('running');
 
-    upstream.enqueue({ steps: [{ gate: 'after-approval' }, { text: 'Shouted: HI' }], finishReason: 'stop', usage: { prompt_tokens: 50, completion_tokens: 3 } });
-    const answered = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, { method: 'POST', headers: json, body: '{"approved":true}' });
+    upstream.enqueue({
+      steps: [{ gate: 'after-approval' }, { text: 'Shouted: HI' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 50, completion_tokens: 3 },
+    });
+    const answered = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, {
+      method: 'POST',
+      headers: json,
+      body: '{"approved":true}',
+    });
     expect(await answered.json()).toMatchObject({ approved: true, resumed: true });
     const following = fetch(`${b.url}/api/chat/sessions/${sessionId}/stream`);
     await upstream.reached('after-approval');
@@ -123,7 +144,9 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     const stored = await getSession(b.url, sessionId);
     expect(stored).toMatchObject({ status: 'idle', lastRunStatus: 'finished' });
     expect(stored.messages).toHaveLength(2);
-    expect(stored.messages[1].parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'HI', approval: { id: approvalId, approved: true } }));
+    expect(stored.messages[1].parts).toContainEqual(
+      expect.objectContaining({ state: 'output-available', output: 'HI', approval: { id: approvalId, approved: true } }),
+    );
     expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);
   });
 
@@ -131,8 +154,16 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     c = await spawnServer(env);
     const sessionId = await newSession(b.url);
     const approvalId = await askOn(b.url, sessionId, 'crash');
-    upstream.enqueue({ steps: [{ text: 'Half of ' }, { gate: 'crash' }, { text: 'the answer.' }], finishReason: 'stop', usage: { prompt_tokens: 50, completion_tokens: 4 } });
-    const answered = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, { method: 'POST', headers: json, body: '{"approved":true}' });
+    upstream.enqueue({
+      steps: [{ text: 'Half of ' }, { gate: 'crash' }, { text: 'the answer.' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 50, completion_tokens: 4 },
+    });
+    const answered = await fetch(`${b.url}/api/chat/sessions/${sessionId}/approvals/${approvalId}`, {
+      method: 'POST',
+      headers: json,
+      body: '{"approved":true}',
+    });
     expect(await answered.json()).toMatchObject({ resumed: true });
     await upstream.reached('crash');
     // B has written the text so far to the shared log once a reader on C sees it.
@@ -146,7 +177,9 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     const stored = await getSession(c!.url, sessionId);
     expect(stored.lastRunStatus).toBe('interrupted');
     expect(stored.messages).toHaveLength(2);
-    expect(stored.messages[1].parts).toContainEqual(expect.objectContaining({ type: 'tool-echo__echo_upper', state: 'output-available', output: 'CRASH' }));
+    expect(stored.messages[1].parts).toContainEqual(
+      expect.objectContaining({ type: 'tool-echo__echo_upper', state: 'output-available', output: 'CRASH' }),
+    );
     expect(stored.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toContain('Half of');
     // The call before the pause, and the one cut short (estimated): each charged once.
     expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);

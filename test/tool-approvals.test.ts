@@ -61,7 +61,10 @@ describe.each(databaseTargets)('tool approvals on $name', (target) => {
     const session = await chat.createChatSession('u');
     upstream.enqueue(callTool('shout', { text }, `call_${text}`));
     const chunks = await collect(chat.streamChatCompletion(session.sessionId, `Shout ${text}`, { userId: 'u' }));
-    const request = chunks.find((chunk) => chunk.type === 'tool-approval-request') as Extract<UIMessageChunk, { type: 'tool-approval-request' }>;
+    const request = chunks.find((chunk) => chunk.type === 'tool-approval-request') as Extract<
+      UIMessageChunk,
+      { type: 'tool-approval-request' }
+    >;
     return { sessionId: session.sessionId, chunks, request };
   }
 
@@ -86,13 +89,17 @@ describe.each(databaseTargets)('tool approvals on $name', (target) => {
     expect(waiting.messages.at(-1)).toMatchObject({
       id: answerId,
       role: 'assistant',
-      parts: expect.arrayContaining([expect.objectContaining({ type: 'tool-shout', state: 'approval-requested', approval: { id: request.approvalId } })]),
+      parts: expect.arrayContaining([
+        expect.objectContaining({ type: 'tool-shout', state: 'approval-requested', approval: { id: request.approvalId } }),
+      ]),
     });
     // While it waits, the chat takes no other message, and nothing streams.
     await expect(chat.startRun(sessionId, 'hello?', { userId: 'u' })).rejects.toMatchObject({ code: 'run_in_progress' });
     expect(await chat.activeLogId(sessionId, 'u')).toBeNull();
     // Someone else's session: not found.
-    await expect(chat.answerApproval(sessionId, 'intruder', request.approvalId, { approved: true })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(chat.answerApproval(sessionId, 'intruder', request.approvalId, { approved: true })).rejects.toMatchObject({
+      code: 'not_found',
+    });
 
     upstream.enqueue(say('Shouted it.'));
     const answered = await chat.answerApproval(sessionId, 'u', request.approvalId, { approved: true });
@@ -113,7 +120,12 @@ describe.each(databaseTargets)('tool approvals on $name', (target) => {
     expect(stored.messages).toHaveLength(2);
     expect(stored.messages[1]).toMatchObject({ id: answerId, role: 'assistant' });
     expect(stored.messages[1]!.parts).toContainEqual(
-      expect.objectContaining({ type: 'tool-shout', state: 'output-available', output: 'HI', approval: { id: request.approvalId, approved: true } }),
+      expect.objectContaining({
+        type: 'tool-shout',
+        state: 'output-available',
+        output: 'HI',
+        approval: { id: request.approvalId, approved: true },
+      }),
     );
     // Two upstream calls, two usage rows: the one before the pause and the one after.
     expect(stored.usage.filter((entry) => entry.kind === 'chat')).toHaveLength(2);
@@ -136,7 +148,11 @@ describe.each(databaseTargets)('tool approvals on $name', (target) => {
     expect(shown).toContain('too loud');
     const stored = (await chat.getChatSession(sessionId, 'u'))!;
     expect(stored.messages[1]!.parts).toContainEqual(
-      expect.objectContaining({ type: 'tool-shout', state: 'output-denied', approval: { id: request.approvalId, approved: false, reason: 'too loud' } }),
+      expect.objectContaining({
+        type: 'tool-shout',
+        state: 'output-denied',
+        approval: { id: request.approvalId, approved: false, reason: 'too loud' },
+      }),
     );
     expect(stored.status).toBe('idle');
   });
@@ -183,7 +199,11 @@ describe('an approval nobody answers', () => {
     const stored = (await chat.getChatSession(session.sessionId, 'u'))!;
     expect(stored.lastRunStatus).toBe('stopped');
     expect(stored.messages[1]!.parts).toContainEqual(
-      expect.objectContaining({ type: 'tool-shout', state: 'output-denied', approval: expect.objectContaining({ approved: false, reason: expect.stringContaining('expired') }) }),
+      expect.objectContaining({
+        type: 'tool-shout',
+        state: 'output-denied',
+        approval: expect.objectContaining({ approved: false, reason: expect.stringContaining('expired') }),
+      }),
     );
     expect(stored.usage.filter((entry) => entry.kind === 'chat')).toHaveLength(1);
     const late = await chat.answerApproval(session.sessionId, 'u', request.approvalId, { approved: true });
@@ -192,79 +212,82 @@ describe('an approval nobody answers', () => {
   });
 });
 
-describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))('tool approvals on PostgreSQL: at rest, and answered on an instance that died', () => {
-  it('keeps the asked call\'s input and the reason encrypted when ENCRYPTION_KEY is set, and erases them with the user', async () => {
-    const { randomBytes } = await import('node:crypto');
-    const pg = (await import('pg')).default;
-    const upstream = await startFakeUpstream();
-    const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const chat = await createChatService(
-      upstreamOptions(upstream.url, {
-        databaseUrl: created.databaseUrl,
-        dataDir: created.dataDir,
-        encryptionKey: randomBytes(32).toString('base64'),
-        extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
-        toolApproval: { required: ['shout'] },
-      }),
-    );
-    const client = new pg.Client({ connectionString: created.databaseUrl });
-    try {
-      await client.connect();
-      const session = await chat.createChatSession('secretive');
-      upstream.enqueue(callTool('shout', { text: 'top secret plan' }, 'call_secret'));
-      const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout it', { userId: 'secretive' }));
-      const { approvalId } = chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string };
-      await chat.answerApproval(session.sessionId, 'secretive', approvalId, { approved: false, reason: 'private reason' });
-      await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 10_000);
-      const { rows } = await client.query('select input, reason from tool_approvals');
-      expect(rows).toHaveLength(1);
-      expect(rows[0].input).toMatch(/^enc1:/);
-      expect(rows[0].reason).toMatch(/^enc1:/);
-      expect(JSON.stringify(rows)).not.toMatch(/top secret|private reason/);
-      // Readable to its owner, through the service.
-      expect((await collect(chat.exportUser('secretive'))).join('')).toContain('private reason');
+describe.runIf(databaseTargets.some((target) => target.name === 'postgres'))(
+  'tool approvals on PostgreSQL: at rest, and answered on an instance that died',
+  () => {
+    it("keeps the asked call's input and the reason encrypted when ENCRYPTION_KEY is set, and erases them with the user", async () => {
+      const { randomBytes } = await import('node:crypto');
+      const pg = (await import('pg')).default;
+      const upstream = await startFakeUpstream();
+      const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+      const chat = await createChatService(
+        upstreamOptions(upstream.url, {
+          databaseUrl: created.databaseUrl,
+          dataDir: created.dataDir,
+          encryptionKey: randomBytes(32).toString('base64'),
+          extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
+          toolApproval: { required: ['shout'] },
+        }),
+      );
+      const client = new pg.Client({ connectionString: created.databaseUrl });
+      try {
+        await client.connect();
+        const session = await chat.createChatSession('secretive');
+        upstream.enqueue(callTool('shout', { text: 'top secret plan' }, 'call_secret'));
+        const chunks = await collect(chat.streamChatCompletion(session.sessionId, 'Shout it', { userId: 'secretive' }));
+        const { approvalId } = chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string };
+        await chat.answerApproval(session.sessionId, 'secretive', approvalId, { approved: false, reason: 'private reason' });
+        await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 10_000);
+        const { rows } = await client.query('select input, reason from tool_approvals');
+        expect(rows).toHaveLength(1);
+        expect(rows[0].input).toMatch(/^enc1:/);
+        expect(rows[0].reason).toMatch(/^enc1:/);
+        expect(JSON.stringify(rows)).not.toMatch(/top secret|private reason/);
+        // Readable to its owner, through the service.
+        expect((await collect(chat.exportUser('secretive'))).join('')).toContain('private reason');
 
-      await chat.eraseUser('secretive');
-      expect((await client.query('select count(*)::int as n from tool_approvals')).rows[0].n).toBe(0);
-    } finally {
-      await client.end();
-      await chat.close();
-      await upstream.close();
-      await created.drop();
-    }
-  });
+        await chat.eraseUser('secretive');
+        expect((await client.query('select count(*)::int as n from tool_approvals')).rows[0].n).toBe(0);
+      } finally {
+        await client.end();
+        await chat.close();
+        await upstream.close();
+        await created.drop();
+      }
+    });
 
-  it('resumes an answered run that the instance taking its last answer never resumed (it died in between)', async () => {
-    const pg = (await import('pg')).default;
-    const upstream = await startFakeUpstream();
-    const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const chat = await createChatService(
-      upstreamOptions(upstream.url, {
-        databaseUrl: created.databaseUrl,
-        dataDir: created.dataDir,
-        extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
-        toolApproval: { required: ['shout'] },
-        runLeaseMs: 1000,
-      }),
-    );
-    const client = new pg.Client({ connectionString: created.databaseUrl });
-    try {
-      await client.connect();
-      const session = await chat.createChatSession('u');
-      upstream.enqueue(callTool('shout', { text: 'orphan' }, 'call_orphan'), say('Shouted after all.'));
-      await collect(chat.streamChatCompletion(session.sessionId, 'Shout orphan', { userId: 'u' }));
-      // The answer was recorded, then its instance died before it resumed the run.
-      await client.query(`update tool_approvals set approved = true, answered_at = now() - interval '10 seconds'`);
-      await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 15_000);
-      const stored = (await chat.getChatSession(session.sessionId))!;
-      expect(stored.lastRunStatus).toBe('finished');
-      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'ORPHAN' }));
-      expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text: 'Shouted after all.' }));
-    } finally {
-      await client.end();
-      await chat.close();
-      await upstream.close();
-      await created.drop();
-    }
-  });
-});
+    it('resumes an answered run that the instance taking its last answer never resumed (it died in between)', async () => {
+      const pg = (await import('pg')).default;
+      const upstream = await startFakeUpstream();
+      const created = await databaseTargets.find((target) => target.name === 'postgres')!.create();
+      const chat = await createChatService(
+        upstreamOptions(upstream.url, {
+          databaseUrl: created.databaseUrl,
+          dataDir: created.dataDir,
+          extraTools: { shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => text.toUpperCase() }) },
+          toolApproval: { required: ['shout'] },
+          runLeaseMs: 1000,
+        }),
+      );
+      const client = new pg.Client({ connectionString: created.databaseUrl });
+      try {
+        await client.connect();
+        const session = await chat.createChatSession('u');
+        upstream.enqueue(callTool('shout', { text: 'orphan' }, 'call_orphan'), say('Shouted after all.'));
+        await collect(chat.streamChatCompletion(session.sessionId, 'Shout orphan', { userId: 'u' }));
+        // The answer was recorded, then its instance died before it resumed the run.
+        await client.query(`update tool_approvals set approved = true, answered_at = now() - interval '10 seconds'`);
+        await waitUntil(async () => (await chat.getChatSession(session.sessionId))!.status === 'idle', 15_000);
+        const stored = (await chat.getChatSession(session.sessionId))!;
+        expect(stored.lastRunStatus).toBe('finished');
+        expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ state: 'output-available', output: 'ORPHAN' }));
+        expect(stored.messages[1]!.parts).toContainEqual(expect.objectContaining({ type: 'text', text: 'Shouted after all.' }));
+      } finally {
+        await client.end();
+        await chat.close();
+        await upstream.close();
+        await created.drop();
+      }
+    });
+  },
+);

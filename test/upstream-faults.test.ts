@@ -52,7 +52,9 @@ describe('upstream faults', () => {
         throw new Error('the flaky service is down');
       },
     });
-    chat = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', llm: { timeoutMs: 700, maxToolSteps: 3 }, extraTools: { flaky } }));
+    chat = await createChatService(
+      upstreamOptions(upstream.url, { dataDir: 'memory://', llm: { timeoutMs: 700, maxToolSteps: 3 }, extraTools: { flaky } }),
+    );
     retrying = await createChatService(upstreamOptions(upstream.url, { dataDir: 'memory://', llm: { maxRetries: 2 } }));
   });
   afterAll(async () => {
@@ -103,7 +105,9 @@ describe('upstream faults', () => {
     try {
       const result = await turn(offline);
       expect(result.types.slice(-2)).toEqual(['error', 'finish']);
-      expect(result.errorText).toBe("The model provider could not be reached (nothing answers at its address). An operator needs to check LLM_BASE_URL and this server's network.");
+      expect(result.errorText).toBe(
+        "The model provider could not be reached (nothing answers at its address). An operator needs to check LLM_BASE_URL and this server's network.",
+      );
       expect(result.stored.usage).toEqual([]);
       const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'run failed');
       expect(failed).toMatchObject({ kind: 'unreachable', err: { rootCause: 'ECONNREFUSED', host: '127.0.0.1' } });
@@ -151,9 +155,14 @@ describe('upstream faults', () => {
     expect(result.text).toBe('The flaky tool failed, sorry.');
     expect(result.types.at(-1)).toBe('finish');
     expect(result.types).not.toContain('error');
-    const toolMessage = upstream.requests.filter((request) => request.body.stream === true).at(-1)!.body.messages.find((entry) => entry.role === 'tool');
+    const toolMessage = upstream.requests
+      .filter((request) => request.body.stream === true)
+      .at(-1)!
+      .body.messages.find((entry) => entry.role === 'tool');
     expect(JSON.stringify(toolMessage)).toContain('the flaky service is down');
-    expect(result.stored.messages[1]!.parts.some((part) => part.type === 'tool-flaky' && (part as { state: string }).state === 'output-error')).toBe(true);
+    expect(
+      result.stored.messages[1]!.parts.some((part) => part.type === 'tool-flaky' && (part as { state: string }).state === 'output-error'),
+    ).toBe(true);
     expect(result.stored.lastRunStatus).toBe('finished');
   });
 

@@ -24,7 +24,13 @@ const LONG_ID = '00000000-0000-4000-8000-00000000a11c';
 
 type Exported = {
   userId: string;
-  sessions: { sessionId: string; userId: string; title: string; messages: { id: string; role: string; parts: { text: string }[] }[]; usage: unknown[] }[];
+  sessions: {
+    sessionId: string;
+    userId: string;
+    title: string;
+    messages: { id: string; role: string; parts: { text: string }[] }[];
+    usage: unknown[];
+  }[];
   usage: { sessionId: string | null; totalTokens: number }[];
   library: unknown[];
 };
@@ -39,7 +45,9 @@ async function seed(location: { databaseUrl?: string; dataDir: string }): Promis
         timestamptz '2026-01-01 00:00:00+00' + case when g <= 250 then interval '0' else g * interval '1 millisecond' + (g % 7) * interval '1 microsecond' end
       from generate_series(1, ${SESSIONS}) g`);
     await run(sql`insert into chat_sessions (id, user_id, title) values (${LONG_ID}, 'local', 'The long one')`);
-    await run(sql`insert into chat_sessions (id, user_id, title) select gen_random_uuid(), 'someone-else', 'Not yours ' || g from generate_series(1, 5) g`);
+    await run(
+      sql`insert into chat_sessions (id, user_id, title) select gen_random_uuid(), 'someone-else', 'Not yours ' || g from generate_series(1, 5) g`,
+    );
     await run(sql`insert into chat_messages (id, session_id, seq, role, parts)
       select 'm-' || s.id || '-' || m, s.id, m, case when m % 2 = 0 then 'user' else 'assistant' end,
         json_build_array(json_build_object('type', 'text', 'text', s.user_id || ' message ' || m || ' ' || repeat('x', 700)))::text
@@ -83,7 +91,9 @@ describe.each(databaseTargets)('export at scale on $name', (target) => {
     await drop?.();
   });
 
-  it('streams every session, message and usage row as one valid document, read in batches, and /healthz is answered meanwhile', { timeout: 300_000 }, async () => {
+  it('streams every session, message and usage row as one valid document, read in batches, and /healthz is answered meanwhile', {
+    timeout: 300_000,
+  }, async () => {
     const before = server.chat.statementCount();
     const response = await fetch(`${server.url}/api/me/export`);
     expect(response.status).toBe(200);

@@ -38,17 +38,31 @@ export const addedLatency: Scenario = {
 
     const upstream = await startUpstream();
     const baseline = await startBaseline(upstream.url, profileArgs(context, 'added-latency-baseline'));
-    const autochat = await startAutochat(upstream.url, { database: 'pglite', eventLog: 'memory' }, { nodeArgs: profileArgs(context, 'added-latency-autochat') });
+    const autochat = await startAutochat(
+      upstream.url,
+      { database: 'pglite', eventLog: 'memory' },
+      { nodeArgs: profileArgs(context, 'added-latency-autochat') },
+    );
     const base = autochat.server.url;
     // Sessions shared by the open-loop step: more than can be busy at once at its rate.
     const openSessions = context.quick ? 8 : 40;
-    const openRate = context.quick ? { ratePerSecond: 10, maxRequests: 20, maxMs: 2_000 } : { ratePerSecond: 20, maxRequests: 300, maxMs: 12_000 };
+    const openRate = context.quick
+      ? { ratePerSecond: 10, maxRequests: 20, maxMs: 2_000 }
+      : { ratePerSecond: 20, maxRequests: 300, maxMs: 12_000 };
     const open: Partial<Record<Path, Summary>> = {};
     const data: ScenarioResult['data'] = {};
     const errors: Record<string, number> = {};
     const measured: Record<
       string,
-      { ttft: Summary; total: Summary; rate: number; serverCpu: number | null; upstreamCpu: number; clientCpu: number; loopP99: number | null }
+      {
+        ttft: Summary;
+        total: Summary;
+        rate: number;
+        serverCpu: number | null;
+        upstreamCpu: number;
+        clientCpu: number;
+        loopP99: number | null;
+      }
     > = {};
 
     try {
@@ -145,7 +159,16 @@ export const addedLatency: Scenario = {
         const direct = measured[`direct.c${level.concurrency}`]![metric];
         for (const path of PATHS) {
           const own = measured[`${path}.c${level.concurrency}`]![metric];
-          rows.push([level.concurrency, label(path), own.n, own.mean, own.p50, own.p95, own.p99, ...(path === 'direct' ? [null, null, null] : addedCells(own, direct))]);
+          rows.push([
+            level.concurrency,
+            label(path),
+            own.n,
+            own.mean,
+            own.p50,
+            own.p95,
+            own.p99,
+            ...(path === 'direct' ? [null, null, null] : addedCells(own, direct)),
+          ]);
         }
       }
       tables.push({
@@ -156,7 +179,7 @@ export const addedLatency: Scenario = {
     }
 
     tables.push({
-      title: 'CPU time per turn, by process (ms), and the server\'s event-loop delay',
+      title: "CPU time per turn, by process (ms), and the server's event-loop delay",
       columns: ['concurrency', 'path', 'turns/s', 'server CPU', 'upstream CPU', 'load generator CPU', 'server event-loop delay p99'],
       rows: levels.flatMap((level) =>
         PATHS.map((path) => {
@@ -166,7 +189,7 @@ export const addedLatency: Scenario = {
       ),
       note:
         'CPU from /proc/<pid>/stat (10 ms ticks) over each step, divided by the turns of the step: the cost of a turn, which scheduling noise on a shared machine hardly moves — the steadiest measure of our overhead. ' +
-        'Event-loop delay (perf_hooks, 10 ms resolution) is how long ready work waited for the server\'s loop during the step.',
+        "Event-loop delay (perf_hooks, 10 ms resolution) is how long ready work waited for the server's loop during the step.",
     });
 
     const overheadRows: Cell[][] = levels.map((level) => {
@@ -179,7 +202,15 @@ export const addedLatency: Scenario = {
     });
     tables.push({
       title: 'Added time to first token: autochat vs. the bare AI SDK server (ms)',
-      columns: ['concurrency', 'AI SDK added mean', 'AI SDK added p50', 'autochat added mean', 'autochat added p50', 'ratio (mean)', 'ratio (p50)'],
+      columns: [
+        'concurrency',
+        'AI SDK added mean',
+        'AI SDK added p50',
+        'autochat added mean',
+        'autochat added p50',
+        'ratio (mean)',
+        'ratio (p50)',
+      ],
       rows: overheadRows,
     });
 
@@ -189,7 +220,15 @@ export const addedLatency: Scenario = {
       columns: ['path', 'samples', 'mean', 'p50', 'p95', 'p99', 'added p50', 'added p95', 'added p99'],
       rows: PATHS.map((path) => {
         const own = open[path]!;
-        return [label(path), own.n, own.mean, own.p50, own.p95, own.p99, ...(path === 'direct' ? [null, null, null] : addedCells(own, openDirect))];
+        return [
+          label(path),
+          own.n,
+          own.mean,
+          own.p50,
+          own.p95,
+          own.p99,
+          ...(path === 'direct' ? [null, null, null] : addedCells(own, openDirect)),
+        ];
       }),
       note: `New turns start every ${1000 / openRate.ratePerSecond} ms whatever the earlier ones are doing (independent users), a rate every path sustains on this machine; about 5 turns are in flight at a time.`,
     });
@@ -203,8 +242,16 @@ export const addedLatency: Scenario = {
       const ours = difference(measured['autochat.c50']!.ttft, measured['direct.c50']!.ttft);
       const sdk = difference(measured['baseline.c50']!.ttft, measured['direct.c50']!.ttft);
       targets.push(
-        { target: 'added time to first token p50 < 1 ms at concurrency 50 (PGlite)', measured: `${formatNumber(ours.p50)} ms`, met: ours.p50 < 1 },
-        { target: 'added time to first token p99 < 5 ms at concurrency 50 (PGlite)', measured: `${formatNumber(ours.p99)} ms`, met: ours.p99 < 5 },
+        {
+          target: 'added time to first token p50 < 1 ms at concurrency 50 (PGlite)',
+          measured: `${formatNumber(ours.p50)} ms`,
+          met: ours.p50 < 1,
+        },
+        {
+          target: 'added time to first token p99 < 5 ms at concurrency 50 (PGlite)',
+          measured: `${formatNumber(ours.p99)} ms`,
+          met: ours.p99 < 5,
+        },
         {
           target: 'added time to first token within 1.2× the bare AI SDK server (p50, concurrency 50)',
           measured: `${formatNumber(ours.p50)} vs ${formatNumber(sdk.p50)} ms (${formatNumber(ours.p50 / sdk.p50)}×)`,
@@ -250,7 +297,9 @@ export const addedLatency: Scenario = {
 const label = (path: Path) => (path === 'direct' ? 'upstream direct' : path === 'baseline' ? 'bare AI SDK server' : 'autochat');
 
 function isComplete(result: TimedStream, path: Path): boolean {
-  return result.status === 200 && result.done && result.ttftMs !== null && result.deltas === CHUNKS && (path === 'direct' || result.finished);
+  return (
+    result.status === 200 && result.done && result.ttftMs !== null && result.deltas === CHUNKS && (path === 'direct' || result.finished)
+  );
 }
 
 function addedCells(own: Summary, direct: Summary): Cell[] {

@@ -62,9 +62,17 @@ export const firstMessage: Scenario = {
     const autochat: Partial<Record<'pglite' | 'postgres', AutochatTarget>> = {};
     const notes: string[] = [];
     try {
-      autochat.pglite = await startAutochat(upstream.url, { database: 'pglite', eventLog: 'memory' }, { nodeArgs: profileArgs(context, 'first-message-autochat') });
+      autochat.pglite = await startAutochat(
+        upstream.url,
+        { database: 'pglite', eventLog: 'memory' },
+        { nodeArgs: profileArgs(context, 'first-message-autochat') },
+      );
       if (context.services.postgres) {
-        autochat.postgres = await startAutochat(upstream.url, { database: 'postgres', eventLog: 'memory' }, { nodeArgs: profileArgs(context, 'first-message-autochat-postgres') });
+        autochat.postgres = await startAutochat(
+          upstream.url,
+          { database: 'postgres', eventLog: 'memory' },
+          { nodeArgs: profileArgs(context, 'first-message-autochat-postgres') },
+        );
       } else {
         notes.push('autochat on PostgreSQL: skipped, PostgreSQL is not available on this machine.');
       }
@@ -125,7 +133,9 @@ export const firstMessage: Scenario = {
       // The second message of a chat, one at a time: sessions that already had one exchange (and
       // their title), then the same turn again.
       const second: Record<string, Measured> = {};
-      const directAgain = await closedLoop({ concurrency: 1, maxRequests: secondMessages, maxMs: 10_000 }, () => directTurn(upstream.url, MESSAGE));
+      const directAgain = await closedLoop({ concurrency: 1, maxRequests: secondMessages, maxMs: 10_000 }, () =>
+        directTurn(upstream.url, MESSAGE),
+      );
       second.direct = summariseTurns(directAgain.results, 'direct', directAgain.elapsedMs);
       for (const path of ['pglite', 'postgres'] as const) {
         const target = autochat[path];
@@ -133,7 +143,9 @@ export const firstMessage: Scenario = {
         const sessions = await createSessions(target.server.url, secondMessages);
         await inBatches(sessions, 10, (sessionId) => sendTurn(target.server.url, sessionId, MESSAGE));
         await settle(target.server);
-        const run = await closedLoop({ concurrency: 1, maxRequests: secondMessages, maxMs: 10_000 }, () => sendTurn(target.server.url, sessions.shift()!, MESSAGE));
+        const run = await closedLoop({ concurrency: 1, maxRequests: secondMessages, maxMs: 10_000 }, () =>
+          sendTurn(target.server.url, sessions.shift()!, MESSAGE),
+        );
         second[path] = summariseTurns(run.results, path, run.elapsedMs);
         context.log(describe(`${path}.second`, second[path]));
       }
@@ -154,16 +166,27 @@ async function settle(server: ServerProcess | undefined): Promise<void> {
 }
 
 function isComplete(result: TimedStream, path: Path): boolean {
-  return result.status === 200 && result.done && result.ttftMs !== null && result.deltas === CHUNKS && (path === 'direct' || result.finished);
+  return (
+    result.status === 200 && result.done && result.ttftMs !== null && result.deltas === CHUNKS && (path === 'direct' || result.finished)
+  );
 }
 
-function summariseTurns(results: TimedStream[], path: Path, elapsedMs: number, cpu?: { ms: number; turns: number }, loops?: number[]): Measured {
+function summariseTurns(
+  results: TimedStream[],
+  path: Path,
+  elapsedMs: number,
+  cpu?: { ms: number; turns: number },
+  loops?: number[],
+): Measured {
   const ok = results.filter((result) => isComplete(result, path));
   return {
     ttft: summarize(ok.map((result) => result.ttftMs!)),
     firstEvent: summarize(ok.map((result) => result.firstEventMs!)),
     gaps: summarize(ok.flatMap((result) => result.gapsMs)),
-    bursts: share(ok.flatMap((result) => result.gapsMs), (gap) => gap < 1),
+    bursts: share(
+      ok.flatMap((result) => result.gapsMs),
+      (gap) => gap < 1,
+    ),
     rate: ok.length / (elapsedMs / 1000),
     serverCpuPerTurn: cpu ? cpu.ms / Math.max(1, cpu.turns) : null,
     loopP99: loops && loops.length > 0 ? Math.max(...loops) : null,
@@ -171,7 +194,8 @@ function summariseTurns(results: TimedStream[], path: Path, elapsedMs: number, c
   };
 }
 
-const share = (values: number[], test: (value: number) => boolean) => (values.length === 0 ? 0 : values.filter(test).length / values.length);
+const share = (values: number[], test: (value: number) => boolean) =>
+  values.length === 0 ? 0 : values.filter(test).length / values.length;
 
 const describe = (key: string, m: Measured) =>
   `${key}: n=${m.ttft.n} ttft p50=${formatNumber(m.ttft.p50)} p95=${formatNumber(m.ttft.p95)} p99=${formatNumber(m.ttft.p99)} ms, ` +
@@ -188,7 +212,8 @@ function report(
   const data: ScenarioResult['data'] = {};
   const tables: Table[] = [];
   const targets: TargetCheck[] = [];
-  const added = (path: Path, concurrency: number) => difference(measured[`${path}.c${concurrency}`]!.ttft, measured[`direct.c${concurrency}`]!.ttft);
+  const added = (path: Path, concurrency: number) =>
+    difference(measured[`${path}.c${concurrency}`]!.ttft, measured[`direct.c${concurrency}`]!.ttft);
 
   const ttftRows: Cell[][] = [];
   const flowRows: Cell[][] = [];
@@ -197,8 +222,30 @@ function report(
       const key = `${path}.c${level.concurrency}`;
       const m = measured[key]!;
       const plus = path === 'direct' ? null : added(path, level.concurrency);
-      ttftRows.push([level.concurrency, LABELS[path], m.ttft.n, m.ttft.p50, m.ttft.p95, m.ttft.p99, plus?.p50 ?? null, plus?.p95 ?? null, plus?.p99 ?? null, m.firstEvent.p50]);
-      flowRows.push([level.concurrency, LABELS[path], m.gaps.n, m.gaps.p50, m.gaps.p99, m.gaps.max, `${Math.round(m.bursts * 100)} %`, m.rate, m.serverCpuPerTurn, m.loopP99]);
+      ttftRows.push([
+        level.concurrency,
+        LABELS[path],
+        m.ttft.n,
+        m.ttft.p50,
+        m.ttft.p95,
+        m.ttft.p99,
+        plus?.p50 ?? null,
+        plus?.p95 ?? null,
+        plus?.p99 ?? null,
+        m.firstEvent.p50,
+      ]);
+      flowRows.push([
+        level.concurrency,
+        LABELS[path],
+        m.gaps.n,
+        m.gaps.p50,
+        m.gaps.p99,
+        m.gaps.max,
+        `${Math.round(m.bursts * 100)} %`,
+        m.rate,
+        m.serverCpuPerTurn,
+        m.loopP99,
+      ]);
       data[`${key}.ttft`] = m.ttft;
       data[`${key}.gaps`] = m.gaps;
       data[`${key}.bursts`] = m.bursts;
@@ -214,7 +261,18 @@ function report(
   });
   tables.push({
     title: `How the tokens flow: gaps between text tokens at the client (the upstream sends one every ${INSTANT_GAP_MS} ms), server CPU and event-loop delay`,
-    columns: ['concurrency', 'path', 'gaps', 'gap p50', 'gap p99', 'gap max', 'gaps < 1 ms (bursts)', 'turns/s', 'server CPU per turn (ms)', 'server event-loop delay p99 (ms)'],
+    columns: [
+      'concurrency',
+      'path',
+      'gaps',
+      'gap p50',
+      'gap p99',
+      'gap max',
+      'gaps < 1 ms (bursts)',
+      'turns/s',
+      'server CPU per turn (ms)',
+      'server event-loop delay p99 (ms)',
+    ],
     rows: flowRows,
     note: 'Gaps at the client include the load generator\'s own delays (the "upstream direct" row). Server CPU counts every thread of the process (for autochat on PGlite, the database\'s too).',
   });
@@ -235,11 +293,23 @@ function report(
     if (!one) break;
     const plus = added(path, 1);
     targets.push(
-      { target: `first message, one at a time, ${LABELS[path]}: added time to first token p50 < 2 ms`, measured: `${formatNumber(plus.p50)} ms`, met: plus.p50 < 2 },
-      { target: `first message, one at a time, ${LABELS[path]}: added time to first token p95 < 5 ms`, measured: `${formatNumber(plus.p95)} ms`, met: plus.p95 < 5 },
+      {
+        target: `first message, one at a time, ${LABELS[path]}: added time to first token p50 < 2 ms`,
+        measured: `${formatNumber(plus.p50)} ms`,
+        met: plus.p50 < 2,
+      },
+      {
+        target: `first message, one at a time, ${LABELS[path]}: added time to first token p95 < 5 ms`,
+        measured: `${formatNumber(plus.p95)} ms`,
+        met: plus.p95 < 5,
+      },
     );
     const gap = measured[`${path}.c1`]!.gaps.p99 - measured['direct.c1']!.gaps.p99;
-    targets.push({ target: `no bursts, one at a time, ${LABELS[path]}: gap p99 at most 1 ms above the upstream's`, measured: `${formatNumber(gap)} ms`, met: gap <= 1 });
+    targets.push({
+      target: `no bursts, one at a time, ${LABELS[path]}: gap p99 at most 1 ms above the upstream's`,
+      measured: `${formatNumber(gap)} ms`,
+      met: gap <= 1,
+    });
   }
   for (const level of levels.filter((level) => level.concurrency > 1)) {
     const ours = added('pglite', level.concurrency);
@@ -258,7 +328,11 @@ function report(
       });
     }
     const gap = measured[`pglite.c${level.concurrency}`]!.gaps.p99 - measured[`direct.c${level.concurrency}`]!.gaps.p99;
-    targets.push({ target: `no bursts, concurrency ${level.concurrency}, PGlite: gap p99 at most 1 ms above the upstream's`, measured: `${formatNumber(gap)} ms`, met: gap <= 1 });
+    targets.push({
+      target: `no bursts, concurrency ${level.concurrency}, PGlite: gap p99 at most 1 ms above the upstream's`,
+      measured: `${formatNumber(gap)} ms`,
+      met: gap <= 1,
+    });
   }
 
   const failed = Object.entries(measured).filter(([, m]) => m.failed > 0);
@@ -272,7 +346,12 @@ function report(
       'autochat runs with the in-memory event log, logging at info, budgets and rate limits off. The second message of a chat is timed one at a time on sessions that had one exchange.',
     tables,
     targets,
-    notes: [...notes, failed.length === 0 ? 'No request failed.' : `Failed or incomplete requests (excluded): ${failed.map(([key, m]) => `${key} ${m.failed}`).join(', ')}.`],
+    notes: [
+      ...notes,
+      failed.length === 0
+        ? 'No request failed.'
+        : `Failed or incomplete requests (excluded): ${failed.map(([key, m]) => `${key} ${m.failed}`).join(', ')}.`,
+    ],
     data,
   };
 }

@@ -41,7 +41,16 @@ export const growth: Scenario = {
       const measured = await measure(context, database, sizes);
       for (const [size, m] of measured) {
         for (const [operation, summary] of Object.entries(m) as [keyof Measures, Summary][]) {
-          rows.push([database === 'pglite' ? 'PGlite' : 'PostgreSQL', operationLabel[operation], size, summary.n, summary.mean, summary.p50, summary.p95, summary.p99]);
+          rows.push([
+            database === 'pglite' ? 'PGlite' : 'PostgreSQL',
+            operationLabel[operation],
+            size,
+            summary.n,
+            summary.mean,
+            summary.p50,
+            summary.p95,
+            summary.p99,
+          ]);
           data[`${database}.${operation}.${size}`] = summary;
         }
       }
@@ -162,7 +171,9 @@ async function measure(context: ScenarioContext, database: Database, sizes: numb
           for await (const event of chat.streamChatCompletion(sessionId, USER_TEXT, { userId: 'bench' })) void event;
         });
         results.push([size, { append: appends.get(size)!, load, upsert, turn }]);
-        context.log(`${database} @ ${size}: load p50 ${formatNumber(load.p50)} ms, upsert p50 ${formatNumber(upsert.p50)} ms, turn p50 ${formatNumber(turn.p50)} ms`);
+        context.log(
+          `${database} @ ${size}: load p50 ${formatNumber(load.p50)} ms, upsert p50 ${formatNumber(upsert.p50)} ms, turn p50 ${formatNumber(turn.p50)} ms`,
+        );
       }
     } finally {
       await chat.close();

@@ -49,7 +49,12 @@ export const heavyRequests: Scenario = {
     try {
       await seed(data.dir, { sessions: sizes[0]!, agents: 0 });
       context.log(`seeded ${sizes[0]} sessions`);
-      const start = () => startAutochat(upstream.url, { database: 'pglite', eventLog: 'memory' }, { env: { DATA_DIR: data.dir }, nodeArgs: profileArgs(context, 'heavy-requests-autochat') });
+      const start = () =>
+        startAutochat(
+          upstream.url,
+          { database: 'pglite', eventLog: 'memory' },
+          { env: { DATA_DIR: data.dir }, nodeArgs: profileArgs(context, 'heavy-requests-autochat') },
+        );
 
       let autochat = await start();
       try {
@@ -63,7 +68,8 @@ export const heavyRequests: Scenario = {
         memory.push(await exportMemory(autochat.server, sizes[1]!));
         context.log(`export memory: ${memory.map((m) => `${m.sessions} sessions +${formatNumber(m.heapGrowthMiB)} MiB heap`).join(', ')}`);
         const random = wordsFrom(42);
-        for (const load of LOADS) probed[load] = await probe(context, autochat.server.url, load, random, loadMs, notes, context.quick ? 10 : 100);
+        for (const load of LOADS)
+          probed[load] = await probe(context, autochat.server.url, load, random, loadMs, notes, context.quick ? 10 : 100);
       } finally {
         await autochat.close();
       }
@@ -82,7 +88,15 @@ export const heavyRequests: Scenario = {
   },
 };
 
-async function probe(context: ScenarioContext, url: string, load: Load, random: () => string, loadMs: number, notes: string[], batch: number): Promise<Probed> {
+async function probe(
+  context: ScenarioContext,
+  url: string,
+  load: Load,
+  random: () => string,
+  loadMs: number,
+  notes: string[],
+  batch: number,
+): Promise<Probed> {
   const runLoad: () => Promise<string | undefined> =
     load === 'idle'
       ? () => sleep(loadMs).then(() => undefined)
@@ -92,7 +106,8 @@ async function probe(context: ScenarioContext, url: string, load: Load, random: 
           ? () => mcpBatches(url, random, batch)
           : () => searches(url, random);
   // A load request that fails (the connection refused or cut) is noted, not fatal to the scenario.
-  const guarded = () => runLoad().catch((error: unknown) => `a load request failed: ${(error as Error).message} (${String((error as Error).cause ?? '')})`);
+  const guarded = () =>
+    runLoad().catch((error: unknown) => `a load request failed: ${(error as Error).message} (${String((error as Error).cause ?? '')})`);
   const probed = await underLoad(context, url, load, guarded, loadMs);
   context.log(
     `${load}: /healthz p50 ${formatNumber(probed.health.p50)} p99 ${formatNumber(probed.health.p99)} ms; ` +
@@ -155,11 +170,23 @@ async function exportMemory(server: ServerProcess, sessions: number): Promise<Ex
   const seconds = (performance.now() - started) / 1000;
   reading = false;
   await sampler;
-  return { sessions, bytes, seconds, rssGrowthMiB: (peakRss - before.rssKiB) / 1024, heapGrowthMiB: (peakHeap - before.heapUsedKiB) / 1024 };
+  return {
+    sessions,
+    bytes,
+    seconds,
+    rssGrowthMiB: (peakRss - before.rssKiB) / 1024,
+    heapGrowthMiB: (peakHeap - before.heapUsedKiB) / 1024,
+  };
 }
 
 /** Runs `load` again and again for about `loadMs` while /healthz and new chats' first messages are timed. */
-async function underLoad(context: ScenarioContext, url: string, load: Load, runLoad: () => Promise<string | undefined>, loadMs: number): Promise<Probed> {
+async function underLoad(
+  context: ScenarioContext,
+  url: string,
+  load: Load,
+  runLoad: () => Promise<string | undefined>,
+  loadMs: number,
+): Promise<Probed> {
   const sessions = await createSessions(url, Math.ceil(loadMs / 50) + 50);
   let loading = true;
   const health: number[] = [];
@@ -200,7 +227,12 @@ async function underLoad(context: ScenarioContext, url: string, load: Load, runL
 
 /** A deterministic source of query words: real words of the store's vocabulary and misspellings. */
 function wordsFrom(seed: number): () => string {
-  const vocabulary = generateAgents(300, { seed: 7 }).flatMap((agent) => `${agent.name} ${agent.description}`.toLowerCase().split(/[^a-z]+/).filter((word) => word.length > 2));
+  const vocabulary = generateAgents(300, { seed: 7 }).flatMap((agent) =>
+    `${agent.name} ${agent.description}`
+      .toLowerCase()
+      .split(/[^a-z]+/)
+      .filter((word) => word.length > 2),
+  );
   let state = seed;
   const next = () => {
     state = (state * 1103515245 + 12345) % 2 ** 31;
@@ -218,7 +250,12 @@ async function mcpBatches(url: string, query: () => string, size: number): Promi
   let note: string | undefined;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      const calls = Array.from({ length: size }, (_, index) => ({ jsonrpc: '2.0', id: index + 1, method: 'tools/call', params: { name: 'find_agent', arguments: { query: query() } } }));
+      const calls = Array.from({ length: size }, (_, index) => ({
+        jsonrpc: '2.0',
+        id: index + 1,
+        method: 'tools/call',
+        params: { name: 'find_agent', arguments: { query: query() } },
+      }));
       const response = await fetch(`${url}/mcp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -250,27 +287,54 @@ async function mcpBatches(url: string, query: () => string, size: number): Promi
 async function searches(url: string, query: () => string): Promise<undefined> {
   await Promise.all(
     Array.from({ length: 50 }, async () => {
-      const response = await fetch(`${url}/api/store/agents?q=${encodeURIComponent(query())}&limit=5`, { signal: AbortSignal.timeout(600_000) });
+      const response = await fetch(`${url}/api/store/agents?q=${encodeURIComponent(query())}&limit=5`, {
+        signal: AbortSignal.timeout(600_000),
+      });
       await response.arrayBuffer();
     }),
   );
   return undefined;
 }
 
-function report(sizes: number[], memory: ExportMemory[], probed: Record<Load, Probed>, notes: string[], moreAgents: number): ScenarioResult {
+function report(
+  sizes: number[],
+  memory: ExportMemory[],
+  probed: Record<Load, Probed>,
+  notes: string[],
+  moreAgents: number,
+): ScenarioResult {
   const data: ScenarioResult['data'] = {};
   const rows: Cell[][] = [];
   const targets: TargetCheck[] = [];
   for (const load of [...LOADS, 'searchLarge'] as Load[]) {
     const m = probed[load];
-    rows.push([LOAD_LABELS[load], load === 'idle' ? null : m.loadSeconds, m.health.n, m.health.p50, m.health.p99, m.health.max, m.ttft.n, m.ttft.p50, m.ttft.p99, m.ttft.max]);
+    rows.push([
+      LOAD_LABELS[load],
+      load === 'idle' ? null : m.loadSeconds,
+      m.health.n,
+      m.health.p50,
+      m.health.p99,
+      m.health.max,
+      m.ttft.n,
+      m.ttft.p50,
+      m.ttft.p99,
+      m.ttft.max,
+    ]);
     data[`${load}.health`] = m.health;
     data[`${load}.ttft`] = m.ttft;
     data[`${load}.failed`] = m.failed;
     if (!LOADS.includes(load) || load === 'idle') continue;
     targets.push(
-      { target: `/healthz p99 < ${TARGET_MS} ms during ${LOAD_LABELS[load]}`, measured: `${formatNumber(m.health.p99)} ms`, met: m.health.p99 < TARGET_MS },
-      { target: `first token of a new chat p99 < ${TARGET_MS} ms during ${LOAD_LABELS[load]}`, measured: `${formatNumber(m.ttft.p99)} ms`, met: m.ttft.p99 < TARGET_MS },
+      {
+        target: `/healthz p99 < ${TARGET_MS} ms during ${LOAD_LABELS[load]}`,
+        measured: `${formatNumber(m.health.p99)} ms`,
+        met: m.health.p99 < TARGET_MS,
+      },
+      {
+        target: `first token of a new chat p99 < ${TARGET_MS} ms during ${LOAD_LABELS[load]}`,
+        measured: `${formatNumber(m.ttft.p99)} ms`,
+        met: m.ttft.p99 < TARGET_MS,
+      },
     );
   }
   const [small, large] = memory;
@@ -291,11 +355,22 @@ function report(sizes: number[], memory: ExportMemory[], probed: Record<Load, Pr
       `autochat on the embedded default (PGlite on disk, in-memory event log, the shipped catalog), local mode, with ${sizes[1]} sessions of the local user (two messages and a usage row each); ` +
       `the last row adds ${moreAgents} generated agents to the store. Each load runs again and again for about 8 s while /healthz is asked every 10 ms and the first message of a new chat ` +
       '(session made beforehand; upstream answering at once) is sent one after another, 50 ms apart; both are timed at the client. ' +
-      'Export memory: the server\'s peak resident set and V8 heap above its own (after a full GC) while one export is read, sampled every 25 ms, with the first and the second number of sessions.',
+      "Export memory: the server's peak resident set and V8 heap above its own (after a full GC) while one export is read, sampled every 25 ms, with the first and the second number of sessions.",
     tables: [
       {
         title: 'While each load runs: /healthz and the first token of a new chat (ms)',
-        columns: ['load', 'seconds per run of the load', '/healthz samples', '/healthz p50', '/healthz p99', '/healthz max', 'turns', 'first token p50', 'first token p99', 'first token max'],
+        columns: [
+          'load',
+          'seconds per run of the load',
+          '/healthz samples',
+          '/healthz p50',
+          '/healthz p99',
+          '/healthz max',
+          'turns',
+          'first token p50',
+          'first token p99',
+          'first token max',
+        ],
         rows,
       },
       {
@@ -305,7 +380,12 @@ function report(sizes: number[], memory: ExportMemory[], probed: Record<Load, Pr
       },
     ],
     targets,
-    notes: [...notes, failed.length === 0 ? 'Every probe was answered.' : `Probes not answered: ${failed.map(([load, m]) => `${load} ${m.failed}`).join(', ')}.`],
+    notes: [
+      ...notes,
+      failed.length === 0
+        ? 'Every probe was answered.'
+        : `Probes not answered: ${failed.map(([load, m]) => `${load} ${m.failed}`).join(', ')}.`,
+    ],
     data,
   };
 }

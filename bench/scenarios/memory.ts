@@ -43,7 +43,9 @@ export const memory: Scenario = {
       const baseline = await startBaseline(upstream.url, nodeArgs);
       try {
         await inBatches(Array.from({ length: 50 }), 25, () => baselineTurn(baseline.url, 'warm-up turn'));
-        results.baseline = await holdStreams(context, baseline, streams, (index, options) => baselineTurn(baseline.url, `#slow stream ${index}`, options));
+        results.baseline = await holdStreams(context, baseline, streams, (index, options) =>
+          baselineTurn(baseline.url, `#slow stream ${index}`, options),
+        );
       } finally {
         await baseline.stop();
       }
@@ -70,7 +72,7 @@ export const memory: Scenario = {
       title: 'Memory per open stream',
       method:
         `${streams} streams opened (in waves of ${WAVE}) against an upstream that sends one chunk a second; each stream is a live run with its in-memory event log, its upstream request and its SSE response. ` +
-        'Once every stream has delivered its first token, the server\'s memory is read over IPC and compared with before (after 50 warm-up turns): resident set as it is, and resident set and V8 heap after a full GC ' +
+        "Once every stream has delivered its first token, the server's memory is read over IPC and compared with before (after 50 warm-up turns): resident set as it is, and resident set and V8 heap after a full GC " +
         '(servers run with `--expose-gc`; the GC is triggered only for these reads). The per-stream figure of the target is the post-GC resident set: what the streams keep alive, not garbage that was not yet collected.',
       tables: [
         {
@@ -88,7 +90,13 @@ export const memory: Scenario = {
           rows,
         },
       ],
-      targets: [{ target: `< ${TARGET_KIB} KiB per open stream (autochat, RSS after GC)`, measured: `${formatNumber(measured)} KiB`, met: measured < TARGET_KIB }],
+      targets: [
+        {
+          target: `< ${TARGET_KIB} KiB per open stream (autochat, RSS after GC)`,
+          measured: `${formatNumber(measured)} KiB`,
+          met: measured < TARGET_KIB,
+        },
+      ],
       notes: [
         ...(ours.open < streams ? [`Only ${ours.open} of ${streams} autochat streams were open when measured (time limit).`] : []),
         ...(context.services.postgres ? [] : ['autochat on PostgreSQL: skipped, PostgreSQL is not available on this machine.']),
@@ -98,13 +106,20 @@ export const memory: Scenario = {
   },
 };
 
-async function measureAutochat(context: ScenarioContext, upstreamUrl: string, database: 'pglite' | 'postgres', streams: number): Promise<Measured> {
+async function measureAutochat(
+  context: ScenarioContext,
+  upstreamUrl: string,
+  database: 'pglite' | 'postgres',
+  streams: number,
+): Promise<Measured> {
   const autochat = await startAutochat(upstreamUrl, { database, eventLog: 'memory' }, { nodeArgs: NODE_ARGS });
   try {
     const url = autochat.server.url;
     const sessions = await createSessions(url, streams + 50);
     await inBatches(sessions.slice(streams), 25, (sessionId) => sendTurn(url, sessionId, 'warm-up turn'));
-    return await holdStreams(context, autochat.server, streams, (index, options) => sendTurn(url, sessions[index]!, `#slow stream ${index}`, options));
+    return await holdStreams(context, autochat.server, streams, (index, options) =>
+      sendTurn(url, sessions[index]!, `#slow stream ${index}`, options),
+    );
   } finally {
     await autochat.close();
   }

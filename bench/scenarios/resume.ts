@@ -29,7 +29,10 @@ export const resume: Scenario = {
     try {
       for (const entry of cases) {
         const label = `${entry.name}, ${setupName(entry.setup)}`;
-        if ((entry.setup.database === 'postgres' && !context.services.postgres) || (entry.setup.eventLog === 'redis' && !context.services.redis)) {
+        if (
+          (entry.setup.database === 'postgres' && !context.services.postgres) ||
+          (entry.setup.eventLog === 'redis' && !context.services.redis)
+        ) {
           notes.push(`${label}: skipped, the service is not available on this machine.`);
           continue;
         }
@@ -38,7 +41,10 @@ export const resume: Scenario = {
         const targets: AutochatTarget[] = [owner];
         try {
           const reader = entry.otherInstance
-            ? await startAutochat(upstream.url, entry.setup, { shared: { databaseUrl: owner.databaseUrl! }, nodeArgs: profileArgs(context, `${tag}-reader`) })
+            ? await startAutochat(upstream.url, entry.setup, {
+                shared: { databaseUrl: owner.databaseUrl! },
+                nodeArgs: profileArgs(context, `${tag}-reader`),
+              })
             : owner;
           if (reader !== owner) targets.push(reader);
           const sessions = await createSessions(owner.server.url, samples + 5);

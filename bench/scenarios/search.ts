@@ -46,7 +46,16 @@ export const search: Scenario = {
         perQuery.set(query, { ...perQuery.get(query), [database]: p50 });
       });
       for (const [size, summary] of measured) {
-        rows.push([database === 'pglite' ? 'PGlite' : 'PostgreSQL', size, summary.n, summary.mean, summary.p50, summary.p95, summary.p99, summary.max]);
+        rows.push([
+          database === 'pglite' ? 'PGlite' : 'PostgreSQL',
+          size,
+          summary.n,
+          summary.mean,
+          summary.p50,
+          summary.p95,
+          summary.p99,
+          summary.max,
+        ]);
         data[`${database}.${size}`] = summary;
       }
     }
@@ -64,7 +73,11 @@ export const search: Scenario = {
           columns: ['query', ...databases.map((database) => (database === 'pglite' ? 'PGlite' : 'PostgreSQL'))],
           rows: QUERIES.map((query) => [`\`${query}\``, ...databases.map((database) => perQuery.get(query)?.[database] ?? null)]),
         },
-        { title: 'Importing the catalog (chat.agents.upsert, batches of 500)', columns: ['database', 'agents added', 'seconds', 'agents/s'], rows: importRows },
+        {
+          title: 'Importing the catalog (chat.agents.upsert, batches of 500)',
+          columns: ['database', 'agents added', 'seconds', 'agents/s'],
+          rows: importRows,
+        },
       ],
       targets: [],
       notes,
@@ -100,7 +113,8 @@ async function measure(
       const started = performance.now();
       const added = size - count;
       // Generated in slices so that 100,000 agents never sit in memory at once.
-      for (let from = count; from < size; from += 5_000) await chat.agents.upsert(generateAgents(Math.min(size, from + 5_000) - from, { start: from }));
+      for (let from = count; from < size; from += 5_000)
+        await chat.agents.upsert(generateAgents(Math.min(size, from + 5_000) - from, { start: from }));
       const seconds = (performance.now() - started) / 1000;
       count = await chat.agents.count();
       importRows.push([database === 'pglite' ? 'PGlite' : 'PostgreSQL', added, seconds, added / seconds]);

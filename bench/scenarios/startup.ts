@@ -23,7 +23,14 @@ const TARGETS = { fresh: 1500, existing: 1000, import: 2000 };
 
 type Serving = { child: ChildProcess; url: string; readyMs: number; stop(): Promise<void> };
 
-const environment = (dataDir: string) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+const environment = (dataDir: string) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  DATA_DIR: dataDir,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+});
 
 /** `autochat serve` until /healthz answers 200. */
 async function serve(dataDir: string, nodeArgs: string[] = []): Promise<Serving> {
@@ -100,7 +107,9 @@ export const startup: Scenario = {
         }
         await existing.stop();
         times.import.push(await importAgents(join(root, `import-${index}`), file));
-        context.log(`run ${index + 1}: fresh ${formatNumber(times.fresh.at(-1)!)} ms, existing ${formatNumber(times.existing.at(-1)!)} ms, import ${formatNumber(times.import.at(-1)!)} ms`);
+        context.log(
+          `run ${index + 1}: fresh ${formatNumber(times.fresh.at(-1)!)} ms, existing ${formatNumber(times.existing.at(-1)!)} ms, import ${formatNumber(times.import.at(-1)!)} ms`,
+        );
       }
     } finally {
       await rm(root, { recursive: true, force: true });
@@ -116,7 +125,13 @@ export const startup: Scenario = {
       existing: '`autochat serve`, existing DATA_DIR → /healthz 200',
       import: '`autochat store import` of 40 agents, new DATA_DIR → exit',
     };
-    const rows: Cell[][] = (Object.keys(times) as (keyof typeof times)[]).map((key) => [labels[key], summaries[key].n, summaries[key].min, summaries[key].p50, summaries[key].max]);
+    const rows: Cell[][] = (Object.keys(times) as (keyof typeof times)[]).map((key) => [
+      labels[key],
+      summaries[key].n,
+      summaries[key].min,
+      summaries[key].p50,
+      summaries[key].max,
+    ]);
     const targets: TargetCheck[] = (Object.keys(times) as (keyof typeof times)[]).map((key) => ({
       target: `${labels[key]} in < ${TARGETS[key] / 1000} s (median, quiet machine)`,
       measured: `${formatNumber(summaries[key].p50)} ms (${formatNumber(summaries[key].min)}–${formatNumber(summaries[key].max)})`,
@@ -138,11 +153,22 @@ export const startup: Scenario = {
       tables: [
         { title: 'Start-up (ms)', columns: ['what', 'runs', 'fastest', 'median', 'slowest'], rows },
         ...(rest
-          ? [{ title: 'Resident memory of the server at rest (embedded default)', columns: ['when', 'RSS (MiB)'], rows: [['just started', rest.startedKiB / 1024], ['after 100 turns', rest.afterTurnsKiB / 1024]] as Cell[][] }]
+          ? [
+              {
+                title: 'Resident memory of the server at rest (embedded default)',
+                columns: ['when', 'RSS (MiB)'],
+                rows: [
+                  ['just started', rest.startedKiB / 1024],
+                  ['after 100 turns', rest.afterTurnsKiB / 1024],
+                ] as Cell[][],
+              },
+            ]
           : []),
       ],
       targets,
-      notes: current ? [] : ['dist/ was not built from the sources of this commit (run `npm run build` first): these figures are of an older build.'],
+      notes: current
+        ? []
+        : ['dist/ was not built from the sources of this commit (run `npm run build` first): these figures are of an older build.'],
       data,
     };
   },

@@ -50,7 +50,9 @@ export const throughput: Scenario = {
           notes.push(`${name}: skipped, the service is not available on this machine.`);
           continue;
         }
-        const autochat = await startAutochat(upstream.url, setup, { nodeArgs: profileArgs(context, `throughput-${setup.database}-${setup.eventLog}`) });
+        const autochat = await startAutochat(upstream.url, setup, {
+          nodeArgs: profileArgs(context, `throughput-${setup.database}-${setup.eventLog}`),
+        });
         try {
           const url = autochat.server.url;
           const sessions = new Map<number, { id: string; turns: number }>();

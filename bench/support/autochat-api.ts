@@ -31,7 +31,12 @@ export async function stopRun(baseUrl: string, sessionId: string): Promise<boole
 export const directTurn = (upstreamUrl: string, message: string, timeoutMs = 30_000): Promise<TimedStream> =>
   timedStream(
     `${upstreamUrl}/chat/completions`,
-    jsonPost({ model: 'bench/chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: message }] }),
+    jsonPost({
+      model: 'bench/chat',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: message }],
+    }),
     { kind: 'openai', timeoutMs },
   );
 

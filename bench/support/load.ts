@@ -24,7 +24,11 @@ export async function closedLoop<T>(
 }
 
 /** Runs `task` over `items`, at most `concurrency` at a time. */
-export async function inBatches<I, T>(items: readonly I[], concurrency: number, task: (item: I, index: number) => Promise<T>): Promise<T[]> {
+export async function inBatches<I, T>(
+  items: readonly I[],
+  concurrency: number,
+  task: (item: I, index: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

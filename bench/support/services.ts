@@ -133,7 +133,10 @@ export async function startAutochat(
   if (setup.eventLog === 'redis') env.REDIS_URL = REDIS_URL;
   let server: ServerProcess;
   try {
-    server = await spawnServer(`autochat (${setupName(setup)})`, benchFile('servers/autochat-server.ts'), { env, nodeArgs: options.nodeArgs });
+    server = await spawnServer(`autochat (${setupName(setup)})`, benchFile('servers/autochat-server.ts'), {
+      env,
+      nodeArgs: options.nodeArgs,
+    });
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     throw error;

@@ -43,7 +43,17 @@ export async function timedStream(
   const timer = setTimeout(() => abort.abort(new Error('timed out')), options.timeoutMs ?? 30_000);
   const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
   const started = performance.now();
-  const result: TimedStream = { status: 0, headersMs: null, firstEventMs: null, ttftMs: null, totalMs: 0, deltas: 0, gapsMs: [], done: false, finished: false };
+  const result: TimedStream = {
+    status: 0,
+    headersMs: null,
+    firstEventMs: null,
+    ttftMs: null,
+    totalMs: 0,
+    deltas: 0,
+    gapsMs: [],
+    done: false,
+    finished: false,
+  };
   let lastDelta = 0;
   try {
     const response = await fetch(url, { ...init, signal });

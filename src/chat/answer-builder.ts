@@ -46,7 +46,11 @@ export class AnswerBuilder {
         return;
       case 'text-start':
       case 'reasoning-start': {
-        const part = { type: chunk.type === 'text-start' ? ('text' as const) : ('reasoning' as const), text: '', state: 'streaming' as const };
+        const part = {
+          type: chunk.type === 'text-start' ? ('text' as const) : ('reasoning' as const),
+          text: '',
+          state: 'streaming' as const,
+        };
         this.texts.set(chunk.id, part);
         this.parts.push(part as Part);
         return;
@@ -125,7 +129,12 @@ export class AnswerBuilder {
       .filter((part) => {
         if (!('toolCallId' in part)) return true;
         const state = (part as ToolPart).state;
-        return state === 'output-available' || state === 'output-error' || state === 'output-denied' || (options.waiting === true && state === 'approval-requested');
+        return (
+          state === 'output-available' ||
+          state === 'output-error' ||
+          state === 'output-denied' ||
+          (options.waiting === true && state === 'approval-requested')
+        );
       })
       .map((part) => ('state' in part && (part.type === 'text' || part.type === 'reasoning') ? { ...part, state: 'done' as const } : part));
     // A message that is only step markers holds nothing worth storing.

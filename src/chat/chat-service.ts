@@ -121,7 +121,16 @@ export type ChatService = Awaited<ReturnType<typeof createChatService>>;
 
 /** The settings a set of service options selects: explicit options over the environment. */
 export function configOf(options: ChatServiceOptions): Config {
-  const { env, logger: _logger, fetch: _fetch, extraTools: _extraTools, seedCatalog: _seed, demoDelayMs: _delay, titleWaitMs: _wait, ...overrides } = options;
+  const {
+    env,
+    logger: _logger,
+    fetch: _fetch,
+    extraTools: _extraTools,
+    seedCatalog: _seed,
+    demoDelayMs: _delay,
+    titleWaitMs: _wait,
+    ...overrides
+  } = options;
   return loadConfig(env ?? process.env, overrides);
 }
 
@@ -137,7 +146,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   try {
     // Before anything is written: a key that does not fit the database stops the start here.
     const keys = await verifyEncryptionKeys(database.db, cipher);
-    if (keys.added || keys.retired.length > 0) log.info({ keyIds: keys.verified, added: keys.added, retired: keys.retired }, 'encryption keys checked');
+    if (keys.added || keys.retired.length > 0)
+      log.info({ keyIds: keys.verified, added: keys.added, retired: keys.retired }, 'encryption keys checked');
     subjectOf = await loadUsageSubject(database.db);
   } catch (error) {
     await database.close();
@@ -250,7 +260,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    * Runs executing in this process, so shutdown can wait for them, hand them on (`handOff`), or stop
    * them; `continuations` says how often the run was already continued.
    */
-  const active = new Map<string, { controller: AbortController; done: Promise<RunResult>; handOff?: AbortController; continuations?: number }>();
+  const active = new Map<
+    string,
+    { controller: AbortController; done: Promise<RunResult>; handOff?: AbortController; continuations?: number }
+  >();
   let closing = false;
   /** Runs this process handed on to another instance at shutdown. */
   let handedOn = 0;
@@ -309,7 +322,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     hooks.runContinued?.();
     const done = executeRun(runDeps, {
       ...run,
-      saveSummary: (summary) => sessions.setSummary(run.sessionId, summary.text, summary.throughSeq, run.history[summary.throughSeq]?.id ?? null),
+      saveSummary: (summary) =>
+        sessions.setSummary(run.sessionId, summary.text, summary.throughSeq, run.history[summary.throughSeq]?.id ?? null),
       stopSignal: controller.signal,
       needsApproval,
       handOffSignal: handOff.signal,
@@ -356,7 +370,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   }
 
   async function startAnyRun(sessionId: string, message: string | undefined, input: StartInput): Promise<StartedRun> {
-    if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
+    if (closing)
+      throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
     // A start already past this check when shutdown begins is waited for, and its run gets the grace period.
     const started = claimStart();
     try {
@@ -417,9 +432,13 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     } catch (error) {
       await eventLog.forget([runId]);
       if (ChatError.isInstance(error) && error.code === 'run_in_progress' && (await approvals.isWaiting(sessionId).catch(() => false))) {
-        throw new ChatError('run_in_progress', 'The answer in this chat waits for your approval of a tool call. Approve or deny it (or stop the answer) first.', {
-          retryAfterSeconds: 1,
-        });
+        throw new ChatError(
+          'run_in_progress',
+          'The answer in this chat waits for your approval of a tool call. Approve or deny it (or stop the answer) first.',
+          {
+            retryAfterSeconds: 1,
+          },
+        );
       }
       throw error;
     }
@@ -477,9 +496,14 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         });
     } catch (error) {
       // Nothing generates for this claim: undo it, so the failed request leaves no claimed session.
-      await runs.abandon(runId, sessionId, retry ? undefined : userMessage.id).catch((undo: unknown) =>
-        log.error({ runId, sessionId, err: errorSummary(undo) }, 'undoing a failed start failed; the run is closed when its lease expires'),
-      );
+      await runs
+        .abandon(runId, sessionId, retry ? undefined : userMessage.id)
+        .catch((undo: unknown) =>
+          log.error(
+            { runId, sessionId, err: errorSummary(undo) },
+            'undoing a failed start failed; the run is closed when its lease expires',
+          ),
+        );
       await eventLog.forget([runId]);
       throw error;
     }
@@ -529,7 +553,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   async function failUnexpectedly(runId: string, sessionId: string, userId: string, error: unknown, logId = runId): Promise<RunOutcome> {
     log.error({ runId, sessionId, err: errorSummary(error) }, 'run failed unexpectedly');
     await runs.end(runId, sessionId, userId, { status: 'failed', reason: 'internal', usage: [] }).catch(() => undefined);
-    await eventLog.append(logId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' }).catch(() => undefined);
+    await eventLog
+      .append(logId, { type: 'error', errorText: 'Something went wrong while generating this answer. Please try again.' })
+      .catch(() => undefined);
     await eventLog.append(logId, { type: 'finish', messageMetadata: { sessionId } }).catch(() => undefined);
     await eventLog.end(logId).catch(() => undefined);
     hooks.runEnded?.('failed');
@@ -547,7 +573,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       await ownedSession(sessionId, input.userId);
       const questionId = await sessions.questionOf(sessionId, input.messageId);
       if (!questionId) {
-        throw new ChatError('invalid_request', input.messageId ? 'That message is not an answer in this chat, so it cannot be regenerated.' : 'This chat has no answer to regenerate yet.');
+        throw new ChatError(
+          'invalid_request',
+          input.messageId
+            ? 'That message is not an answer in this chat, so it cannot be regenerated.'
+            : 'This chat has no answer to regenerate yet.',
+        );
       }
       return { questionId };
     }
@@ -567,7 +598,11 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     if (outcome === 'no_session') throw notFound();
     if (outcome === 'no_message') throw notFound('Message');
     if (outcome === 'running') {
-      throw new ChatError('run_in_progress', 'An answer is being generated in this chat. Wait for it, or stop it, before switching versions.', { retryAfterSeconds: 1 });
+      throw new ChatError(
+        'run_in_progress',
+        'An answer is being generated in this chat. Wait for it, or stop it, before switching versions.',
+        { retryAfterSeconds: 1 },
+      );
     }
     return (await loadSession(sessionId, userId))!;
   }
@@ -628,7 +663,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
         if (outageOf(error)) throw error; // the database went away: the next sweep tries again
         // One run that cannot be closed (e.g. its checkpoint is sealed with a key that is not
         // configured) must not hold up the others; it stays running, and is tried at every sweep.
-        log.error({ runId: run.runId, sessionId: run.sessionId, err: errorSummary(error) }, 'closing an interrupted run failed; it is tried again at the next sweep');
+        log.error(
+          { runId: run.runId, sessionId: run.sessionId, err: errorSummary(error) },
+          'closing an interrupted run failed; it is tried again at the next sweep',
+        );
       }
     }
     return recovered;
@@ -639,11 +677,16 @@ export async function createChatService(options: ChatServiceOptions = {}) {
    * interrupted with what is known. Exactly one party ends a run, so racing the owner or another
    * instance is safe. Throws while the database is away.
    */
-  async function closeOwnerlessRun(run: ExpiredRun, reason: string, mayContinue = false): Promise<'stored' | 'interrupted' | 'continued' | 'ended-elsewhere'> {
+  async function closeOwnerlessRun(
+    run: ExpiredRun,
+    reason: string,
+    mayContinue = false,
+  ): Promise<'stored' | 'interrupted' | 'continued' | 'ended-elsewhere'> {
     const record = await settler.find(run.runId);
     if (record) {
       const result = await settler.settle(record);
-      if (result === 'stored') log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
+      if (result === 'stored')
+        log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
       return result;
     }
     // Rather than cut the answer, continue it here (when possible: see run-takeover.ts). A run that
@@ -661,7 +704,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       (await runs.checkpoint(run.runId).catch((error: unknown) => {
         if (outageOf(error)) throw error;
         // Not dropped: closing the run without it would lose the partial answer for good.
-        throw Object.assign(new Error('The partial answer checkpointed with the run cannot be read.', { cause: error }), { code: 'checkpoint_unreadable' });
+        throw Object.assign(new Error('The partial answer checkpointed with the run cannot be read.', { cause: error }), {
+          code: 'checkpoint_unreadable',
+        });
       }));
     // Without a shared log or saved progress, what the checkpoint holds is what the call in flight wrote.
     const checkpointChars = partial?.parts.reduce((sum, part) => sum + (part.type === 'text' ? part.text.length : 0), 0);
@@ -679,7 +724,10 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       throw error;
     }
     hooks.tokensUsed?.(usage);
-    log.warn({ runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason, upstreamCalls: usage.length }, 'run interrupted');
+    log.warn(
+      { runId: run.runId, sessionId: run.sessionId, from: 'running', to: 'interrupted', reason, upstreamCalls: usage.length },
+      'run interrupted',
+    );
     if (await eventLog.exists(logId)) {
       await eventLog.append(logId, {
         type: 'error',
@@ -702,7 +750,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     let builder: AnswerBuilder | undefined;
     try {
       for await (const chunk of eventLog.read(runId, reader.signal)) {
-        if (chunk.type === 'start') builder = paused ? AnswerBuilder.continuing(paused) : new AnswerBuilder(chunk.messageId ?? randomUUID());
+        if (chunk.type === 'start')
+          builder = paused ? AnswerBuilder.continuing(paused) : new AnswerBuilder(chunk.messageId ?? randomUUID());
         builder?.apply(chunk);
       }
     } finally {
@@ -744,29 +793,43 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   // Answers an earlier process kept in the journal are taken over before any sweep, so that the
   // sweep stores them as they ended rather than as interrupted.
   settler.adopt(leftBehind);
-  const sweeper = setInterval(() => {
-    desk.sweepExpired().catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'ending expired tool approvals failed; the next sweep tries again'));
-    recoverInterruptedRuns().catch((error: unknown) => {
-      const service = outageOf(error);
-      if (service) log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
-      else log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed');
-    });
-    // Agent executions are swept in the same tick (src/executions/execution-service.ts).
-    executionService.recover().catch((error: unknown) => {
-      log.warn({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions failed');
-    });
-  }, Math.max(250, Math.floor(config.runLeaseMs / 2)));
+  const sweeper = setInterval(
+    () => {
+      desk
+        .sweepExpired()
+        .catch((error: unknown) =>
+          log.warn({ err: errorSummary(error) }, 'ending expired tool approvals failed; the next sweep tries again'),
+        );
+      recoverInterruptedRuns().catch((error: unknown) => {
+        const service = outageOf(error);
+        if (service)
+          log.warn({ err: errorSummary(error), service }, 'recovering interrupted runs failed: a backing service is not answering');
+        else log.error({ err: errorSummary(error) }, 'recovering interrupted runs failed');
+      });
+      // Agent executions are swept in the same tick (src/executions/execution-service.ts).
+      executionService.recover().catch((error: unknown) => {
+        log.warn({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions failed');
+      });
+    },
+    Math.max(250, Math.floor(config.runLeaseMs / 2)),
+  );
   sweeper.unref();
   try {
     await recoverInterruptedRuns();
   } catch (error) {
     // Not fatal: the sweeper tries again every RUN_LEASE_MS / 2. But never silent.
-    log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted runs at start failed; the sweeper will retry');
+    log.error(
+      { err: errorSummary(error), service: outageOf(error) },
+      'recovering interrupted runs at start failed; the sweeper will retry',
+    );
   }
   try {
     await executionService.recover();
   } catch (error) {
-    log.error({ err: errorSummary(error), service: outageOf(error) }, 'recovering interrupted executions at start failed; the sweeper will retry');
+    log.error(
+      { err: errorSummary(error), service: outageOf(error) },
+      'recovering interrupted executions at start failed; the sweeper will retry',
+    );
   }
 
   async function loadSession(sessionId: string, userId?: string): Promise<ChatSession | null> {
@@ -901,7 +964,12 @@ export async function createChatService(options: ChatServiceOptions = {}) {
      * Records the session owner's feedback on one of its answers (replacing any earlier feedback).
      * Throws `not_found` for another user's session or a message that is not an answer in it.
      */
-    async setFeedback(sessionId: string, userId: string, messageId: string, given: { rating: FeedbackRating; comment?: string }): Promise<Feedback> {
+    async setFeedback(
+      sessionId: string,
+      userId: string,
+      messageId: string,
+      given: { rating: FeedbackRating; comment?: string },
+    ): Promise<Feedback> {
       await ownedSession(sessionId, userId);
       const stored = await feedback.set(sessionId, userId, messageId, given.rating, given.comment?.trim() || undefined);
       if (!stored) throw notFound('Answer');
@@ -926,7 +994,8 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       const existing = await sessions.findRow(session.sessionId);
       if (existing && existing.userId !== session.userId) throw notFound();
       if (!existing) await sessions.create(session.sessionId, session.userId, session.title ?? null);
-      else if (session.title && session.title !== sessions.toSummary(existing).title) await sessions.setTitle(session.sessionId, session.title);
+      else if (session.title && session.title !== sessions.toSummary(existing).title)
+        await sessions.setTitle(session.sessionId, session.title);
       const storedIds = await sessions.messageIds(session.sessionId);
       for (const message of session.messages ?? []) {
         if (!storedIds.has(message.id)) await sessions.append(session.sessionId, message);

@@ -40,8 +40,7 @@ export type FittedHistory = { messages: ModelMessage[]; tokens: number };
 
 export async function fitToContextWindow(policy: ContextWindowPolicy, input: FitInput): Promise<FittedHistory> {
   const budget = Math.floor(policy.windowTokens * HISTORY_SHARE);
-  const convert = (messages: ChatMessage[]) =>
-    convertToModelMessages(messages, { tools: input.tools, ignoreIncompleteToolCalls: true });
+  const convert = (messages: ChatMessage[]) => convertToModelMessages(messages, { tools: input.tools, ignoreIncompleteToolCalls: true });
 
   const full = await convert(input.history);
   const fullTokens = estimateTokens(full);
@@ -75,7 +74,12 @@ export async function fitToContextWindow(policy: ContextWindowPolicy, input: Fit
   return { messages, tokens: estimateTokens(messages) };
 }
 
-async function summarise(policy: ContextWindowPolicy, previous: string | undefined, messages: ChatMessage[], input: FitInput): Promise<string> {
+async function summarise(
+  policy: ContextWindowPolicy,
+  previous: string | undefined,
+  messages: ChatMessage[],
+  input: FitInput,
+): Promise<string> {
   const transcript = messages
     .map((message) => {
       const text = message.parts
@@ -90,7 +94,8 @@ async function summarise(policy: ContextWindowPolicy, previous: string | undefin
     model: policy.model,
     maxRetries: policy.maxRetries,
     abortSignal: input.signal,
-    system: 'Condense conversations faithfully. Keep names, numbers, decisions, agent slugs and open questions. Reply with the summary only.',
+    system:
+      'Condense conversations faithfully. Keep names, numbers, decisions, agent slugs and open questions. Reply with the summary only.',
     prompt: `${previous ? `Summary so far:\n${previous}\n\n` : ''}Conversation to add:\n${transcript.slice(-maxChars)}`,
   });
   input.onUsage(toUsage(result.usage, policy.modelId, 0, 'summary', costFrom(result.providerMetadata)));

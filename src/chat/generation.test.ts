@@ -4,8 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { generate, type GenerationInput, type StepResult } from './generation.js';
 
-const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 3, text: 3, reasoning: undefined } };
-const finish = (unified: 'stop' | 'tool-calls'): LanguageModelV3StreamPart => ({ type: 'finish', usage, finishReason: { unified, raw: unified } });
+const usage = {
+  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 3, text: 3, reasoning: undefined },
+};
+const finish = (unified: 'stop' | 'tool-calls'): LanguageModelV3StreamPart => ({
+  type: 'finish',
+  usage,
+  finishReason: { unified, raw: unified },
+});
 const say = (text: string): LanguageModelV3StreamPart[] => [
   { type: 'text-start', id: 't' },
   { type: 'text-delta', id: 't', delta: text },
@@ -37,7 +44,9 @@ function scriptedModel(replies: Reply[]) {
       if (!reply) throw new Error('no reply scripted');
       if (reply instanceof Error) throw reply;
       if (typeof reply === 'function') return { stream: reply() };
-      return { stream: new ReadableStream({ start: (controller) => (reply.forEach((part) => controller.enqueue(part)), controller.close()) }) };
+      return {
+        stream: new ReadableStream({ start: (controller) => (reply.forEach((part) => controller.enqueue(part)), controller.close()) }),
+      };
     },
   };
   return { model, calls };
@@ -89,13 +98,32 @@ describe('generate', () => {
   it('runs a tool call and shows the model its result in the next call', async () => {
     const { types, chunks, calls } = await run([call('lookup', '{"word":"wombat"}'), say('A marsupial.')]);
     expect(types).toEqual([
-      'start-step', 'tool-input-start', 'tool-input-delta', 'tool-input-available', 'tool-output-available', 'finish-step',
-      'start-step', 'text-start', 'text-delta', 'text-end', 'finish-step',
+      'start-step',
+      'tool-input-start',
+      'tool-input-delta',
+      'tool-input-available',
+      'tool-output-available',
+      'finish-step',
+      'start-step',
+      'text-start',
+      'text-delta',
+      'text-end',
+      'finish-step',
     ]);
     expect(chunks.find((chunk) => chunk.type === 'tool-output-available')).toMatchObject({ output: { meaning: 'the meaning of wombat' } });
     expect(calls[1]!.prompt.slice(-2)).toEqual([
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call-lookup', toolName: 'lookup', input: { word: 'wombat' } }] },
-      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call-lookup', toolName: 'lookup', output: { type: 'json', value: { word: 'wombat', meaning: 'the meaning of wombat' } } }] },
+      {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: 'call-lookup',
+            toolName: 'lookup',
+            output: { type: 'json', value: { word: 'wombat', meaning: 'the meaning of wombat' } },
+          },
+        ],
+      },
     ]);
   });
 
@@ -115,7 +143,14 @@ describe('generate', () => {
   });
 
   it('retries a retryable failure before the response, waiting as Retry-After asks; gives up on the others', async () => {
-    const limited = new APICallError({ message: 'slow down', url: 'u', requestBodyValues: {}, statusCode: 429, responseHeaders: { 'retry-after-ms': '30' }, isRetryable: true });
+    const limited = new APICallError({
+      message: 'slow down',
+      url: 'u',
+      requestBodyValues: {},
+      statusCode: 429,
+      responseHeaders: { 'retry-after-ms': '30' },
+      isRetryable: true,
+    });
     const started = Date.now();
     const retried = await run([limited, say('ok')], { maxRetries: 2 });
     expect(retried.result).toBe('stop');

@@ -236,7 +236,11 @@ export async function executeToolCall(
   }
   try {
     let output: unknown;
-    for await (const part of executeTool({ execute: tool.execute, input: call.input, options: { toolCallId, messages: [], abortSignal: input.signal } })) {
+    for await (const part of executeTool({
+      execute: tool.execute,
+      input: call.input,
+      options: { toolCallId, messages: [], abortSignal: input.signal },
+    })) {
       if (part.type === 'final') output = part.output;
     }
     call.output = typeof output === 'string' ? { type: 'text', value: output } : { type: 'json', value: (output ?? null) as JSONValue };
@@ -254,9 +258,11 @@ async function parseToolInput(tool: Tool | undefined, toolName: string, rawInput
   const json = rawInput.trim() === '' ? { success: true as const, value: {} } : await safeParseJSON({ text: rawInput });
   const given = json.success ? json.value : rawInput;
   if (!tool) return { success: false, input: given, error: new NoSuchToolError({ toolName, availableTools: Object.keys(tools) }) };
-  if (!json.success) return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: json.error }) };
+  if (!json.success)
+    return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: json.error }) };
   const checked = await safeValidateTypes({ value: json.value, schema: asSchema(tool.inputSchema) });
-  if (!checked.success) return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: checked.error }) };
+  if (!checked.success)
+    return { success: false, input: given, error: new InvalidToolInputError({ toolName, toolInput: rawInput, cause: checked.error }) };
   return { success: true, value: checked.value };
 }
 
@@ -292,7 +298,10 @@ function toPromptMessage(message: ModelMessage): LanguageModelV3Message {
     case 'user':
       return {
         role: 'user',
-        content: typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Extract<LanguageModelV3Message, { role: 'user' }>['content']),
+        content:
+          typeof message.content === 'string'
+            ? [{ type: 'text', text: message.content }]
+            : (message.content as Extract<LanguageModelV3Message, { role: 'user' }>['content']),
       };
     case 'assistant':
       return {

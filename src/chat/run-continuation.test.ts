@@ -8,7 +8,8 @@ import type { ChatMessage } from './types.js';
 /** What a reader that re-attaches gets: the logged chunks, then the continuation's. */
 async function readerView(logged: UIMessageChunk[], continued: UIMessageChunk[]) {
   const all = [...logged, ...continued];
-  for (const chunk of all) expect((await safeValidateTypes({ value: chunk, schema: uiMessageChunkSchema })).success, JSON.stringify(chunk)).toBe(true);
+  for (const chunk of all)
+    expect((await safeValidateTypes({ value: chunk, schema: uiMessageChunkSchema })).success, JSON.stringify(chunk)).toBe(true);
   let last: UIMessage | undefined;
   const stream = new ReadableStream<UIMessageChunk>({
     start(controller) {
@@ -16,7 +17,13 @@ async function readerView(logged: UIMessageChunk[], continued: UIMessageChunk[])
       controller.close();
     },
   });
-  for await (const message of readUIMessageStream({ stream, onError: (error) => { throw error; } })) last = message;
+  for await (const message of readUIMessageStream({
+    stream,
+    onError: (error) => {
+      throw error;
+    },
+  }))
+    last = message;
   return { all, message: last! };
 }
 
@@ -105,14 +112,22 @@ describe('stitching a continuation onto the logged answer', () => {
     const resumption = createContinuation(logged, { count: 1, usage: [], tools: {} });
     await resumption.settle(() => {}, new AbortController().signal);
     // executeRun's catch emits the builder's closing chunks, then the error.
-    const out = [...resumption.answer!.closingChunks(), { type: 'error', errorText: 'down' } as UIMessageChunk].flatMap((chunk) => resumption.stitch(chunk));
-    expect(out).toEqual([{ type: 'text-end', id: 'txt-0' }, { type: 'error', errorText: 'down' }]);
+    const out = [...resumption.answer!.closingChunks(), { type: 'error', errorText: 'down' } as UIMessageChunk].flatMap((chunk) =>
+      resumption.stitch(chunk),
+    );
+    expect(out).toEqual([
+      { type: 'text-end', id: 'txt-0' },
+      { type: 'error', errorText: 'down' },
+    ]);
   });
 
   it('re-runs a read-only tool call that was in flight, reports an acting one as interrupted, and starts a new step', async () => {
     let added = 0;
     const tools = {
-      find_agent: tool({ inputSchema: z.object({ query: z.string() }), execute: async ({ query }) => ({ agents: [{ slug: `found-${query}` }] }) }),
+      find_agent: tool({
+        inputSchema: z.object({ query: z.string() }),
+        execute: async ({ query }) => ({ agents: [{ slug: `found-${query}` }] }),
+      }),
       add_agent_to_library: tool({
         inputSchema: z.object({ slug: z.string() }),
         execute: async () => {
@@ -144,16 +159,34 @@ describe('stitching a continuation onto the logged answer', () => {
     expect(added).toBe(0);
     expect(out.slice(0, 5)).toEqual([
       { type: 'text-end', id: 't' },
-      { type: 'tool-input-error', toolCallId: 'half', toolName: 'find_agent', input: '{"que', errorText: expect.stringMatching(/interrupted/) },
+      {
+        type: 'tool-input-error',
+        toolCallId: 'half',
+        toolName: 'find_agent',
+        input: '{"que',
+        errorText: expect.stringMatching(/interrupted/),
+      },
       { type: 'tool-output-available', toolCallId: 'read', output: { agents: [{ slug: 'found-tax' }] } },
       { type: 'tool-output-error', toolCallId: 'act', errorText: INTERRUPTED_ACTION },
       { type: 'finish-step' },
     ]);
     expect(out[5]).toEqual({ type: 'start-step' });
     const { message } = await readerView(logged, [...out, { type: 'finish' }]);
-    expect(message.parts.map((part) => part.type)).toEqual(['step-start', 'text', 'tool-find_agent', 'tool-add_agent_to_library', 'tool-find_agent', 'step-start', 'text']);
+    expect(message.parts.map((part) => part.type)).toEqual([
+      'step-start',
+      'text',
+      'tool-find_agent',
+      'tool-add_agent_to_library',
+      'tool-find_agent',
+      'step-start',
+      'text',
+    ]);
     // The model is shown the tool results and the interruption, then continues after them.
-    const prompt = continuationPrompt('system', [{ id: 'u', role: 'user', parts: [{ type: 'text', text: 'Find a tax agent' }] }], resumption.answer!.message());
+    const prompt = continuationPrompt(
+      'system',
+      [{ id: 'u', role: 'user', parts: [{ type: 'text', text: 'Find a tax agent' }] }],
+      resumption.answer!.message(),
+    );
     const modelMessages = await convertToModelMessages(prompt.history, { tools });
     expect(modelMessages.map((entry) => entry.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
     expect(JSON.stringify(modelMessages[2])).toContain('interrupted by a server restart');
@@ -164,7 +197,11 @@ describe('the continuation prompt', () => {
   const history: ChatMessage[] = [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Which agents make money?' }] }];
 
   it('ends with the partial answer as a trailing assistant message, and tells the model to continue it', async () => {
-    const partial: ChatMessage = { id: 'a1', role: 'assistant', parts: [{ type: 'step-start' }, { type: 'text', text: 'The three best agents are Money ', state: 'done' }] };
+    const partial: ChatMessage = {
+      id: 'a1',
+      role: 'assistant',
+      parts: [{ type: 'step-start' }, { type: 'text', text: 'The three best agents are Money ', state: 'done' }],
+    };
     const prompt = continuationPrompt('You are the copilot.', history, partial);
     expect(prompt.system).toBe(`You are the copilot.\n\n${CONTINUE_INSTRUCTION}`);
     const modelMessages = await convertToModelMessages(prompt.history);

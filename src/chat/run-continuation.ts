@@ -123,7 +123,8 @@ export function createContinuation(logged: LoggedAnswer, input: { count: number;
   if (answer) answer.unaccountedChars = 0;
   const lastOpen = [...logged.openParts].at(-1);
   const pendingTools = logged.toolInputs.size > 0 || logged.toolCalls.size > 0;
-  const joinText = answer !== undefined && logged.stepOpen && !pendingTools && !logged.stepHasTools && lastOpen?.[1] === 'text' ? lastOpen[0] : undefined;
+  const joinText =
+    answer !== undefined && logged.stepOpen && !pendingTools && !logged.stepHasTools && lastOpen?.[1] === 'text' ? lastOpen[0] : undefined;
 
   let dropStartStep = joinText !== undefined;
   let joining = joinText !== undefined;
@@ -169,14 +170,21 @@ export function createContinuation(logged: LoggedAnswer, input: { count: number;
           return [{ type: 'text-end', id: joinText }, chunk];
         }
       }
-      if ((chunk.type === 'text-delta' || chunk.type === 'text-end') && aliases.has(chunk.id)) return [{ ...chunk, id: aliases.get(chunk.id)! }];
+      if ((chunk.type === 'text-delta' || chunk.type === 'text-end') && aliases.has(chunk.id))
+        return [{ ...chunk, id: aliases.get(chunk.id)! }];
       return [chunk];
     },
   };
 }
 
 /** A tool call that was running when its instance stopped: run again if it only reads, else reported as interrupted. */
-async function settleToolCall(tools: ToolSet, toolCallId: string, toolName: string, input: unknown, signal: AbortSignal): Promise<UIMessageChunk[]> {
+async function settleToolCall(
+  tools: ToolSet,
+  toolCallId: string,
+  toolName: string,
+  input: unknown,
+  signal: AbortSignal,
+): Promise<UIMessageChunk[]> {
   const tool = Object.hasOwn(tools, toolName) ? tools[toolName] : undefined;
   if (!READ_ONLY_TOOLS.has(toolName) || !tool?.execute) return [{ type: 'tool-output-error', toolCallId, errorText: INTERRUPTED_ACTION }];
   try {
@@ -204,7 +212,11 @@ function parsedOrText(text: string): unknown {
  * continue), and the system prompt with an instruction to carry on rather than start again. With
  * nothing written yet it is the original request.
  */
-export function continuationPrompt(system: string, history: ChatMessage[], partial: ChatMessage | undefined): { system: string; history: ChatMessage[] } {
+export function continuationPrompt(
+  system: string,
+  history: ChatMessage[],
+  partial: ChatMessage | undefined,
+): { system: string; history: ChatMessage[] } {
   if (!partial || partial.parts.every((part) => part.type === 'step-start')) return { system, history };
   return { system: `${system}\n\n${CONTINUE_INSTRUCTION}`, history: [...history, partial] };
 }

@@ -41,7 +41,14 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     const sessionId = randomUUID();
     const runId = randomUUID();
     await sessions.create(sessionId, 'u');
-    await runs.begin({ sessionId, userId: 'u', runId, owner: 'me', leaseMs: 60_000, userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] } });
+    await runs.begin({
+      sessionId,
+      userId: 'u',
+      runId,
+      owner: 'me',
+      leaseMs: 60_000,
+      userMessage: { id: randomUUID(), role: 'user', parts: [{ type: 'text', text: 'hi' }] },
+    });
     return {
       runId,
       sessionId,
@@ -60,7 +67,16 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     const stored: string[] = [];
     // Short waits stand in for time: at the default ceiling (30 s between attempts) the 60 failed
     // attempts below are half an hour of outage, and nothing the settler holds has any expiry.
-    const settler = createRunSettler({ runs, place, log, maxBytes: 1 << 20, baseDelayMs: 2, maxDelayMs: 10, onRetryFailed: () => failures++, onStored: (entry) => stored.push(entry.runId) });
+    const settler = createRunSettler({
+      runs,
+      place,
+      log,
+      maxBytes: 1 << 20,
+      baseDelayMs: 2,
+      maxDelayMs: 10,
+      onRetryFailed: () => failures++,
+      onStored: (entry) => stored.push(entry.runId),
+    });
     await postgres.kill();
     expect(await settler.save(record)).toBe('pending');
     expect(await place.get(record.runId)).toEqual(record);
@@ -75,10 +91,18 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     expect(settler.stats()).toEqual({ count: 0, bytes: 0 });
     expect(await place.get(record.runId)).toBeUndefined();
     expect(await runs.status(record.runId)).toMatchObject({ status: 'finished' });
-    expect((await sessions.messages(record.sessionId)).map((message) => message.parts)).toEqual([[{ type: 'text', text: 'hi' }], [{ type: 'text', text: 'the whole answer' }]]);
+    expect((await sessions.messages(record.sessionId)).map((message) => message.parts)).toEqual([
+      [{ type: 'text', text: 'hi' }],
+      [{ type: 'text', text: 'the whole answer' }],
+    ]);
 
     // Another instance holding the same record (adopted from its journal) stores nothing twice.
-    const other = createRunSettler({ runs, place: await openSpillJournal(join(directory, 'b.journal'), { cipher: createContentCipher(), maxBytes: 1 << 20 }), log, maxBytes: 1 << 20 });
+    const other = createRunSettler({
+      runs,
+      place: await openSpillJournal(join(directory, 'b.journal'), { cipher: createContentCipher(), maxBytes: 1 << 20 }),
+      log,
+      maxBytes: 1 << 20,
+    });
     expect(await other.settle(record)).toBe('ended-elsewhere');
     expect(await sessions.usage(record.sessionId)).toHaveLength(1);
     await Promise.all([settler.close(), other.close()]);

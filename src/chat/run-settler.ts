@@ -75,7 +75,9 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
       bytes -= entry.bytes;
     }
     if (!kept && !entry) return;
-    await place.remove(runId).catch((error: unknown) => log.warn({ runId, err: errorSummary(error) }, 'could not drop a stored end record'));
+    await place
+      .remove(runId)
+      .catch((error: unknown) => log.warn({ runId, err: errorSummary(error) }, 'could not drop a stored end record'));
   };
 
   /** One attempt to store a record; throws when the database did not answer. Concurrent attempts for a run share one. */
@@ -87,7 +89,10 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
         await runs.end(record.runId, record.sessionId, record.userId, runEndOf(record));
       } catch (error) {
         if (!RunStateError.isInstance(error)) throw error;
-        log.warn({ runId: record.runId, sessionId: record.sessionId, from: error.from, to: error.to }, 'run had already ended elsewhere, or its session was deleted: nothing stored');
+        log.warn(
+          { runId: record.runId, sessionId: record.sessionId, from: error.from, to: error.to },
+          'run had already ended elsewhere, or its session was deleted: nothing stored',
+        );
         await forget(record.runId, kept);
         return 'ended-elsewhere';
       }
@@ -146,13 +151,19 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
     const others = bytes - entry.bytes;
     if (!entry.durable && others + entry.bytes > options.maxBytes) {
       options.onOverflow?.();
-      log.error({ runId: entry.record.runId, pendingBytes: others, maxBytes: options.maxBytes }, 'PENDING_SAVES_MAX_BYTES reached: this answer is kept in memory only until the database returns');
+      log.error(
+        { runId: entry.record.runId, pendingBytes: others, maxBytes: options.maxBytes },
+        'PENDING_SAVES_MAX_BYTES reached: this answer is kept in memory only until the database returns',
+      );
       return;
     }
     const kept = await place.put(entry.record).catch(() => false);
     if (!kept && !entry.durable) {
       options.onOverflow?.();
-      log.error({ runId: entry.record.runId, place: place.kind }, 'could not keep an unsaved answer durably; it is kept in memory until the database returns');
+      log.error(
+        { runId: entry.record.runId, place: place.kind },
+        'could not keep an unsaved answer durably; it is kept in memory until the database returns',
+      );
     }
     entry.durable ||= kept;
   };
@@ -170,7 +181,10 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
       try {
         return await attempt(record, false);
       } catch (error) {
-        log.warn({ runId: record.runId, sessionId: record.sessionId, err: errorSummary(error), service: outageOf(error) }, 'the database did not take the answer: it is kept and saved when the database answers');
+        log.warn(
+          { runId: record.runId, sessionId: record.sessionId, err: errorSummary(error), service: outageOf(error) },
+          'the database did not take the answer: it is kept and saved when the database answers',
+        );
         await hold(record, false);
         return 'pending';
       }
@@ -189,7 +203,8 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
         if (pending.has(record.runId)) continue;
         void hold(record, true);
       }
-      if (records.length > 0) log.warn({ records: records.length, place: place.kind }, 'answers left unsaved by an earlier process are being saved');
+      if (records.length > 0)
+        log.warn({ records: records.length, place: place.kind }, 'answers left unsaved by an earlier process are being saved');
       schedule(0);
     },
 
@@ -205,7 +220,8 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
       await retrying;
       if (pending.size > 0) {
         const fields = { pending: pending.size, place: place.kind };
-        if (place.kind === 'memory') log.error(fields, 'answers not yet saved are lost: no durable place was configured (DATA_DIR on disk, or REDIS_URL)');
+        if (place.kind === 'memory')
+          log.error(fields, 'answers not yet saved are lost: no durable place was configured (DATA_DIR on disk, or REDIS_URL)');
         else log.warn(fields, 'answers not yet saved stay kept and are saved by the next start (journal) or any instance (Redis)');
       }
       await place.close();

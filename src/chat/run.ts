@@ -52,7 +52,14 @@ export type RunDeps = {
   pause?: (pause: RunPauseInput) => Promise<boolean>;
 };
 
-export type RunPauseInput = { runId: string; sessionId: string; userId: string; answer: ChatMessage; usage: NewUsage[]; requests: ApprovalRequest[] };
+export type RunPauseInput = {
+  runId: string;
+  sessionId: string;
+  userId: string;
+  answer: ChatMessage;
+  usage: NewUsage[];
+  requests: ApprovalRequest[];
+};
 
 export type RunInput = {
   runId: string;
@@ -104,9 +111,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   let toolsRan = false;
   let progressKnown = false;
   const progress = (): RunProgress | undefined =>
-    progressKnown
-      ? { promptEstimate, model: deps.models.chatModelId, usage, calling, pendingChars: answer.unaccountedChars }
-      : undefined;
+    progressKnown ? { promptEstimate, model: deps.models.chatModelId, usage, calling, pendingChars: answer.unaccountedChars } : undefined;
 
   const stop = () => {
     stopRequested = true;
@@ -253,7 +258,11 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     // A Redis restart must not make this instance write its older copy of the log over the new owner's.
     deps.eventLog.disown(runId);
     if (handedOff) {
-      await input.handOff?.(progress()).catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'releasing a handed-off run failed; it is taken over when its lease expires'));
+      await input
+        .handOff?.(progress())
+        .catch((error: unknown) =>
+          log.warn({ err: errorSummary(error) }, 'releasing a handed-off run failed; it is taken over when its lease expires'),
+        );
     }
     // A hand-on is not a failure: it is not counted as an interrupted run (this process is stopping).
     if (leaseLost) deps.onEnded?.('interrupted', runId);
@@ -281,15 +290,25 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     });
     if (paused) {
       // Durable before it is said: a client that sees this `finish` finds the request after a reload.
-      emit({ type: 'finish', finishReason: 'tool-calls', messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), awaitingApproval: true } });
+      emit({
+        type: 'finish',
+        finishReason: 'tool-calls',
+        messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), awaitingApproval: true },
+      });
       await pendingAppends.catch(() => {});
       await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
-      log.info({ from: 'running', to: 'awaiting-approval', approvals: asked.length, upstreamCalls: usage.length }, 'run waits for tool approval');
+      log.info(
+        { from: 'running', to: 'awaiting-approval', approvals: asked.length, upstreamCalls: usage.length },
+        'run waits for tool approval',
+      );
       return 'awaiting-approval';
     }
     sawError = true;
     failure = 'approval not saved';
-    emit({ type: 'error', errorText: 'The answer needs your approval to use a tool, but the request could not be saved. Please try again.' });
+    emit({
+      type: 'error',
+      errorText: 'The answer needs your approval to use a tool, but the request could not be saved. Please try again.',
+    });
   }
 
   // A call cut short reports no usage; estimate it so that budgets still count it. A failure before any

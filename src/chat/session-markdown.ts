@@ -9,20 +9,34 @@ type Part = ChatMessage['parts'][number];
 
 export function sessionMarkdown(session: ChatSession, exportedAt = new Date(), otherMessages: ChatMessage[] = []): string {
   const title = session.title?.trim() || 'New chat';
-  const blocks = [`# ${escapeLine(title)}`, `_Exported from autochat on ${exportedAt.toISOString().slice(0, 10)} · session ${session.sessionId}_`];
-  blocks.push(...session.messages.map((message) => messageMarkdown(message, message.role === 'user' ? 'You' : 'autochat')).filter((block) => block !== ''));
+  const blocks = [
+    `# ${escapeLine(title)}`,
+    `_Exported from autochat on ${exportedAt.toISOString().slice(0, 10)} · session ${session.sessionId}_`,
+  ];
+  blocks.push(
+    ...session.messages
+      .map((message) => messageMarkdown(message, message.role === 'user' ? 'You' : 'autochat'))
+      .filter((block) => block !== ''),
+  );
   // Versions the chat does not show (an edited message, a replaced answer) are kept too, after it.
-  const others = otherMessages.map((message) => messageMarkdown(message, message.role === 'user' ? 'You (another version)' : 'autochat (another version)'));
+  const others = otherMessages.map((message) =>
+    messageMarkdown(message, message.role === 'user' ? 'You (another version)' : 'autochat (another version)'),
+  );
   if (others.some((block) => block !== '')) blocks.push('---', '# Other versions', ...others.filter((block) => block !== ''));
   return `${blocks.join('\n\n')}\n`;
 }
 
 function messageMarkdown(message: ChatMessage, heading: string): string {
   if (message.role === 'system') return '';
-  const body = message.parts.map(partMarkdown).filter((text) => text.length > 0).join('\n\n');
+  const body = message.parts
+    .map(partMarkdown)
+    .filter((text) => text.length > 0)
+    .join('\n\n');
   if (!body) return '';
   const feedback = message.metadata?.feedback;
-  const rated = feedback ? `\n\n_Feedback: ${feedback.rating === 'up' ? '👍' : '👎'}${feedback.comment ? ` — ${escapeLine(feedback.comment)}` : ''}_` : '';
+  const rated = feedback
+    ? `\n\n_Feedback: ${feedback.rating === 'up' ? '👍' : '👎'}${feedback.comment ? ` — ${escapeLine(feedback.comment)}` : ''}_`
+    : '';
   return `## ${heading}\n\n${body}${rated}`;
 }
 
@@ -38,8 +52,12 @@ function partMarkdown(part: Part): string {
 
 function describeOutput(output: unknown): string {
   if (typeof output === 'object' && output !== null && Array.isArray((output as { agents?: unknown }).agents)) {
-    const names = ((output as { agents: { name?: unknown; slug?: unknown }[] }).agents).map((agent) => String(agent.name ?? agent.slug ?? '?'));
-    return names.length === 0 ? 'no agents found' : `${names.length} agent${names.length === 1 ? '' : 's'}: ${escapeLine(names.join(', '))}`;
+    const names = (output as { agents: { name?: unknown; slug?: unknown }[] }).agents.map((agent) =>
+      String(agent.name ?? agent.slug ?? '?'),
+    );
+    return names.length === 0
+      ? 'no agents found'
+      : `${names.length} agent${names.length === 1 ? '' : 's'}: ${escapeLine(names.join(', '))}`;
   }
   return compact(output);
 }

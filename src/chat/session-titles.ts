@@ -15,7 +15,8 @@ import { errorSummary } from './run.js';
 import type { StartingTurns } from './starting-turns.js';
 import { titleText } from './title-text.js';
 
-const INSTRUCTION = 'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.';
+const INSTRUCTION =
+  'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.';
 /** The longest a title waits for a quiet moment, by default. */
 const MAX_WAIT_MS = 2000;
 /** Titles waiting beyond this many are not made (the chat keeps no title): a title is a nicety. */

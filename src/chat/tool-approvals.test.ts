@@ -8,7 +8,10 @@ import { generate, type ApprovalRequest } from './generation.js';
 import { endedAnswer, logIdOf, modelViewOf, runAnsweredCalls } from './tool-approvals.js';
 import type { ChatMessage } from './types.js';
 
-const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 3, text: 3, reasoning: undefined } };
+const usage = {
+  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 3, text: 3, reasoning: undefined },
+};
 const replies = (parts: LanguageModelV3StreamPart[][]): LanguageModelV3 => ({
   specificationVersion: 'v3',
   provider: 'test',
@@ -18,7 +21,9 @@ const replies = (parts: LanguageModelV3StreamPart[][]): LanguageModelV3 => ({
   async doStream() {
     const reply = parts.shift();
     if (!reply) throw new Error('no reply scripted');
-    return { stream: new ReadableStream({ start: (controller) => (reply.forEach((part) => controller.enqueue(part)), controller.close()) }) };
+    return {
+      stream: new ReadableStream({ start: (controller) => (reply.forEach((part) => controller.enqueue(part)), controller.close()) }),
+    };
   },
 });
 const callParts = (name: string, input: string, id: string): LanguageModelV3StreamPart[] => [
@@ -32,13 +37,20 @@ describe('a tool call that needs approval', () => {
   it('is announced and not run; the step ends and the loop stops, other calls of the step run', async () => {
     const ran: string[] = [];
     const tools = {
-      shout: tool({ inputSchema: z.object({ text: z.string() }), execute: async ({ text }) => (ran.push(`shout ${text}`), text.toUpperCase()) }),
+      shout: tool({
+        inputSchema: z.object({ text: z.string() }),
+        execute: async ({ text }) => (ran.push(`shout ${text}`), text.toUpperCase()),
+      }),
       look: tool({ inputSchema: z.object({ word: z.string() }), execute: async ({ word }) => (ran.push(`look ${word}`), word) }),
     };
     const chunks: UIMessageChunk[] = [];
     let asked: ApprovalRequest[] | undefined;
     const model = replies([
-      [...callParts('shout', '{"text":"hi"}', 'c1'), ...callParts('look', '{"word":"x"}', 'c2'), { type: 'finish', usage, finishReason: { unified: 'tool-calls', raw: 'tool_calls' } }],
+      [
+        ...callParts('shout', '{"text":"hi"}', 'c1'),
+        ...callParts('look', '{"word":"x"}', 'c2'),
+        { type: 'finish', usage, finishReason: { unified: 'tool-calls', raw: 'tool_calls' } },
+      ],
     ]);
     const reason = await generate({
       model,
@@ -103,13 +115,32 @@ describe('a tool call that needs approval', () => {
     expect(message.id).toBe('answer-1');
     expect(message.parts).toEqual([
       { type: 'step-start' },
-      { type: 'tool-shout', toolCallId: 'c1', state: 'output-available', input: { text: 'hi' }, output: 'HI', approval: { id: 'a1', approved: true } },
-      { type: 'tool-shout', toolCallId: 'c2', state: 'output-denied', input: { text: 'no' }, approval: { id: 'a2', approved: false, reason: 'too loud' } },
+      {
+        type: 'tool-shout',
+        toolCallId: 'c1',
+        state: 'output-available',
+        input: { text: 'hi' },
+        output: 'HI',
+        approval: { id: 'a1', approved: true },
+      },
+      {
+        type: 'tool-shout',
+        toolCallId: 'c2',
+        state: 'output-denied',
+        input: { text: 'no' },
+        approval: { id: 'a2', approved: false, reason: 'too loud' },
+      },
     ]);
 
     // The model is shown the denial as a tool error with the reason, and no approval bookkeeping.
     const [shown] = modelViewOf([message]);
-    expect(shown!.parts[1]).toEqual({ type: 'tool-shout', toolCallId: 'c1', state: 'output-available', input: { text: 'hi' }, output: 'HI' });
+    expect(shown!.parts[1]).toEqual({
+      type: 'tool-shout',
+      toolCallId: 'c1',
+      state: 'output-available',
+      input: { text: 'hi' },
+      output: 'HI',
+    });
     expect(shown!.parts[2]).toMatchObject({ state: 'output-error', errorText: expect.stringContaining('too loud') });
   });
 

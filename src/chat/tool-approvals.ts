@@ -64,7 +64,11 @@ export function modelViewOf(history: ChatMessage[]): ChatMessage[] {
       const { approval, ...rest } = part as Part & { approval?: { reason?: string }; state?: string };
       if (rest.state === 'output-denied') {
         const reason = approval?.reason ? ` The user said: ${approval.reason}` : '';
-        parts.push({ ...rest, state: 'output-error', errorText: `The user did not allow this tool call, so it did not run.${reason}` } as Part);
+        parts.push({
+          ...rest,
+          state: 'output-error',
+          errorText: `The user did not allow this tool call, so it did not run.${reason}`,
+        } as Part);
       } else if (rest.state === 'output-available' || rest.state === 'output-error') {
         parts.push(rest as Part);
       }
@@ -122,7 +126,10 @@ export function createApprovalDesk(deps: {
   async function resumeIfAnswered(runId: string): Promise<string | undefined> {
     const resumed = await approvals.claim(runId, deps.owner, deps.leaseMs);
     if (!resumed) return undefined;
-    log.info({ runId, sessionId: resumed.sessionId, from: 'awaiting-approval', to: 'running', resumes: resumed.resumes }, 'run resumed after tool approval');
+    log.info(
+      { runId, sessionId: resumed.sessionId, from: 'awaiting-approval', to: 'running', resumes: resumed.resumes },
+      'run resumed after tool approval',
+    );
     return deps.launch(resumed);
   }
 
@@ -156,15 +163,24 @@ export function createApprovalDesk(deps: {
       let runId: string | undefined;
       for (const approval of given) {
         const reason = typeof approval.reason === 'string' ? approval.reason.slice(0, 2000) : undefined;
-        const result = await approvals.answer({ approvalId: approval.id as string, sessionId, userId, approved: approval.approved as boolean, reason });
+        const result = await approvals.answer({
+          approvalId: approval.id as string,
+          sessionId,
+          userId,
+          approved: approval.approved as boolean,
+          reason,
+        });
         if (result.kind !== 'missing') runId = result.runId;
       }
       if (!runId) throw notFound('Approval');
       const resumed = await resumeIfAnswered(runId);
       if (resumed) return resumed;
       const waiting = await approvals.waiting(sessionId);
-      if (waiting?.runId === runId) throw new ChatError('invalid_request', 'Some tool calls of this answer still wait for your approval. Answer each of them.');
-      throw new ChatError('run_in_progress', 'These tool calls were answered already, and the answer has moved on.', { retryAfterSeconds: 1 });
+      if (waiting?.runId === runId)
+        throw new ChatError('invalid_request', 'Some tool calls of this answer still wait for your approval. Answer each of them.');
+      throw new ChatError('run_in_progress', 'These tool calls were answered already, and the answer has moved on.', {
+        retryAfterSeconds: 1,
+      });
     },
 
     /**

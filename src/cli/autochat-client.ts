@@ -15,20 +15,30 @@ export const serverInfoSchema = z.object({
 });
 export type ServerInfo = z.infer<typeof serverInfoSchema>;
 
-export const sessionSummarySchema = z
-  .object({ sessionId: z.string(), title: z.string().nullable(), updatedAt: z.string() })
-  .loose();
+export const sessionSummarySchema = z.object({ sessionId: z.string(), title: z.string().nullable(), updatedAt: z.string() }).loose();
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
 const sessionListSchema = z.object({ sessions: z.array(sessionSummarySchema), nextCursor: z.string().nullable().optional() });
 
 const messagePartSchema = z
-  .object({ type: z.string(), text: z.string().optional(), state: z.string().optional(), input: z.unknown().optional(), output: z.unknown().optional(), errorText: z.string().optional() })
+  .object({
+    type: z.string(),
+    text: z.string().optional(),
+    state: z.string().optional(),
+    input: z.unknown().optional(),
+    output: z.unknown().optional(),
+    errorText: z.string().optional(),
+  })
   .loose();
 export type HistoryPart = z.infer<typeof messagePartSchema>;
 
 const historyMessageSchema = z
-  .object({ id: z.string(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(messagePartSchema), parentId: z.string().nullable().optional() })
+  .object({
+    id: z.string(),
+    role: z.enum(['user', 'assistant', 'system']),
+    parts: z.array(messagePartSchema),
+    parentId: z.string().nullable().optional(),
+  })
   .loose();
 export type HistoryMessage = z.infer<typeof historyMessageSchema>;
 
@@ -38,7 +48,14 @@ export type SessionWithMessages = z.infer<typeof sessionSchema>;
 const stopSchema = z.object({ stopped: z.boolean() });
 
 export const executionSummarySchema = z
-  .object({ executionId: z.string(), slug: z.string(), agentName: z.string(), status: z.string(), createdAt: z.string(), error: z.string().optional() })
+  .object({
+    executionId: z.string(),
+    slug: z.string(),
+    agentName: z.string(),
+    status: z.string(),
+    createdAt: z.string(),
+    error: z.string().optional(),
+  })
   .loose();
 export type ExecutionSummary = z.infer<typeof executionSummarySchema>;
 const executionListSchema = z.object({ executions: z.array(executionSummarySchema), nextCursor: z.string().nullable().optional() });
@@ -93,9 +110,13 @@ export function createAutochatClient(options: AutochatClientOptions) {
       response = await doFetch(`${baseUrl}${path}`, { ...rest, headers });
     } catch (error) {
       if (isAbort(error)) throw error;
-      throw new AutochatClientError('unreachable', `cannot reach autochat at ${baseUrl} — is \`autochat serve\` running?${causeHint(error)}`, {
-        cause: error,
-      });
+      throw new AutochatClientError(
+        'unreachable',
+        `cannot reach autochat at ${baseUrl} — is \`autochat serve\` running?${causeHint(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (!response.ok) throw await errorFrom(response, sessionId);
     return response;
@@ -108,13 +129,19 @@ export function createAutochatClient(options: AutochatClientOptions) {
       body = await response.json();
     } catch (error) {
       if (isAbort(error)) throw error;
-      throw new AutochatClientError('invalid_response', `${baseUrl}${path} did not answer with JSON — is this an autochat server?`, { cause: error });
+      throw new AutochatClientError('invalid_response', `${baseUrl}${path} did not answer with JSON — is this an autochat server?`, {
+        cause: error,
+      });
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
-      throw new AutochatClientError('invalid_response', `${baseUrl}${path} answered with an unexpected shape — is this an autochat server?`, {
-        cause: parsed.error,
-      });
+      throw new AutochatClientError(
+        'invalid_response',
+        `${baseUrl}${path} answered with an unexpected shape — is this an autochat server?`,
+        {
+          cause: parsed.error,
+        },
+      );
     }
     return parsed.data;
   }
@@ -131,7 +158,11 @@ export function createAutochatClient(options: AutochatClientOptions) {
         : new AutochatClientError('unauthorized', 'the server requires a token: pass --token or set AUTOCHAT_TOKEN', details);
     }
     if (response.status === 404 && sessionId !== undefined) {
-      return new AutochatClientError('not_found', `session ${sessionId} not found (it may belong to someone else, or have been deleted)`, details);
+      return new AutochatClientError(
+        'not_found',
+        `session ${sessionId} not found (it may belong to someone else, or have been deleted)`,
+        details,
+      );
     }
     if (response.status === 429) {
       const retryAfterSeconds = Number(response.headers.get('retry-after')) || undefined;

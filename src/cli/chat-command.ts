@@ -7,7 +7,14 @@
 import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AutochatClientError, createAutochatClient, isAbort, type AutochatClient, type SessionSummary, type StreamRequest } from './autochat-client.js';
+import {
+  AutochatClientError,
+  createAutochatClient,
+  isAbort,
+  type AutochatClient,
+  type SessionSummary,
+  type StreamRequest,
+} from './autochat-client.js';
 import { createAnswerRenderer, createStyle, renderHistory, wantsColor, type AnswerOutcome, type Terminal } from './chat-renderer.js';
 import { readUiMessageChunks } from './sse-events.js';
 
@@ -261,8 +268,12 @@ async function chatInteractively({ client, terminal, io }: Context, options: Int
       printError(terminal, new AutochatClientError('unauthorized', 'the server requires a token: pass --token or set AUTOCHAT_TOKEN'));
       return 1;
     }
-    const model = info.demoModel ? `${info.model} ${style.yellow('(offline demo model — set OPEN_ROUTER_API_KEY on the server for real answers)')}` : info.model;
-    out.write(`${style.bold('autochat')} ${style.dim(`v${info.version} ·`)} ${client.baseUrl} ${style.dim('·')} ${model} ${style.dim('· /help for commands')}\n`);
+    const model = info.demoModel
+      ? `${info.model} ${style.yellow('(offline demo model — set OPEN_ROUTER_API_KEY on the server for real answers)')}`
+      : info.model;
+    out.write(
+      `${style.bold('autochat')} ${style.dim(`v${info.version} ·`)} ${client.baseUrl} ${style.dim('·')} ${model} ${style.dim('· /help for commands')}\n`,
+    );
     if (sessionId) await openSession(sessionId);
   } catch (error) {
     printError(terminal, error);
@@ -347,7 +358,9 @@ async function chatInteractively({ client, terminal, io }: Context, options: Int
         if (lastListing.length === 0) out.write(`${style.dim('no sessions yet')}\n`);
         lastListing.forEach((session, index) => {
           const marker = session.sessionId === sessionId ? '*' : ' ';
-          out.write(`${marker}${String(index + 1).padStart(3)}  ${session.sessionId}  ${session.title ?? style.dim('(untitled)')}  ${style.dim(ago(session.updatedAt))}\n`);
+          out.write(
+            `${marker}${String(index + 1).padStart(3)}  ${session.sessionId}  ${session.title ?? style.dim('(untitled)')}  ${style.dim(ago(session.updatedAt))}\n`,
+          );
         });
         return;
       }
@@ -474,7 +487,11 @@ function approvalPreview(input: unknown): string {
 function resolveSession(argument: string, listing: SessionSummary[]): string {
   if (/^\d+$/.test(argument)) {
     const session = listing[Number(argument) - 1];
-    if (!session) throw new AutochatClientError('not_found', listing.length === 0 ? 'run /sessions first, then /open N' : `there is no session number ${argument} in the last /sessions list`);
+    if (!session)
+      throw new AutochatClientError(
+        'not_found',
+        listing.length === 0 ? 'run /sessions first, then /open N' : `there is no session number ${argument} in the last /sessions list`,
+      );
     return session.sessionId;
   }
   const matches = listing.filter((session) => session.sessionId.startsWith(argument.toLowerCase()));

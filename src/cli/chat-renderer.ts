@@ -216,10 +216,15 @@ export function renderHistory(terminal: Terminal, messages: HistoryMessage[], co
 }
 
 function toolPartLine(part: HistoryPart, style: Style): string | undefined {
-  const name = part.type.startsWith('tool-') ? part.type.slice('tool-'.length) : part.type === 'dynamic-tool' ? String(part.toolName ?? 'tool') : undefined;
+  const name = part.type.startsWith('tool-')
+    ? part.type.slice('tool-'.length)
+    : part.type === 'dynamic-tool'
+      ? String(part.toolName ?? 'tool')
+      : undefined;
   if (!name) return undefined;
   if (part.state === 'output-error') return style.red(`✗ ${name} failed: ${oneLine(part.errorText ?? 'unknown error')}`);
-  if (part.state === 'output-available') return `${style.cyan(`⚙ ${name} ${preview(part.input)}`)}\n${describeToolOutput(name, part.output, style)}`;
+  if (part.state === 'output-available')
+    return `${style.cyan(`⚙ ${name} ${preview(part.input)}`)}\n${describeToolOutput(name, part.output, style)}`;
   return style.cyan(`⚙ ${name} ${preview(part.input)}`);
 }
 

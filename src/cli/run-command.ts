@@ -32,7 +32,8 @@ type Connection = { client: AutochatClient };
 function connect(io: ChatCommandIo, values: { url?: string; token?: string }): Connection | string {
   const env = io.env;
   const baseUrl = values.url ?? (env.AUTOCHAT_URL?.trim() || defaultServerUrl({ HOST: env.HOST, PORT: env.PORT }));
-  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) return `--url must be an http:// or https:// URL, not "${baseUrl}"`;
+  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol))
+    return `--url must be an http:// or https:// URL, not "${baseUrl}"`;
   return { client: createAutochatClient({ baseUrl, token: values.token ?? (env.AUTOCHAT_TOKEN?.trim() || undefined) }) };
 }
 
@@ -55,7 +56,12 @@ export async function runRunCommand(args: string[], io: ChatCommandIo): Promise<
   try {
     parsed = parseArgs({
       args,
-      options: { input: { type: 'string', short: 'i', multiple: true }, url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        input: { type: 'string', short: 'i', multiple: true },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: true,
     });
@@ -93,7 +99,9 @@ export async function runRunCommand(args: string[], io: ChatCommandIo): Promise<
     interrupts++;
     if (interrupts === 1) {
       io.stderr.write('\nStopping the execution…\n');
-      client.stopExecution(executionId).catch((error: unknown) => io.stderr.write(`error: could not stop it: ${(error as Error).message}\n`));
+      client
+        .stopExecution(executionId)
+        .catch((error: unknown) => io.stderr.write(`error: could not stop it: ${(error as Error).message}\n`));
     } else {
       reading.abort();
     }
@@ -155,7 +163,9 @@ export async function runExecutionsCommand(args: string[], io: ChatCommandIo): P
     const executions = await connection.client.listExecutions(limit);
     if (executions.length === 0) io.stdout.write('No executions yet. Run an agent with: autochat run SLUG --input NAME=VALUE\n');
     for (const execution of executions) {
-      io.stdout.write(`${execution.executionId}  ${execution.status.padEnd(11)}  ${execution.createdAt.slice(0, 19).replace('T', ' ')}  ${execution.agentName} (${execution.slug})\n`);
+      io.stdout.write(
+        `${execution.executionId}  ${execution.status.padEnd(11)}  ${execution.createdAt.slice(0, 19).replace('T', ' ')}  ${execution.agentName} (${execution.slug})\n`,
+      );
     }
     return 0;
   } catch (error) {

@@ -176,22 +176,46 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   }
   for (const chunk of answer.closingChunks()) emit(chunk);
   if (!failure && !stopRequested && !leaseLost && brokenStep) {
-    failure = { reason: 'broken', message: 'The connection to the model provider ended before the answer was complete. Please run the agent again.' };
+    failure = {
+      reason: 'broken',
+      message: 'The connection to the model provider ended before the answer was complete. Please run the agent again.',
+    };
     emit({ type: 'error', errorText: failure.message });
   }
 
   // A call cut short reported no usage: estimated, so that budgets still count it (as for chat runs).
   // A stop may have reached the provider, so it is charged; a failure before any response was not billed.
-  if (began && (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || leaseLost || timedOut || (failure && responded))))) {
+  if (
+    began &&
+    (answer.unaccountedChars > 0 || (usage.length === 0 && (stopRequested || leaseLost || timedOut || (failure && responded))))
+  ) {
     const completion = Math.ceil(answer.unaccountedChars / 4);
-    usage.push({ kind: 'execution', model: input.modelId, promptTokens: promptEstimate, completionTokens: completion, totalTokens: promptEstimate + completion, estimated: true });
+    usage.push({
+      kind: 'execution',
+      model: input.modelId,
+      promptTokens: promptEstimate,
+      completionTokens: completion,
+      totalTokens: promptEstimate + completion,
+      estimated: true,
+    });
   }
 
-  const status: ExecutionEndStatus = leaseLost || shuttingDown ? 'interrupted' : failure ? 'failed' : stopRequested ? 'stopped' : 'finished';
+  const status: ExecutionEndStatus =
+    leaseLost || shuttingDown ? 'interrupted' : failure ? 'failed' : stopRequested ? 'stopped' : 'finished';
   const end: ExecutionEnd = {
     status,
-    reason: leaseLost ? 'lease lost' : shuttingDown ? 'server shut down' : failure ? failure.reason : stopRequested ? 'stop requested' : undefined,
-    error: shuttingDown ? 'The server shut down while the agent was running. What it wrote so far has been kept; please run it again.' : failure?.message,
+    reason: leaseLost
+      ? 'lease lost'
+      : shuttingDown
+        ? 'server shut down'
+        : failure
+          ? failure.reason
+          : stopRequested
+            ? 'stop requested'
+            : undefined,
+    error: shuttingDown
+      ? 'The server shut down while the agent was running. What it wrote so far has been kept; please run it again.'
+      : failure?.message,
     output: answer.message(),
     usage,
   };
@@ -199,7 +223,12 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   if (stored) deps.onUsageStored?.(usage);
 
   if (status === 'stopped' || status === 'interrupted') emit({ type: 'abort' });
-  else emit({ type: 'finish', ...(status === 'finished' && finishReason ? { finishReason } : {}), messageMetadata: { executionId, usage: totalsOf(usage) } });
+  else
+    emit({
+      type: 'finish',
+      ...(status === 'finished' && finishReason ? { finishReason } : {}),
+      messageMetadata: { executionId, usage: totalsOf(usage) },
+    });
   await pendingAppends.catch(() => {});
   await deps.eventLog.end(logKey).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
   log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, stored }, 'execution ended');

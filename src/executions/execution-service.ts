@@ -17,7 +17,13 @@ import type { LanguageModels } from '../llm/language-models.js';
 import { outageOf } from '../service-outage.js';
 import { validateInputs, missingInputs, type AgentInputs } from '../store/agent-definition.js';
 import type { AgentsRepository } from '../store/agents-repository.js';
-import type { Execution, ExecutionCursor, ExecutionEndStatus, ExecutionsRepository, ExpiredExecution } from '../store/executions-repository.js';
+import type {
+  Execution,
+  ExecutionCursor,
+  ExecutionEndStatus,
+  ExecutionsRepository,
+  ExpiredExecution,
+} from '../store/executions-repository.js';
 import type { OwnerPresence } from '../streams/owner-presence.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
@@ -36,7 +42,10 @@ export type ExecutionService = {
   requiredSetup(slug: string, given?: Record<string, unknown>): Promise<RequiredSetup>;
   start(userId: string, slug: string, inputs: unknown): Promise<StartedExecution>;
   get(executionId: string, userId: string): Promise<Execution>;
-  list(userId: string, page?: { limit?: number; cursor?: ExecutionCursor }): Promise<{ executions: Execution[]; nextCursor: ExecutionCursor | null }>;
+  list(
+    userId: string,
+    page?: { limit?: number; cursor?: ExecutionCursor },
+  ): Promise<{ executions: Execution[]; nextCursor: ExecutionCursor | null }>;
   /**
    * After checking the caller owns it: a reader of every event of the execution from its first, then
    * live until it ends — or, once its log is gone, a replay of what was stored.
@@ -88,7 +97,8 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   async function runnable(slug: string) {
     const found = typeof slug === 'string' && slug.length <= 200 ? await agents.runnable(slug) : undefined;
     if (!found) throw new ChatError('not_found', `No agent with slug "${String(slug).slice(0, 100)}" exists in the store.`);
-    if (!found.definition) throw new ChatError('invalid_request', `The agent "${found.agent.name}" (${slug}) cannot be run: it has no runnable definition.`);
+    if (!found.definition)
+      throw new ChatError('invalid_request', `The agent "${found.agent.name}" (${slug}) cannot be run: it has no runnable definition.`);
     return { agent: found.agent, definition: found.definition };
   }
 
@@ -99,13 +109,17 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   }
 
   async function start(userId: string, slug: string, given: unknown): Promise<StartedExecution> {
-    if (closing) throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
+    if (closing)
+      throw new ChatError('upstream_unavailable', 'The server is shutting down. Please try again in a moment.', { retryAfterSeconds: 2 });
     await deps.rateLimiter.take(userId);
     const { agent, definition } = await runnable(slug);
     const checked = validateInputs(definition, given);
     if (!checked.ok) {
       const missing = checked.missing.length > 0 ? ` Missing: ${checked.missing.join(', ')}.` : '';
-      throw new ChatError('invalid_request', `The inputs for ${agent.name} are not complete or not valid: ${checked.problems.map((problem) => problem.message).join(' ')}${missing}`);
+      throw new ChatError(
+        'invalid_request',
+        `The inputs for ${agent.name} are not complete or not valid: ${checked.problems.map((problem) => problem.message).join(' ')}${missing}`,
+      );
     }
     const executionId = randomUUID();
     const logKey = executionLogKey(executionId);
@@ -129,7 +143,9 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       throw error;
     }
     const allTools = createToolSet({ agents, userId }, deps.extraTools);
-    const tools = Object.fromEntries(definition.tools.filter((name) => Object.hasOwn(allTools, name)).map((name) => [name, allTools[name]!]));
+    const tools = Object.fromEntries(
+      definition.tools.filter((name) => Object.hasOwn(allTools, name)).map((name) => [name, allTools[name]!]),
+    );
     const modelId = !models.demo && definition.model ? definition.model : models.chatModelId;
     const controller = new AbortController();
     const done = executeAgentRun(
@@ -195,7 +211,10 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
         if (await closeOwnerless(expired)) recovered++;
       } catch (error) {
         if (outageOf(error)) throw error;
-        log.error({ executionId: expired.executionId, err: errorSummary(error) }, 'closing an interrupted execution failed; it is tried again at the next sweep');
+        log.error(
+          { executionId: expired.executionId, err: errorSummary(error) },
+          'closing an interrupted execution failed; it is tried again at the next sweep',
+        );
       }
     }
     return recovered;
@@ -212,10 +231,19 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       fallbackPromptTokens: 0,
     }).map((entry) => ({ ...entry, kind: 'execution' as const }));
     const message = 'The server running this agent stopped unexpectedly. What it wrote so far has been kept; please run it again.';
-    const ended = await executions.end(expired.executionId, { status: 'interrupted', reason: 'owner stopped responding', error: message, output: partial, usage });
+    const ended = await executions.end(expired.executionId, {
+      status: 'interrupted',
+      reason: 'owner stopped responding',
+      error: message,
+      output: partial,
+      usage,
+    });
     if (!ended) return false;
     deps.onUsageStored?.(usage);
-    log.warn({ executionId: expired.executionId, from: 'running', to: 'interrupted', upstreamCalls: usage.length }, 'execution interrupted');
+    log.warn(
+      { executionId: expired.executionId, from: 'running', to: 'interrupted', upstreamCalls: usage.length },
+      'execution interrupted',
+    );
     if (await eventLog.exists(logKey)) {
       await eventLog.append(logKey, { type: 'error', errorText: message });
       await eventLog.append(logKey, { type: 'abort' });

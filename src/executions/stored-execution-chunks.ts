@@ -25,7 +25,8 @@ export async function* storedExecutionChunks(execution: Execution): AsyncGenerat
       const toolName = part.type.slice('tool-'.length);
       yield { type: 'tool-input-available', toolCallId: tool.toolCallId, toolName, input: tool.input ?? {} };
       if (tool.state === 'output-available') yield { type: 'tool-output-available', toolCallId: tool.toolCallId, output: tool.output };
-      else if (tool.state === 'output-error') yield { type: 'tool-output-error', toolCallId: tool.toolCallId, errorText: tool.errorText ?? 'The tool failed.' };
+      else if (tool.state === 'output-error')
+        yield { type: 'tool-output-error', toolCallId: tool.toolCallId, errorText: tool.errorText ?? 'The tool failed.' };
     }
   }
   if (inStep) yield { type: 'finish-step' };

@@ -77,5 +77,5 @@ export const requiredSetupResponse = documented(
     inputs: z.object({ type: z.literal('object'), properties: z.record(z.string(), agentInput), required: z.array(z.string()) }).loose(),
     missing: z.array(z.string()),
   }),
-  { id: 'RequiredSetup', description: "What an agent needs to run: its inputs (a JSON Schema object) and the required ones not given." },
+  { id: 'RequiredSetup', description: 'What an agent needs to run: its inputs (a JSON Schema object) and the required ones not given.' },
 );

@@ -23,7 +23,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     activeStreams: new Gauge({ name: 'autochat_active_streams', help: 'Open SSE responses', registers: [registry] }),
     activeRuns: new Gauge({ name: 'autochat_active_runs', help: 'Runs generating in this process', registers: [registry] }),
-    runs: new Counter({ name: 'autochat_runs_total', help: 'Runs ended, by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    runs: new Counter({
+      name: 'autochat_runs_total',
+      help: 'Runs ended, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     runsContinued: new Counter({
       name: 'autochat_runs_continued_total',
       help: 'Runs taken over by this instance and continued after their own instance stopped mid-answer',

@@ -29,7 +29,8 @@ export type DocumentOptions = {
 const HEADERS: Record<ResponseHeader | 'x-request-id', { component: string; description: string; schema: JsonObject }> = {
   'x-request-id': {
     component: 'RequestId',
-    description: 'The request id: the client’s own `x-request-id` if it sent a sane one (at most 64 of `[A-Za-z0-9_.-]`), else a new UUID. Error bodies and logs carry it.',
+    description:
+      'The request id: the client’s own `x-request-id` if it sent a sane one (at most 64 of `[A-Za-z0-9_.-]`), else a new UUID. Error bodies and logs carry it.',
     schema: { type: 'string', minLength: 1, maxLength: 64 },
   },
   'x-run-id': { component: 'RunId', description: 'The id of the run this stream reads.', schema: { type: 'string', format: 'uuid' } },
@@ -45,7 +46,11 @@ const HEADERS: Record<ResponseHeader | 'x-request-id', { component: string; desc
     schema: { type: 'string' },
   },
   'content-disposition': { component: 'ContentDisposition', description: 'An attachment, with its file name.', schema: { type: 'string' } },
-  'content-security-policy': { component: 'ContentSecurityPolicy', description: 'The web UI’s policy: its own scripts only.', schema: { type: 'string' } },
+  'content-security-policy': {
+    component: 'ContentSecurityPolicy',
+    description: 'The web UI’s policy: its own scripts only.',
+    schema: { type: 'string' },
+  },
   allow: { component: 'Allow', description: 'The methods this path answers.', schema: { type: 'string' } },
 };
 
@@ -54,32 +59,44 @@ const SHARED_ERRORS: Record<ErrorStatus, { component: string; description: strin
   400: { component: 'BadRequest', description: 'invalid_request: a malformed id, query or body, with a sentence saying what is wrong.' },
   401: {
     component: 'Unauthorized',
-    description: 'unauthorized: no bearer token, or one that is expired, not yet valid, badly signed, not HS256, or whose `sub` cannot name a user.',
+    description:
+      'unauthorized: no bearer token, or one that is expired, not yet valid, badly signed, not HS256, or whose `sub` cannot name a user.',
     headers: ['www-authenticate'],
   },
   403: {
     component: 'Forbidden',
-    description: 'forbidden: a write from a web page of another origin; in single-user local mode, a request addressed to a name that is not loopback.',
+    description:
+      'forbidden: a write from a web page of another origin; in single-user local mode, a request addressed to a name that is not loopback.',
   },
   404: { component: 'NotFound', description: 'not_found: no such thing — or someone else’s.' },
-  408: { component: 'RequestTimeout', description: 'request_timeout: the body did not arrive in time after the headers; the connection is closed.' },
-  409: { component: 'Conflict', description: 'run_in_progress: the session is still answering an earlier message.', headers: ['retry-after'] },
+  408: {
+    component: 'RequestTimeout',
+    description: 'request_timeout: the body did not arrive in time after the headers; the connection is closed.',
+  },
+  409: {
+    component: 'Conflict',
+    description: 'run_in_progress: the session is still answering an earlier message.',
+    headers: ['retry-after'],
+  },
   413: { component: 'PayloadTooLarge', description: 'payload_too_large: the message or the body is over its limit.' },
   415: { component: 'UnsupportedMediaType', description: 'unsupported_media_type: a body that is not `application/json`.' },
   429: {
     component: 'TooManyRequests',
-    description: 'usage_limit_exceeded (a token budget is spent; the message names when it resets) or rate_limited (too many stream requests this minute).',
+    description:
+      'usage_limit_exceeded (a token budget is spent; the message names when it resets) or rate_limited (too many stream requests this minute).',
     headers: ['retry-after'],
   },
   500: { component: 'InternalError', description: 'internal: something unexpected; the server log has the details under the request id.' },
   503: {
     component: 'Unavailable',
-    description: 'unavailable (the database or Redis does not answer) or upstream_unavailable (the instance is shutting down); nothing was done, so retry.',
+    description:
+      'unavailable (the database or Redis does not answer) or upstream_unavailable (the instance is shutting down); nothing was done, so retry.',
     headers: ['retry-after'],
   },
 };
 
-const codesOf = (status: number) => (Object.entries(errorStatus) as [ErrorCode, number][]).filter(([, code]) => code === status).map(([code]) => code);
+const codesOf = (status: number) =>
+  (Object.entries(errorStatus) as [ErrorCode, number][]).filter(([, code]) => code === status).map(([code]) => code);
 
 const DESCRIPTION = [
   'Durable, streaming chat back end for an agent platform. docs/api.md explains every route with examples.',
@@ -98,7 +115,13 @@ export function openApiDocument(routes: readonly RouteDefinition[], options: Doc
 
   /** JSON Schema of a zod shape; shapes named in `apiShapes` become components, referenced. */
   const jsonSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonObject => {
-    const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', metadata: apiShapes, override: shorterTimes }) as JsonObject;
+    const converted = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io,
+      unrepresentable: 'any',
+      metadata: apiShapes,
+      override: shorterTimes,
+    }) as JsonObject;
     const { $schema: _dialect, $defs, ...rest } = converted;
     for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonObject>)) {
       const component = toComponentRefs(definition);
@@ -120,7 +143,11 @@ export function openApiDocument(routes: readonly RouteDefinition[], options: Doc
     description: definition.description,
     headers: Object.fromEntries((['x-request-id', ...(definition.headers ?? [])] as const).map((name) => [name, headerRef(name)])),
     ...(definition.content
-      ? { content: Object.fromEntries(Object.entries(definition.content).map(([type, schema]) => [type, { schema: jsonSchema(schema, 'output') }])) }
+      ? {
+          content: Object.fromEntries(
+            Object.entries(definition.content).map(([type, schema]) => [type, { schema: jsonSchema(schema, 'output') }]),
+          ),
+        }
       : {}),
   });
 
@@ -134,7 +161,8 @@ export function openApiDocument(routes: readonly RouteDefinition[], options: Doc
     return { $ref: `#/components/responses/${component}` };
   };
 
-  const security = (route: RouteDefinition) => (route.security.length === 0 ? [] : options.authRequired ? [{ bearer: [] }] : [{ bearer: [] }, {}]);
+  const security = (route: RouteDefinition) =>
+    route.security.length === 0 ? [] : options.authRequired ? [{ bearer: [] }] : [{ bearer: [] }, {}];
 
   const parameters = (route: RouteDefinition): JsonObject[] => {
     const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
@@ -149,7 +177,9 @@ export function openApiDocument(routes: readonly RouteDefinition[], options: Doc
     };
     return [
       ...names.map((name) => parameter(name, 'path', params[name])),
-      ...Object.entries((route.request?.query?.shape ?? {}) as Record<string, z.ZodType>).map(([name, schema]) => parameter(name, 'query', schema)),
+      ...Object.entries((route.request?.query?.shape ?? {}) as Record<string, z.ZodType>).map(([name, schema]) =>
+        parameter(name, 'query', schema),
+      ),
     ];
   };
 

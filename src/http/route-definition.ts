@@ -77,7 +77,8 @@ export type RouteDefinition = {
 export const defineRoute = (route: RouteDefinition): RouteDefinition => route;
 
 /** `{name}` path parameters written the router's way, `:name`. */
-export const routerPathOf = (route: Pick<RouteDefinition, 'path' | 'routerPath'>): string => route.routerPath ?? route.path.replace(/\{(\w+)\}/g, ':$1');
+export const routerPathOf = (route: Pick<RouteDefinition, 'path' | 'routerPath'>): string =>
+  route.routerPath ?? route.path.replace(/\{(\w+)\}/g, ':$1');
 
 /**
  * Registers the routes' handlers on `app`. `security` is what the middleware registered before them
@@ -86,7 +87,9 @@ export const routerPathOf = (route: Pick<RouteDefinition, 'path' | 'routerPath'>
 export function registerRoutes(app: Hono<AppEnv>, routes: readonly RouteDefinition[], security: RouteDefinition['security']): void {
   for (const route of routes) {
     if (route.security.join() !== security.join()) {
-      throw new Error(`${route.method.toUpperCase()} ${route.path} declares security [${route.security.join()}] but is registered behind [${security.join()}].`);
+      throw new Error(
+        `${route.method.toUpperCase()} ${route.path} declares security [${route.security.join()}] but is registered behind [${security.join()}].`,
+      );
     }
     app.on(route.method.toUpperCase(), routerPathOf(route), route.handler);
   }

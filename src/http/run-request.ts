@@ -12,7 +12,12 @@ export type RunRequestOfBody =
 
 export function runRequestOf(body: StreamBody): RunRequestOfBody {
   if ('message' in body && typeof body.message === 'string') {
-    return { kind: 'message', text: body.message, messageId: body.messageId as string | undefined, parentId: body.parentId as string | null | undefined };
+    return {
+      kind: 'message',
+      text: body.message,
+      messageId: body.messageId as string | undefined,
+      parentId: body.parentId as string | null | undefined,
+    };
   }
   if (!('messages' in body) || !Array.isArray(body.messages)) throw new ChatError('invalid_request', 'Send {"message": "text"}.');
   const lastUserIndex = body.messages.findLastIndex((message) => message.role === 'user');

@@ -38,7 +38,11 @@ export const listSessionsQuery = z.object({
 export const createSessionBody = z.strictObject({});
 
 const uiMessage = z
-  .object({ id: z.string().optional(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(z.object({ type: z.string() }).loose()) })
+  .object({
+    id: z.string().optional(),
+    role: z.enum(['user', 'assistant', 'system']),
+    parts: z.array(z.object({ type: z.string() }).loose()),
+  })
   .loose();
 
 /** The AI SDK `useChat` default body: its last user message is the message. */
@@ -57,7 +61,8 @@ export const streamBody = z.union([
     message: z.string({ message: 'message must be a string' }),
     messageId: z.string().max(100).optional(),
     parentId: documented(z.string().max(100, 'parentId is at most 100 characters').nullable().optional(), {
-      description: 'Branch from this message of the session (an edit); `null` starts a new first message; absent continues the active path.',
+      description:
+        'Branch from this message of the session (an edit); `null` starts a new first message; absent continues the active path.',
     }),
   }),
   useChatBody,
@@ -66,7 +71,9 @@ export type StreamBody = z.infer<typeof streamBody>;
 
 export const messageParams = z.object({
   id: z.uuid({ message: 'The session id must be a UUID.' }),
-  messageId: documented(z.string().regex(/^[\w-]{1,100}$/, 'a message id is 1–100 letters, digits, _ or -'), { description: 'The id of an answer in the session.' }),
+  messageId: documented(z.string().regex(/^[\w-]{1,100}$/, 'a message id is 1–100 letters, digits, _ or -'), {
+    description: 'The id of an answer in the session.',
+  }),
 });
 
 export const activeLeafBody = z.strictObject({
@@ -116,7 +123,9 @@ export const usageEntry = documented(
     costUsd: z.number().nonnegative().optional(),
     createdAt: isoTime,
     kind: z.enum(['chat', 'title', 'summary', 'execution']),
-    estimated: documented(z.literal(true).optional(), { description: 'Present when the upstream reported no counts (a call cut short) and they were estimated.' }),
+    estimated: documented(z.literal(true).optional(), {
+      description: 'Present when the upstream reported no counts (a call cut short) and they were estimated.',
+    }),
   }),
   { id: 'UsageEntry', description: 'One upstream LLM call.' },
 );
@@ -146,7 +155,9 @@ export const chatMessage = documented(
     parts: z.array(z.object({ type: z.string() }).loose()),
     metadata: messageMetadata.optional(),
     parentId: documented(z.string().nullable().optional(), { description: 'The message this one follows; null for a first message.' }),
-    siblingIds: documented(z.array(z.string()).optional(), { description: 'The messages with the same parent (other versions), this one included, oldest first.' }),
+    siblingIds: documented(z.array(z.string()).optional(), {
+      description: 'The messages with the same parent (other versions), this one included, oldest first.',
+    }),
     branch: documented(z.object({ index: z.int().nonnegative(), count: z.int().positive() }).optional(), {
       description: 'This message’s position among its siblings (`index` from 0) and their number, to show “‹ 2/3 ›”.',
     }),
@@ -177,14 +188,22 @@ export const pendingApproval = documented(
     expiresAt: isoTime,
     approved: z.boolean().optional(),
   }),
-  { id: 'PendingApproval', description: "A tool call waiting for the user's approval; `approved` once answered (the answer goes on when every call is)." },
+  {
+    id: 'PendingApproval',
+    description: "A tool call waiting for the user's approval; `approved` once answered (the answer goes on when every call is).",
+  },
 );
 
 export const sessionResponse = documented(
-  sessionSummaryResponse.extend({ messages: z.array(chatMessage), usage: z.array(usageEntry), pendingApprovals: z.array(pendingApproval).optional() }),
+  sessionSummaryResponse.extend({
+    messages: z.array(chatMessage),
+    usage: z.array(usageEntry),
+    pendingApprovals: z.array(pendingApproval).optional(),
+  }),
   {
     id: 'Session',
-    description: 'A chat session with its messages and the usage of every upstream call; `pendingApprovals` while its last answer waits for tool approvals.',
+    description:
+      'A chat session with its messages and the usage of every upstream call; `pendingApprovals` while its last answer waits for tool approvals.',
   },
 );
 
@@ -196,7 +215,9 @@ export const sessionExportResponse = sessionResponse.extend({
 
 export const sessionListResponse = z.object({ sessions: z.array(sessionSummaryResponse), nextCursor: z.string().nullable() });
 
-export const stopResponse = z.object({ stopped: documented(z.boolean(), { description: 'Whether a run was active and was asked to stop.' }) });
+export const stopResponse = z.object({
+  stopped: documented(z.boolean(), { description: 'Whether a run was active and was asked to stop.' }),
+});
 
 export const feedbackResponse = documented(z.object({ messageId: z.string(), ...feedbackFields }), {
   id: 'Feedback',
@@ -222,8 +243,14 @@ export const agentResponse = documented(
   }),
   { id: 'Agent', description: 'An agent of the store.' },
 );
-export const agentMatchResponse = documented(agentResponse.extend({ score: z.number() }), { id: 'AgentMatch', description: 'A search result; a higher score is a better match.' });
-export const libraryEntryResponse = documented(agentResponse.extend({ addedAt: isoTime }), { id: 'LibraryEntry', description: 'An agent in the caller’s library.' });
+export const agentMatchResponse = documented(agentResponse.extend({ score: z.number() }), {
+  id: 'AgentMatch',
+  description: 'A search result; a higher score is a better match.',
+});
+export const libraryEntryResponse = documented(agentResponse.extend({ addedAt: isoTime }), {
+  id: 'LibraryEntry',
+  description: 'An agent in the caller’s library.',
+});
 
 export const agentSearchResponse = z.object({ agents: z.array(agentMatchResponse) });
 export const libraryResponse = z.object({ agents: z.array(libraryEntryResponse) });
@@ -233,14 +260,22 @@ export const userExportResponse = z.object({
   exportedAt: isoTime,
   sessions: z.array(
     sessionResponse.extend({
-      activeLeafId: documented(z.string().nullable(), { description: 'The end of the path the chat shows; `messages` holds every branch.' }),
+      activeLeafId: documented(z.string().nullable(), {
+        description: 'The end of the path the chat shows; `messages` holds every branch.',
+      }),
     }),
   ),
   usage: z.array(usageEntry.extend({ sessionId: z.uuid().nullable() })),
   feedback: z.array(z.object({ sessionId: z.uuid(), messageId: z.string(), ...feedbackFields })),
   library: z.array(libraryEntryResponse),
   toolApprovals: z.array(
-    pendingApproval.extend({ runId: z.uuid(), sessionId: z.uuid(), reason: z.string().optional(), requestedAt: isoTime, answeredAt: isoTime.optional() }),
+    pendingApproval.extend({
+      runId: z.uuid(),
+      sessionId: z.uuid(),
+      reason: z.string().optional(),
+      requestedAt: isoTime,
+      answeredAt: isoTime.optional(),
+    }),
   ),
 });
 
@@ -259,7 +294,9 @@ export const readyResponse = z.object({ status: z.literal('ready'), checks: read
 export const notReadyResponse = z.object({
   status: z.literal('unavailable'),
   checks: readinessChecks,
-  down: documented(z.array(z.enum(['database', 'redis'])), { description: 'The backing services that do not answer; empty while shutting down.' }),
+  down: documented(z.array(z.enum(['database', 'redis'])), {
+    description: 'The backing services that do not answer; empty while shutting down.',
+  }),
   reason: z.string(),
 });
 
@@ -279,7 +316,14 @@ const jsonRpcId = z.union([z.string(), z.int()]);
 
 export const mcpRequestBody = documented(
   z.union([
-    z.object({ jsonrpc: z.literal('2.0'), id: jsonRpcId.optional(), method: z.string().optional(), params: z.record(z.string(), z.unknown()).optional() }).loose(),
+    z
+      .object({
+        jsonrpc: z.literal('2.0'),
+        id: jsonRpcId.optional(),
+        method: z.string().optional(),
+        params: z.record(z.string(), z.unknown()).optional(),
+      })
+      .loose(),
     z.array(z.object({ jsonrpc: z.literal('2.0') }).loose()).min(1),
   ]),
   { description: 'A JSON-RPC message (a request, or a notification without `id`), or a batch of them.' },

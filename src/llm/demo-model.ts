@@ -30,7 +30,14 @@ export function createDemoModel(options: DemoModelOptions = {}): LanguageModelV3
       const plan = planReply(call);
       const content =
         plan.kind === 'tool'
-          ? [{ type: 'tool-call' as const, toolCallId: plan.toolCallId, toolName: 'find_agent', input: JSON.stringify({ query: plan.query }) }]
+          ? [
+              {
+                type: 'tool-call' as const,
+                toolCallId: plan.toolCallId,
+                toolName: 'find_agent',
+                input: JSON.stringify({ query: plan.query }),
+              },
+            ]
           : [{ type: 'text' as const, text: plan.text }];
       return {
         content,
@@ -123,7 +130,12 @@ export function agentOutput(instructions: string, prompt: string): string {
   const sections = outputSections(instructions);
   const body =
     sections.length > 0
-      ? sections.map((section, index) => `## ${index + 1}. ${section.heading}\n\nA real model would write ${section.description.replace(/\.$/, '')}.`).join('\n\n')
+      ? sections
+          .map(
+            (section, index) =>
+              `## ${index + 1}. ${section.heading}\n\nA real model would write ${section.description.replace(/\.$/, '')}.`,
+          )
+          .join('\n\n')
       : `## Output\n\nWhat ${name} would produce for ${given}.`;
   return `${DEMO_NOTICE}\n\n# ${name}\n\nInputs: ${given}.\n\n${body}\n`;
 }
@@ -151,13 +163,17 @@ function lastUserText(prompt: LanguageModelV3Prompt): string {
  */
 export function searchQueryOf(text: string): string | undefined {
   const asksForAgents =
-    /\b(find|search|look(ing)? for|recommend|suggest|show|need|want|which|what|any|help)\b.*\bagents?\b|\bagents?\b.*\b(for|that|to|which|can)\b/i.test(text);
+    /\b(find|search|look(ing)? for|recommend|suggest|show|need|want|which|what|any|help)\b.*\bagents?\b|\bagents?\b.*\b(for|that|to|which|can)\b/i.test(
+      text,
+    );
   const asksForSomething = /\b(need|want|looking for)\b\s+(something|someone|a tool|help)\s+(to|that|with|for)\b/i.test(text);
   if (!asksForAgents && !asksForSomething) return undefined;
   const quoted = text.match(/['"“‘]([^'"”’]{2,100})['"”’]/);
   if (quoted?.[1]) return quoted[1].trim();
   const job =
-    text.match(/\bagents?\s+(?:that|which|who|to|for)?\s*(?:can\s+|could\s+|will\s+)?(?:help\s+(?:me\s+|us\s+)?(?:with|to)\s+)?(.{2,}?)[\s.?!]*$/i)?.[1] ??
+    text.match(
+      /\bagents?\s+(?:that|which|who|to|for)?\s*(?:can\s+|could\s+|will\s+)?(?:help\s+(?:me\s+|us\s+)?(?:with|to)\s+)?(.{2,}?)[\s.?!]*$/i,
+    )?.[1] ??
     text.match(/\b(?:something|someone|a tool|help)\s+(?:that\s+(?:can\s+)?|to\s+|for\s+|with\s+)?(.{2,}?)[\s.?!]*$/i)?.[1] ??
     text.match(/\bfor\s+(.{2,}?)[\s.?!]*$/i)?.[1];
   return (job ?? text).trim().slice(0, 100) || undefined;

@@ -23,32 +23,50 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   if (RetryError.isInstance(error)) return describeUpstreamError(error.lastError);
   if (error instanceof UpstreamTimeoutError || (error instanceof Error && error.cause instanceof UpstreamTimeoutError)) {
     const timeout = error instanceof UpstreamTimeoutError ? error : (error.cause as UpstreamTimeoutError);
-    return { kind: 'timeout', message: `The model stopped responding (no data for ${Math.round(timeout.timeoutMs / 1000)} s), so the answer was cut short. Please try again.` };
+    return {
+      kind: 'timeout',
+      message: `The model stopped responding (no data for ${Math.round(timeout.timeoutMs / 1000)} s), so the answer was cut short. Please try again.`,
+    };
   }
   if (isCertificateError(error)) {
     return {
       kind: 'unavailable',
-      message: 'The connection to the model provider could not be secured: its certificate is not trusted. An operator needs to check LLM_BASE_URL or the trusted certificates.',
+      message:
+        'The connection to the model provider could not be secured: its certificate is not trusted. An operator needs to check LLM_BASE_URL or the trusted certificates.',
     };
   }
   const unreachable = rootCauseCode(error);
   if (unreachable && UNREACHABLE[unreachable] && !(APICallError.isInstance(error) && error.statusCode)) {
-    return { kind: 'unreachable', message: `${UNREACHABLE[unreachable]}. An operator needs to check LLM_BASE_URL and this server's network.` };
+    return {
+      kind: 'unreachable',
+      message: `${UNREACHABLE[unreachable]}. An operator needs to check LLM_BASE_URL and this server's network.`,
+    };
   }
   if (APICallError.isInstance(error)) {
     const status = error.statusCode ?? 0;
     if (status === 401 || status === 403) {
-      return { kind: 'auth', message: 'The model provider refused the configured API key. An operator needs to check OPEN_ROUTER_API_KEY.' };
+      return {
+        kind: 'auth',
+        message: 'The model provider refused the configured API key. An operator needs to check OPEN_ROUTER_API_KEY.',
+      };
     }
-    if (status === 429) return { kind: 'rate_limited', message: 'The model provider is rate limiting requests right now. Please try again in a minute.' };
+    if (status === 429)
+      return { kind: 'rate_limited', message: 'The model provider is rate limiting requests right now. Please try again in a minute.' };
     if (status === 402) return { kind: 'auth', message: 'The model provider account has run out of credit.' };
-    if (status >= 500 || status === 0) return { kind: 'unavailable', message: 'The model provider is unavailable right now. Please try again shortly.' };
+    if (status >= 500 || status === 0)
+      return { kind: 'unavailable', message: 'The model provider is unavailable right now. Please try again shortly.' };
     if (status === 400 || status === 404 || status === 413 || status === 422) {
-      return { kind: 'bad_request', message: 'The model provider could not process this request (for example an unknown model or a conversation that is too long).' };
+      return {
+        kind: 'bad_request',
+        message: 'The model provider could not process this request (for example an unknown model or a conversation that is too long).',
+      };
     }
   }
   if (JSONParseError.isInstance(error) || TypeValidationError.isInstance(error) || InvalidResponseDataError.isInstance(error)) {
-    return { kind: 'broken', message: 'The model provider sent an incomplete or malformed response, so the answer was cut short. Please try again.' };
+    return {
+      kind: 'broken',
+      message: 'The model provider sent an incomplete or malformed response, so the answer was cut short. Please try again.',
+    };
   }
   if (isConnectionLoss(error)) {
     return { kind: 'broken', message: 'The connection to the model provider was lost in the middle of the answer. Please try again.' };

@@ -9,9 +9,28 @@ function recordingFetch(bodies: Record<string, unknown>[]): typeof fetch {
     bodies.push(JSON.parse(String(init?.body)));
     const chunk = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
     const text =
-      chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] }) +
-      chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) +
-      chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.0004 } }) +
+      chunk({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }],
+      }) +
+      chunk({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      }) +
+      chunk({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [],
+        usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.0004 },
+      }) +
       'data: [DONE]\n\n';
     return new Response(text, { headers: { 'content-type': 'text/event-stream' } });
   };
@@ -30,7 +49,9 @@ describe('language models', () => {
 
   it('sends no OpenRouter-only fields to other OpenAI-compatible servers', async () => {
     const bodies: Record<string, unknown>[] = [];
-    const models = createLanguageModels(loadConfig({ OPEN_ROUTER_API_KEY: 'k', LLM_BASE_URL: 'https://llm.internal.example/v1' }), { fetch: recordingFetch(bodies) });
+    const models = createLanguageModels(loadConfig({ OPEN_ROUTER_API_KEY: 'k', LLM_BASE_URL: 'https://llm.internal.example/v1' }), {
+      fetch: recordingFetch(bodies),
+    });
     await streamText({ model: models.chat, prompt: 'hello' }).consumeStream();
     expect(bodies[0]).not.toHaveProperty('usage');
   });

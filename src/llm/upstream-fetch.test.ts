@@ -29,7 +29,10 @@ describe('upstream fetch (node:http behind the Fetch API)', () => {
 
   it('sends method, headers and body, and returns status, headers and the streamed body', async () => {
     handler = (req, res, body) => {
-      res.writeHead(429, { 'retry-after': '3', 'x-seen': `${req.method} ${req.headers['x-api-key']} ${req.headers['content-length']} ${body}` });
+      res.writeHead(429, {
+        'retry-after': '3',
+        'x-seen': `${req.method} ${req.headers['x-api-key']} ${req.headers['content-length']} ${body}`,
+      });
       res.write('part one, ');
       setTimeout(() => res.end('part two'), 20);
     };
@@ -46,7 +49,9 @@ describe('upstream fetch (node:http behind the Fetch API)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const error = await createUpstreamFetch(1000)(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).catch((caught: unknown) => caught);
+    const error = await createUpstreamFetch(1000)(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(TypeError);
     expect((error as TypeError).message).toBe('fetch failed');
     expect(((error as TypeError).cause as { code?: string }).code).toBe('ECONNREFUSED');

@@ -26,9 +26,20 @@ const SEARCH_LIMIT = 5;
 const agentMatchOutput = agentSchema.extend({ score: z.number() });
 const searchOutput = z.object({ agents: z.array(agentMatchOutput), query: z.string() });
 const libraryEntryOutput = agentSchema.extend({ addedAt: z.string() });
-const setupOutput = z.object({ slug: z.string(), name: z.string(), inputs: z.looseObject({ type: z.literal('object') }), missing: z.array(z.string()) });
+const setupOutput = z.object({
+  slug: z.string(),
+  name: z.string(),
+  inputs: z.looseObject({ type: z.literal('object') }),
+  missing: z.array(z.string()),
+});
 const startedOutput = z.object({ executionId: z.string(), status: z.string() });
-const executionOutput = z.object({ executionId: z.string(), slug: z.string(), status: z.string(), output: z.string().optional(), error: z.string().optional() });
+const executionOutput = z.object({
+  executionId: z.string(),
+  slug: z.string(),
+  status: z.string(),
+  output: z.string().optional(),
+  error: z.string().optional(),
+});
 
 export function createAgentStoreMcpServer(chat: ChatService, userId: string): McpServer {
   const { agents } = chat;
@@ -85,7 +96,8 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   define('get_required_setup_info', {
     input: getRequiredSetupInfoInput,
     output: setupOutput,
-    run: async ({ slug, inputs }) => refusalAsResult(async () => jsonResult(await chat.executions.requiredSetup(slug, inputs ?? {})), { slug }),
+    run: async ({ slug, inputs }) =>
+      refusalAsResult(async () => jsonResult(await chat.executions.requiredSetup(slug, inputs ?? {})), { slug }),
   });
   define('run_agent', {
     input: runAgentInput,
@@ -95,7 +107,8 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   define('view_agent_output', {
     input: viewAgentOutputInput,
     output: executionOutput,
-    run: async ({ executionId }) => refusalAsResult(async () => jsonResult(executionView(await chat.executions.get(executionId, userId))), { executionId }),
+    run: async ({ executionId }) =>
+      refusalAsResult(async () => jsonResult(executionView(await chat.executions.get(executionId, userId))), { executionId }),
   });
 
   // McpServer lists the tools; calls are answered here, so that an unknown tool is a protocol error
@@ -104,7 +117,10 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const call = calls.get(request.params.name);
     if (!call) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". This server has: ${[...calls.keys()].join(', ')}.`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool "${request.params.name}". This server has: ${[...calls.keys()].join(', ')}.`,
+      );
     }
     return call(request.params.arguments ?? {});
   });

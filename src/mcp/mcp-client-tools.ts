@@ -57,7 +57,8 @@ export async function loadMcpTools(servers: Config['mcpServers'], log: Logger, o
         continue;
       }
       const check = inputCheck(validator, mcpTool);
-      if (!check) log.warn({ server: entry.server, tool: name }, "MCP tool's input schema cannot be compiled; its inputs are passed on unchecked");
+      if (!check)
+        log.warn({ server: entry.server, tool: name }, "MCP tool's input schema cannot be compiled; its inputs are passed on unchecked");
       tools[name] = modelTool(entry.client, entry.server, mcpTool, callTimeoutMs, check);
     }
     log.info({ server: entry.server, tools: entry.tools.length }, 'MCP server connected');
@@ -155,7 +156,10 @@ function inputCheck(validator: AjvJsonSchemaValidator, mcpTool: McpTool): InputC
     const result = validate(value);
     return result.valid
       ? { success: true, value: result.data as Record<string, unknown> }
-      : { success: false, error: new Error(`the input does not match the tool's schema: ${result.errorMessage}`.slice(0, MAX_ERROR_CHARS)) };
+      : {
+          success: false,
+          error: new Error(`the input does not match the tool's schema: ${result.errorMessage}`.slice(0, MAX_ERROR_CHARS)),
+        };
   };
 }
 
@@ -169,7 +173,10 @@ function modelTool(client: Client, server: string, mcpTool: McpTool, callTimeout
     execute: async (input, { abortSignal }) => {
       let result: CallResult;
       try {
-        result = await client.callTool({ name: mcpTool.name, arguments: input }, undefined, { timeout: callTimeoutMs, signal: abortSignal });
+        result = await client.callTool({ name: mcpTool.name, arguments: input }, undefined, {
+          timeout: callTimeoutMs,
+          signal: abortSignal,
+        });
       } catch (error) {
         throw new Error(shortMessage(error));
       }
@@ -183,9 +190,7 @@ function modelTool(client: Client, server: string, mcpTool: McpTool, callTimeout
 /** The text blocks of a result, joined; other kinds of content are named, not inlined. */
 function textOf(result: CallResult): string {
   const content = Array.isArray(result.content) ? result.content : [];
-  return content
-    .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
-    .join('\n');
+  return content.map((block) => (block.type === 'text' ? block.text : `[${block.type}]`)).join('\n');
 }
 
 function shortMessage(error: unknown): string {

@@ -41,9 +41,13 @@ export function createMcpEndpoint(chat: ChatService): Hono<AppEnv> {
   // Stateless mode has no server-initiated stream to open (GET) and no session to end (DELETE).
   endpoint.on(['GET', 'DELETE'], '/', (c) => {
     c.header('allow', 'POST');
-    throw new ChatError('invalid_request', `${c.req.method} is not supported here: this MCP endpoint is stateless; send JSON-RPC with POST.`, {
-      status: 405,
-    });
+    throw new ChatError(
+      'invalid_request',
+      `${c.req.method} is not supported here: this MCP endpoint is stateless; send JSON-RPC with POST.`,
+      {
+        status: 405,
+      },
+    );
   });
 
   return endpoint;

@@ -104,7 +104,11 @@ export const agentInputSchema = z
       ctx.addIssue({ code: 'custom', path: ['format'], message: 'an input with enum values takes no format' });
     }
     const itemsSchema = input.type === 'string' ? input : input.type === 'array' ? input.items : undefined;
-    if (itemsSchema?.enum && itemsSchema.maxLength !== undefined && itemsSchema.enum.some((value) => value.length > itemsSchema.maxLength!)) {
+    if (
+      itemsSchema?.enum &&
+      itemsSchema.maxLength !== undefined &&
+      itemsSchema.enum.some((value) => value.length > itemsSchema.maxLength!)
+    ) {
       ctx.addIssue({ code: 'custom', path: ['enum'], message: 'an enum value is longer than maxLength' });
     }
     // The default and the examples are values a person could give: they must pass the same checks.
@@ -114,7 +118,8 @@ export const agentInputSchema = z
     examples.forEach((example, index) => samples.push([['examples', index], example]));
     for (const [path, value] of samples) {
       const read = readValue(input, value);
-      if ('problem' in read) ctx.addIssue({ code: 'custom', path, message: `the ${path[0] === 'default' ? 'default' : 'example'} ${read.problem}` });
+      if ('problem' in read)
+        ctx.addIssue({ code: 'custom', path, message: `the ${path[0] === 'default' ? 'default' : 'example'} ${read.problem}` });
     }
   });
 
@@ -195,13 +200,21 @@ type DefinitionFields = { instructions?: string; inputs?: AgentInputs; tools?: s
 export function requireWholeDefinition(entry: DefinitionFields, ctx: z.RefinementCtx<DefinitionFields>): void {
   const runnable = entry.instructions !== undefined || entry.inputs !== undefined;
   if (entry.instructions !== undefined && entry.inputs === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'an agent with instructions needs inputs too (an object schema, possibly with no properties)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['inputs'],
+      message: 'an agent with instructions needs inputs too (an object schema, possibly with no properties)',
+    });
   } else if (entry.inputs !== undefined && entry.instructions === undefined) {
     ctx.addIssue({ code: 'custom', path: ['instructions'], message: 'an agent with inputs needs instructions too' });
   }
   for (const field of ['tools', 'model'] as const) {
     if (!runnable && entry[field] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `${field} is part of a runnable definition: give instructions and inputs too` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `${field} is part of a runnable definition: give instructions and inputs too`,
+      });
     }
   }
 }
@@ -222,7 +235,12 @@ export type InputValue = string | number | boolean | string[];
 
 /** Nothing given: absent, null, blank text or an empty list. */
 function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined ||
+    value === null ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
 function own(record: Record<string, unknown>, key: string): unknown {
@@ -264,7 +282,11 @@ export function validateInputs(definition: Pick<AgentDefinition, 'inputs'>, give
   const { properties } = definition.inputs;
   if (given === undefined || given === null) given = {};
   if (typeof given !== 'object' || Array.isArray(given)) {
-    return { ok: false, problems: [{ message: 'The inputs must be an object of field names and values.' }], missing: missingInputs(definition, {}) };
+    return {
+      ok: false,
+      problems: [{ message: 'The inputs must be an object of field names and values.' }],
+      missing: missingInputs(definition, {}),
+    };
   }
   const values = given as Record<string, unknown>;
   const problems: InputProblem[] = [];
@@ -304,7 +326,8 @@ function readValue(input: AgentInput, value: unknown): ValueCheck {
       return readText(input, value);
     case 'number':
     case 'integer': {
-      const number = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+      const number =
+        typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
       if (!Number.isFinite(number)) return { problem: input.type === 'integer' ? 'must be a whole number' : 'must be a number' };
       if (input.type === 'integer' && !Number.isInteger(number)) return { problem: 'must be a whole number' };
       if (input.minimum !== undefined && number < input.minimum) return { problem: `must be at least ${input.minimum}` };

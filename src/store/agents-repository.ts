@@ -11,24 +11,32 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { agentDefinitionFields, agentDefinitionSchema, definitionOf, requireWholeDefinition, type AgentDefinition } from './agent-definition.js';
+import {
+  agentDefinitionFields,
+  agentDefinitionSchema,
+  definitionOf,
+  requireWholeDefinition,
+  type AgentDefinition,
+} from './agent-definition.js';
 import { agentSlug } from './agent-slug.js';
 import { queryRows, type Db } from './database.js';
 import { MAX_QUERY_CHARS, MAX_QUERY_WORDS, normalise, queryWords } from './search-query.js';
 import { agents, libraryAgents } from './schema.js';
 
-export const agentSchema = z.object({
-  slug: agentSlug,
-  name: z.string().trim().min(1).max(120),
-  subHeading: z.string().trim().max(300).default(''),
-  description: z.string().trim().max(5000).default(''),
-  creator: z.string().trim().min(1).max(120),
-  categories: z.array(z.string().trim().min(1).max(40)).max(10).default([]),
-  runs: z.number().int().min(0).max(2_000_000_000).default(0),
-  rating: z.number().min(0).max(5).default(0),
-  // Optional: what makes the agent runnable, all or nothing (see docs/api.md#catalog-entries).
-  ...agentDefinitionFields,
-}).superRefine(requireWholeDefinition);
+export const agentSchema = z
+  .object({
+    slug: agentSlug,
+    name: z.string().trim().min(1).max(120),
+    subHeading: z.string().trim().max(300).default(''),
+    description: z.string().trim().max(5000).default(''),
+    creator: z.string().trim().min(1).max(120),
+    categories: z.array(z.string().trim().min(1).max(40)).max(10).default([]),
+    runs: z.number().int().min(0).max(2_000_000_000).default(0),
+    rating: z.number().min(0).max(5).default(0),
+    // Optional: what makes the agent runnable, all or nothing (see docs/api.md#catalog-entries).
+    ...agentDefinitionFields,
+  })
+  .superRefine(requireWholeDefinition);
 
 export type Agent = z.infer<typeof agentSchema>;
 export type AgentMatch = Agent & { score: number };
@@ -72,7 +80,12 @@ export class AgentsRepository {
         const previous = await tx
           .select({ searchText: agents.searchText })
           .from(agents)
-          .where(inArray(agents.slug, batch.map((agent) => agent.slug)))
+          .where(
+            inArray(
+              agents.slug,
+              batch.map((agent) => agent.slug),
+            ),
+          )
           .for('update');
         await tx
           .insert(agents)
@@ -123,11 +136,14 @@ export class AgentsRepository {
       return definition ? [sql`(${entry.slug}::text, ${JSON.stringify(definition)}::text)`] : [];
     });
     if (values.length === 0) return 0;
-    const rows = await queryRows<{ slug: string }>(this.db, sql`
+    const rows = await queryRows<{ slug: string }>(
+      this.db,
+      sql`
       update agents a set definition = v.definition
       from (values ${sql.join(values, sql`, `)}) as v(slug, definition)
       where a.slug = v.slug and a.definition is null
-      returning a.slug`);
+      returning a.slug`,
+    );
     return rows.length;
   }
 
@@ -201,7 +217,11 @@ export class AgentsRepository {
   async searchLibrary(userId: string, query: string, limit = 5): Promise<AgentMatch[]> {
     const rows = await this.db.select({ slug: libraryAgents.slug }).from(libraryAgents).where(eq(libraryAgents.userId, userId));
     if (rows.length === 0) return [];
-    return this.search(query, limit, rows.map((row) => row.slug));
+    return this.search(
+      query,
+      limit,
+      rows.map((row) => row.slug),
+    );
   }
 }
 
@@ -267,18 +287,18 @@ function parseTextArray(value: string[] | string): string[] {
  * name looks like the whole query, are candidates, and both are found through indexes. `cap` bounds
  * the candidates each query word (and the name likeness) brings; tests raise it to rank every match.
  */
-export function searchStatement(
-  query: string,
-  limit: number,
-  onlySlugs?: string[],
-  cap: number = CANDIDATES_PER_WORD,
-): SQL | undefined {
+export function searchStatement(query: string, limit: number, onlySlugs?: string[], cap: number = CANDIDATES_PER_WORD): SQL | undefined {
   // Callers refuse longer queries (search-query.ts); these cuts only keep a direct call bounded.
   const text = normalise(query).slice(0, MAX_QUERY_CHARS);
   if (!text) return undefined;
   const size = Math.min(Math.max(limit, 1), MAX_RESULTS);
   const words = queryWords(text).slice(0, MAX_QUERY_WORDS);
-  const inScope = onlySlugs ? sql`and a.slug in (${sql.join(onlySlugs.map((slug) => sql`${slug}`), sql`, `)})` : sql``;
+  const inScope = onlySlugs
+    ? sql`and a.slug in (${sql.join(
+        onlySlugs.map((slug) => sql`${slug}`),
+        sql`, `,
+      )})`
+    : sql``;
   return sql`
     with query_words as (
       select word, position

@@ -39,7 +39,14 @@ export type RunPause = {
 };
 
 /** A paused run claimed to continue: its answer so far and every asked-about call with its answer. */
-export type ResumedRun = { runId: string; sessionId: string; userId: string; resumes: number; answer: ChatMessage; approvals: ToolApproval[] };
+export type ResumedRun = {
+  runId: string;
+  sessionId: string;
+  userId: string;
+  resumes: number;
+  answer: ChatMessage;
+  approvals: ToolApproval[];
+};
 
 export type AnswerResult =
   | { kind: 'answered'; runId: string; approval: ToolApproval; unanswered: number }
@@ -80,7 +87,9 @@ export class ApprovalsRepository {
       })),
     );
     const timeout = `${pause.timeoutMs} milliseconds`;
-    const [row] = await queryRows<{ paused: number }>(this.db, sql`
+    const [row] = await queryRows<{ paused: number }>(
+      this.db,
+      sql`
       with run as (
           update chat_runs set status = 'awaiting-approval', approval_expires_at = now() + ${timeout}::interval,
             checkpoint = ${this.cipher.seal(JSON.stringify(pause.answer))}, progress = null, reserved_tokens = 0
@@ -100,7 +109,8 @@ export class ApprovalsRepository {
           from jsonb_to_recordset(${requests}::jsonb) as a(id text, tool_call_id text, tool_name text, input text)
           where exists (select 1 from run)
         )
-      select (select count(*) from run)::int as paused`);
+      select (select count(*) from run)::int as paused`,
+    );
     return row!.paused === 1;
   }
 
@@ -116,7 +126,10 @@ export class ApprovalsRepository {
 
   /** Whether the session's answer waits for tool approvals. */
   async isWaiting(sessionId: string): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(this.db, sql`select id from chat_runs where session_id = ${sessionId} and status = 'awaiting-approval' limit 1`);
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      sql`select id from chat_runs where session_id = ${sessionId} and status = 'awaiting-approval' limit 1`,
+    );
     return rows.length > 0;
   }
 
@@ -127,7 +140,10 @@ export class ApprovalsRepository {
 
   /** Every approval of a user, oldest first (GDPR export). */
   async ofUser(userId: string): Promise<ToolApproval[]> {
-    const rows = await queryRows<ApprovalRow>(this.db, sql`select * from tool_approvals where user_id = ${userId} order by requested_at, id`);
+    const rows = await queryRows<ApprovalRow>(
+      this.db,
+      sql`select * from tool_approvals where user_id = ${userId} order by requested_at, id`,
+    );
     return rows.map((row) => this.toApproval(row));
   }
 
@@ -136,9 +152,17 @@ export class ApprovalsRepository {
    * later answer to the same call changes nothing (`settled`). `missing` for an approval that is
    * not this user's in this session.
    */
-  async answer(input: { approvalId: string; sessionId: string; userId: string; approved: boolean; reason?: string }): Promise<AnswerResult> {
+  async answer(input: {
+    approvalId: string;
+    sessionId: string;
+    userId: string;
+    approved: boolean;
+    reason?: string;
+  }): Promise<AnswerResult> {
     const reason = input.reason === undefined ? null : this.cipher.seal(input.reason);
-    const [row] = await queryRows<ApprovalRow & { answered: number; unanswered: number; waiting: boolean }>(this.db, sql`
+    const [row] = await queryRows<ApprovalRow & { answered: number; unanswered: number; waiting: boolean }>(
+      this.db,
+      sql`
       with target as (
           select a.id, a.run_id from tool_approvals a join chat_runs r on r.id = a.run_id
           where a.id = ${input.approvalId} and a.session_id = ${input.sessionId} and a.user_id = ${input.userId}
@@ -153,7 +177,8 @@ export class ApprovalsRepository {
         (select count(*) from tool_approvals o where o.run_id = a.run_id and o.approved is null and o.id <> a.id)::int as unanswered,
         exists (select 1 from target) as waiting
       from tool_approvals a
-      where a.id = ${input.approvalId} and a.session_id = ${input.sessionId} and a.user_id = ${input.userId}`);
+      where a.id = ${input.approvalId} and a.session_id = ${input.sessionId} and a.user_id = ${input.userId}`,
+    );
     if (!row) return { kind: 'missing' };
     if (row.answered === 0) return { kind: 'settled', runId: row.run_id, approval: this.toApproval(row) };
     const approval = { ...this.toApproval(row), approved: input.approved, ...(input.reason === undefined ? {} : { reason: input.reason }) };
@@ -168,7 +193,9 @@ export class ApprovalsRepository {
   async claim(runId: string, owner: string, leaseMs: number, denyUnanswered?: string): Promise<ResumedRun | undefined> {
     const force = denyUnanswered !== undefined;
     const deniedReason = force ? this.cipher.seal(denyUnanswered) : null;
-    const [row] = await queryRows<{ id: string; session_id: string; user_id: string; resumes: number; checkpoint: string | null }>(this.db, sql`
+    const [row] = await queryRows<{ id: string; session_id: string; user_id: string; resumes: number; checkpoint: string | null }>(
+      this.db,
+      sql`
       with run as (
           update chat_runs set status = 'running', owner = ${owner}, lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval,
             resumes = resumes + 1, approval_expires_at = null
@@ -180,7 +207,8 @@ export class ApprovalsRepository {
           update tool_approvals set approved = false, reason = ${deniedReason}, answered_at = now()
           where run_id = ${runId} and approved is null and exists (select 1 from run)
         )
-      select * from run`);
+      select * from run`,
+    );
     if (!row) return undefined;
     const approvals = (await this.ofRun(runId)).map((approval) =>
       approval.approved === undefined ? { ...approval, approved: false, reason: denyUnanswered } : approval,
@@ -200,12 +228,15 @@ export class ApprovalsRepository {
    * that took it did not resume the run (it died, or was shutting down), so another one does.
    */
   async answeredButWaiting(graceMs: number, limit = 20): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(this.db, sql`
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      sql`
       select r.id from chat_runs r
       where r.status = 'awaiting-approval'
         and not exists (select 1 from tool_approvals a where a.run_id = r.id and a.approved is null)
         and (select max(a.answered_at) from tool_approvals a where a.run_id = r.id) < now() - ${`${graceMs} milliseconds`}::interval
-      limit ${limit}`);
+      limit ${limit}`,
+    );
     return rows.map((row) => row.id);
   }
 

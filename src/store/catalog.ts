@@ -46,7 +46,8 @@ export async function readCatalogFile(path: string): Promise<ParsedCatalog> {
   try {
     data = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file: ${path}` : `not valid JSON (${(error as Error).message})`;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file: ${path}` : `not valid JSON (${(error as Error).message})`;
     return { agents: [], problems: [{ index: -1, reason }] };
   }
   return parseCatalog(data);

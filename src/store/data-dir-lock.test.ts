@@ -57,7 +57,10 @@ describe('the DATA_DIR lock', () => {
 
   it('refuses while the holder runs, and takes over once it died (kill -9)', async () => {
     const holder = sleeper();
-    await writeFile(join(dir, LOCK_FILE), record({ pid: holder.pid, startTicks: startTicks(holder.pid), startedAt: '2026-02-03T04:05:06.000Z' }));
+    await writeFile(
+      join(dir, LOCK_FILE),
+      record({ pid: holder.pid, startTicks: startTicks(holder.pid), startedAt: '2026-02-03T04:05:06.000Z' }),
+    );
     const refused = await refusal(dir);
     expect(refused).toBeInstanceOf(DataDirInUseError);
     expect(refused.message).toBe(

@@ -87,7 +87,8 @@ class DatabaseClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     const connect = this.connect.bind(this) as unknown as (callback: (error: Error | null) => void) => void;
-    const marked = (callback: (error: Error | null) => void) => (error: Error | null) => callback(error ? markOutage(error, 'database') : null);
+    const marked = (callback: (error: Error | null) => void) => (error: Error | null) =>
+      callback(error ? markOutage(error, 'database') : null);
     Object.assign(this, {
       connect: (callback?: (error: Error | null) => void) =>
         callback
@@ -196,5 +197,8 @@ export function describeConnectionFailure(error: unknown, databaseUrl: string): 
   } catch {
     // keep the generic wording
   }
-  return new Error(`Could not connect to PostgreSQL at DATABASE_URL (${where}): ${reason}. Check that the server runs and that DATABASE_URL is right.`, { cause: error });
+  return new Error(
+    `Could not connect to PostgreSQL at DATABASE_URL (${where}): ${reason}. Check that the server runs and that DATABASE_URL is right.`,
+    { cause: error },
+  );
 }

@@ -33,7 +33,10 @@ async function start(dataDir: string, from: StartingPoint): Promise<Started> {
   try {
     const started = await PgliteThread.start({
       pgdata,
-      snapshot: await usableSnapshot(migrations, { directory: from.snapshotDir, catalogFile: from.shippedCatalog === false ? undefined : SHIPPED_CATALOG }),
+      snapshot: await usableSnapshot(migrations, {
+        directory: from.snapshotDir,
+        catalogFile: from.shippedCatalog === false ? undefined : SHIPPED_CATALOG,
+      }),
       setup: `set pg_trgm.word_similarity_threshold = ${TRIGRAM_THRESHOLD}; set pg_trgm.similarity_threshold = ${TRIGRAM_THRESHOLD};`,
     });
     return Object.assign(started, { lock });

@@ -18,7 +18,10 @@ import type { Migration } from './migrations/index.js';
 
 /** Where `npm run build` writes the snapshot; the same path whether this runs from src/ or dist/. */
 export const SNAPSHOT_DIR = fileURLToPath(new URL('../../dist/store/', import.meta.url));
-const files = (directory: string) => ({ tarball: join(directory, 'embedded-snapshot.tar.gz'), manifest: join(directory, 'embedded-snapshot.json') });
+const files = (directory: string) => ({
+  tarball: join(directory, 'embedded-snapshot.tar.gz'),
+  manifest: join(directory, 'embedded-snapshot.json'),
+});
 
 export type SnapshotManifest = { pglite: string; migrations: { id: string; sha256: string }[]; catalog: string };
 
@@ -43,7 +46,10 @@ async function pgliteVersion(): Promise<string> {
  * first of `migrations` unchanged, and from the catalog file `catalogFile` as it is now; else
  * undefined. Without a catalog (a service that does not load one) there is none.
  */
-export async function usableSnapshot(migrations: Migration[], options: { directory?: string; catalogFile?: string } = {}): Promise<string | undefined> {
+export async function usableSnapshot(
+  migrations: Migration[],
+  options: { directory?: string; catalogFile?: string } = {},
+): Promise<string | undefined> {
   if (!options.catalogFile) return undefined;
   const { tarball, manifest: manifestFile } = files(options.directory ?? SNAPSHOT_DIR);
   let made: SnapshotManifest;
@@ -54,7 +60,9 @@ export async function usableSnapshot(migrations: Migration[], options: { directo
   }
   const current = await manifestOf(migrations, options.catalogFile).catch(() => undefined);
   if (!current || made.pglite !== current.pglite || made.catalog !== current.catalog) return undefined;
-  const matches = made.migrations.every((migration, index) => current.migrations[index]?.id === migration.id && current.migrations[index]?.sha256 === migration.sha256);
+  const matches = made.migrations.every(
+    (migration, index) => current.migrations[index]?.id === migration.id && current.migrations[index]?.sha256 === migration.sha256,
+  );
   return matches ? tarball : undefined;
 }
 
@@ -82,7 +90,8 @@ export async function makeSnapshot(migrations: Migration[], options: { directory
     const db = drizzle({ client }) as unknown as Db;
     await migrate(db, migrations);
     const catalog = await readCatalogFile(catalogFile);
-    if (catalog.problems.length > 0) throw new Error(`The catalog ${catalogFile} has invalid entries: ${JSON.stringify(catalog.problems.slice(0, 3))}`);
+    if (catalog.problems.length > 0)
+      throw new Error(`The catalog ${catalogFile} has invalid entries: ${JSON.stringify(catalog.problems.slice(0, 3))}`);
     await new AgentsRepository(db).upsert(catalog.agents);
     await client.exec('checkpoint');
     const { tarball, manifest } = files(options.directory ?? SNAPSHOT_DIR);

@@ -56,7 +56,13 @@ type StartInput = {
   admission?: BudgetAdmission;
 };
 
-type StartRow = { refused: 'daily' | 'weekly' | 'executions' | null; daily_used: string | null; weekly_used: string | null; reserved: string | null; live: number | null };
+type StartRow = {
+  refused: 'daily' | 'weekly' | 'executions' | null;
+  daily_used: string | null;
+  weekly_used: string | null;
+  reserved: string | null;
+  live: number | null;
+};
 
 type Row = typeof agentExecutions.$inferSelect;
 
@@ -76,12 +82,15 @@ export class ExecutionsRepository {
    */
   async start(input: StartInput): Promise<void> {
     const { admission } = input;
-    const [row] = await queryRows<StartRow>(this.db, sql`
+    const [row] = await queryRows<StartRow>(
+      this.db,
+      sql`
       select refused, daily_used::text, weekly_used::text, reserved::text, live
       from autochat_start_execution(${input.executionId}, ${input.userId}, ${input.slug}, ${input.agentName},
         ${this.cipher.seal(JSON.stringify(input.inputs))}, ${input.owner}, ${`${input.leaseMs} milliseconds`}::interval, ${input.maxLive},
         ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
-        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()})`);
+        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()})`,
+    );
     if (!row?.refused) return;
     if (row.refused === 'executions') {
       throw new ChatError(
@@ -109,7 +118,11 @@ export class ExecutionsRepository {
   }
 
   /** The lease renewal of `LeaseKeeper` (src/chat/lease-keeper.ts), for executions: see `RunsRepository.renewAll`. */
-  async renewAll(owner: string, leaseMs: number, runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[]): Promise<Set<string>> {
+  async renewAll(
+    owner: string,
+    leaseMs: number,
+    runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[],
+  ): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
     const values = sql.join(
       runs.map(
@@ -118,13 +131,16 @@ export class ExecutionsRepository {
       ),
       sql`, `,
     );
-    const renewed = await queryRows<{ id: string }>(this.db, sql`
+    const renewed = await queryRows<{ id: string }>(
+      this.db,
+      sql`
       update agent_executions e
       set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, e.checkpoint),
         progress = coalesce(v.progress, e.progress)
       from (values ${values}) as v(id, checkpoint, progress)
       where e.id = v.id and e.owner = ${owner} and e.status in ('queued', 'running')
-      returning e.id`);
+      returning e.id`,
+    );
     return new Set(renewed.map((row) => row.id));
   }
 
@@ -134,9 +150,12 @@ export class ExecutionsRepository {
    */
   async end(executionId: string, end: ExecutionEnd): Promise<boolean> {
     const output = end.output && end.output.parts.length > 0 ? this.cipher.seal(JSON.stringify(end.output)) : null;
-    const [row] = await queryRows<{ ended: boolean }>(this.db, sql`
+    const [row] = await queryRows<{ ended: boolean }>(
+      this.db,
+      sql`
       select autochat_end_execution(${executionId}, ${end.status}, ${end.reason ?? null}, ${end.error ?? null}, ${output},
-        ${usageRecords(end.usage)}) as ended`);
+        ${usageRecords(end.usage)}) as ended`,
+    );
     return row?.ended === true;
   }
 
@@ -152,14 +171,20 @@ export class ExecutionsRepository {
   }
 
   /** The user's executions, newest first, without their output. */
-  async list(userId: string, limit: number, cursor?: ExecutionCursor): Promise<{ executions: Execution[]; nextCursor: ExecutionCursor | null }> {
+  async list(
+    userId: string,
+    limit: number,
+    cursor?: ExecutionCursor,
+  ): Promise<{ executions: Execution[]; nextCursor: ExecutionCursor | null }> {
     const rows = await this.db
       .select({ row: agentExecutions, at: sql<string>`${agentExecutions.createdAt}::text` })
       .from(agentExecutions)
       .where(
         and(
           eq(agentExecutions.userId, userId),
-          cursor ? sql`(${agentExecutions.createdAt}, ${agentExecutions.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)` : undefined,
+          cursor
+            ? sql`(${agentExecutions.createdAt}, ${agentExecutions.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+            : undefined,
         ),
       )
       .orderBy(desc(agentExecutions.createdAt), desc(agentExecutions.id))
@@ -178,7 +203,11 @@ export class ExecutionsRepository {
 
   /** Every execution of a user with inputs and output, oldest first (GDPR export). */
   async allOfUser(userId: string): Promise<Execution[]> {
-    const rows = await this.db.select().from(agentExecutions).where(eq(agentExecutions.userId, userId)).orderBy(agentExecutions.createdAt, agentExecutions.id);
+    const rows = await this.db
+      .select()
+      .from(agentExecutions)
+      .where(eq(agentExecutions.userId, userId))
+      .orderBy(agentExecutions.createdAt, agentExecutions.id);
     return rows.map((row) => this.toExecution(row, true));
   }
 
@@ -191,7 +220,12 @@ export class ExecutionsRepository {
   /** Live executions whose owner stopped renewing their lease. */
   async expired(limit = 50): Promise<ExpiredExecution[]> {
     const rows = await this.db
-      .select({ executionId: agentExecutions.id, userId: agentExecutions.userId, owner: agentExecutions.owner, progress: agentExecutions.progress })
+      .select({
+        executionId: agentExecutions.id,
+        userId: agentExecutions.userId,
+        owner: agentExecutions.owner,
+        progress: agentExecutions.progress,
+      })
       .from(agentExecutions)
       .where(and(inArray(agentExecutions.status, ['queued', 'running']), lt(agentExecutions.leaseExpiresAt, sql`now()`)))
       .limit(limit);
@@ -204,7 +238,10 @@ export class ExecutionsRepository {
   }
 
   async checkpoint(executionId: string): Promise<ChatMessage | undefined> {
-    const [row] = await this.db.select({ checkpoint: agentExecutions.checkpoint }).from(agentExecutions).where(eq(agentExecutions.id, executionId));
+    const [row] = await this.db
+      .select({ checkpoint: agentExecutions.checkpoint })
+      .from(agentExecutions)
+      .where(eq(agentExecutions.id, executionId));
     return row?.checkpoint ? (JSON.parse(this.cipher.open(row.checkpoint)) as ChatMessage) : undefined;
   }
 

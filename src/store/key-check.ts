@@ -57,13 +57,19 @@ export async function verifyEncryptionKeys(db: Db, cipher: ContentCipher): Promi
     result.retired.push(keyId);
   }
   for (const keyId of unverified) {
-    await db.update(keyChecks).set({ sealedCheck: cipher.sealWith(keyId, CHECK_TEXT) }).where(eq(keyChecks.keyId, keyId));
+    await db
+      .update(keyChecks)
+      .set({ sealedCheck: cipher.sealWith(keyId, CHECK_TEXT) })
+      .where(eq(keyChecks.keyId, keyId));
     result.verified.push(keyId);
   }
 
   const current = cipher.currentKeyId;
   if (current && !rows.some((row) => row.keyId === current)) {
-    await db.insert(keyChecks).values({ keyId: current, sealedCheck: cipher.sealWith(current, CHECK_TEXT) }).onConflictDoNothing();
+    await db
+      .insert(keyChecks)
+      .values({ keyId: current, sealedCheck: cipher.sealWith(current, CHECK_TEXT) })
+      .onConflictDoNothing();
     // Another instance may have written it at the same moment: whichever row stands must open.
     const [stored] = await db.select().from(keyChecks).where(eq(keyChecks.keyId, current));
     if (!stored?.sealedCheck || !opens(cipher, stored.sealedCheck)) throw new KeyCheckError(wrongKey(current, cipher));
@@ -85,7 +91,9 @@ function opens(cipher: ContentCipher, sealed: string): boolean {
 async function sealedValueWith(db: Db, keyId: string): Promise<string | undefined> {
   if (!/^[0-9a-f]{8}$/.test(keyId)) return undefined;
   const prefix = `enc1:${keyId}:%`;
-  const [row] = await queryRows<{ value: string }>(db, sql`
+  const [row] = await queryRows<{ value: string }>(
+    db,
+    sql`
     select value from (
       (select parts as value from chat_messages where parts like ${prefix} limit 1)
       union all (select metadata from chat_messages where metadata like ${prefix} limit 1)
@@ -93,7 +101,8 @@ async function sealedValueWith(db: Db, keyId: string): Promise<string | undefine
       union all (select summary from chat_sessions where summary like ${prefix} limit 1)
       union all (select checkpoint from chat_runs where checkpoint like ${prefix} limit 1)
       union all (select inputs from agent_executions where inputs like ${prefix} limit 1)
-    ) as sealed limit 1`);
+    ) as sealed limit 1`,
+  );
   return row?.value;
 }
 

@@ -46,7 +46,8 @@ async function open(): Promise<{ client: PGlite; fromSnapshot: boolean }> {
   // from initdb, which takes seconds; an existing one is opened as it is.
   const fresh = pgdata === undefined || !existsSync(join(pgdata, 'PG_VERSION'));
   if (fresh && snapshot) {
-    if (pgdata === undefined) return { client: await PGlite.create({ loadDataDir: new Blob([await readFile(snapshot)]), extensions }), fromSnapshot: true };
+    if (pgdata === undefined)
+      return { client: await PGlite.create({ loadDataDir: new Blob([await readFile(snapshot)]), extensions }), fromSnapshot: true };
     await unpackSnapshot(snapshot, pgdata);
     return { client: await PGlite.create({ dataDir: pgdata, extensions }), fromSnapshot: true };
   }

@@ -53,7 +53,11 @@ describe('PGlite on its own thread', () => {
   it('gives queued background work a turn while interactive statements keep coming', async () => {
     const finished: string[] = [];
     const track = (label: string, client: PgliteClient, sql: string) => client.query(sql).then(() => void finished.push(label));
-    const all = [track('busy', interactive, 'select pg_sleep(0.2)'), track('sent', interactive, 'select 1'), track('background', background, 'select 1')];
+    const all = [
+      track('busy', interactive, 'select pg_sleep(0.2)'),
+      track('sent', interactive, 'select 1'),
+      track('background', background, 'select 1'),
+    ];
     for (let index = 1; index <= 12; index++) all.push(track(`turn ${index}`, interactive, 'select 1'));
     await Promise.all(all);
     expect(finished.indexOf('background')).toBeLessThan(finished.indexOf('turn 12'));

@@ -20,7 +20,11 @@ type QueryOptions = { rowMode?: 'array' | 'object'; parsers?: Record<number, unk
 
 /** The part of PGlite's client that drizzle and our raw statements use. */
 export type PgliteClient = {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Omit<PgliteResult, 'rows'> & { rows: T[] }>;
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<Omit<PgliteResult, 'rows'> & { rows: T[] }>;
   transaction<T>(work: (tx: PgliteClient) => Promise<T>): Promise<T>;
 };
 

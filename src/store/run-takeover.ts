@@ -23,13 +23,22 @@ export class RunTakeovers {
    * if it was continued fewer than `max` times. Returns undefined, changing nothing, when another
    * instance claimed or ended it first, or the limit is reached.
    */
-  async claim(input: { runId: string; previousOwner: string; owner: string; leaseMs: number; max: number }): Promise<ClaimedRun | undefined> {
-    const [row] = await queryRows<{ continuations: number; progress: string | null }>(this.db, sql`
+  async claim(input: {
+    runId: string;
+    previousOwner: string;
+    owner: string;
+    leaseMs: number;
+    max: number;
+  }): Promise<ClaimedRun | undefined> {
+    const [row] = await queryRows<{ continuations: number; progress: string | null }>(
+      this.db,
+      sql`
       update chat_runs set owner = ${input.owner}, lease_expires_at = now() + ${`${input.leaseMs} milliseconds`}::interval,
         continuations = continuations + 1, released_at = null
       where id = ${input.runId} and status = 'running' and owner = ${input.previousOwner}
         and (lease_expires_at < now() or released_at is not null) and continuations < ${input.max}
-      returning continuations, progress`);
+      returning continuations, progress`,
+    );
     return row && { continuations: Number(row.continuations), progress: parseRunProgress(row.progress) };
   }
 
@@ -38,18 +47,24 @@ export class RunTakeovers {
    * that other instances take it although this owner is still alive. False when it is not ours any more.
    */
   async release(runId: string, owner: string, progress: RunProgress | undefined): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(this.db, sql`
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      sql`
       update chat_runs set released_at = now(), lease_expires_at = now() - interval '1 millisecond',
         progress = coalesce(${progress ? JSON.stringify(progress) : null}::text, progress)
       where id = ${runId} and owner = ${owner} and status = 'running'
-      returning id`);
+      returning id`,
+    );
     return rows.length > 0;
   }
 
   /** True when the run's owner released it (so a living owner does not keep others from it). */
   async released(runId: string): Promise<boolean> {
-    const [row] = await queryRows<{ released: boolean }>(this.db, sql`
-      select released_at is not null as released from chat_runs where id = ${runId} and status = 'running'`);
+    const [row] = await queryRows<{ released: boolean }>(
+      this.db,
+      sql`
+      select released_at is not null as released from chat_runs where id = ${runId} and status = 'running'`,
+    );
     return row?.released === true;
   }
 

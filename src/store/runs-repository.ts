@@ -26,7 +26,8 @@ export type RunEnd = {
 export type NewUsage = Omit<UsageEntry, 'createdAt'> & { kind: NonNullable<UsageEntry['kind']> };
 
 const parentMissing = () => new ChatError('invalid_request', 'The message to branch from (parentId) is not in this chat.');
-const notAQuestion = () => new ChatError('invalid_request', 'Only an answer, or the message it answers, can be regenerated; this message is neither in this chat.');
+const notAQuestion = () =>
+  new ChatError('invalid_request', 'Only an answer, or the message it answers, can be regenerated; this message is neither in this chat.');
 
 /** `p_parent` of `autochat_begin_run`: null continues the active path, '' starts a new first message. */
 const parentParam = (parentId: string | null | undefined) => (parentId === undefined ? null : parentId === null ? '' : parentId);
@@ -82,7 +83,12 @@ type StoredMessageTuple = [id: string, role: ChatMessage['role'], parts: string,
 export type ExpiredRun = { runId: string; sessionId: string; userId: string; owner: string; progress?: RunProgress; resumes?: number };
 
 function refusalOf(row: Pick<BeginRow, 'refused' | 'daily_used' | 'weekly_used' | 'reserved'>) {
-  return { window: row.refused!, dailyUsed: Number(row.daily_used ?? 0), weeklyUsed: Number(row.weekly_used ?? 0), reserved: Number(row.reserved ?? 0) };
+  return {
+    window: row.refused!,
+    dailyUsed: Number(row.daily_used ?? 0),
+    weeklyUsed: Number(row.weekly_used ?? 0),
+    reserved: Number(row.reserved ?? 0),
+  };
 }
 
 export class RunsRepository {
@@ -147,7 +153,8 @@ export class RunsRepository {
     );
     // A summary covers a prefix of one path: it applies only if that path is the one answered now.
     const summary = this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq });
-    const applies = summary !== undefined && result.summary_through_id !== null && stored[summary.throughSeq]?.id === result.summary_through_id;
+    const applies =
+      summary !== undefined && result.summary_through_id !== null && stored[summary.throughSeq]?.id === result.summary_through_id;
     return {
       retry,
       title: result.title === null ? null : this.cipher.open(result.title),
@@ -163,7 +170,9 @@ export class RunsRepository {
    * that failed after its claim.
    */
   async abandon(runId: string, sessionId: string, messageId: string | undefined): Promise<void> {
-    await queryRows(this.db, sql`
+    await queryRows(
+      this.db,
+      sql`
       with run as (delete from chat_runs where id = ${runId} and status = 'running' returning id, previous_leaf_id),
         message as (
           delete from chat_messages where id = ${messageId ?? null} and run_id = ${runId} and session_id = ${sessionId} and role = 'user'
@@ -175,7 +184,8 @@ export class RunsRepository {
           where id = ${sessionId} and active_run_id = ${runId}
           returning id
         )
-      select (select count(*) from run)::int as runs, (select count(*) from message)::int as messages, (select count(*) from freed)::int as freed`);
+      select (select count(*) from run)::int as runs, (select count(*) from message)::int as messages, (select count(*) from freed)::int as freed`,
+    );
   }
 
   /**
@@ -194,13 +204,16 @@ export class RunsRepository {
     const reserve = admission?.reserve ?? 0;
     const context = admission?.contextTokens ?? 0;
     if (!retry) {
-      const [row] = await queryRows<BeginRow>(this.db, sql`
+      const [row] = await queryRows<BeginRow>(
+        this.db,
+        sql`
         select refused, daily_used::text, weekly_used::text, reserved::text, 1 as stored, session_title as title,
           session_summary as summary, summary_seq as summary_through_seq, summary_through_id, history
         from autochat_admit_run(${userMessage.id}, ${sessionId}, ${userId}, ${runId}, ${input.owner}, ${lease}, ${parts},
           ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
           ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()}, ${reserve}, ${context},
-          ${parentParam(input.parentId)}::text)`);
+          ${parentParam(input.parentId)}::text)`,
+      );
       if (row?.refused) throw admission!.refusal(refusalOf(row));
       return row;
     }
@@ -208,10 +221,13 @@ export class RunsRepository {
     // The budget check and the claim in one transaction: the check's per-user lock is held until the
     // run and its reservation are written.
     return this.db.transaction(async (tx) => {
-      const [budget] = await queryRows<BeginRow & { refused: BeginRow['refused'] }>(tx as unknown as Db, sql`
+      const [budget] = await queryRows<BeginRow & { refused: BeginRow['refused'] }>(
+        tx as unknown as Db,
+        sql`
         select refused, daily_used::text, weekly_used::text, reserved::text
         from autochat_budget_refusal(${userId}, ${admission.subject}, ${admission.dailyLimit}, ${admission.weeklyLimit},
-          ${admission.day.toISOString()}, ${admission.week.toISOString()})`);
+          ${admission.day.toISOString()}, ${admission.week.toISOString()})`,
+      );
       if (budget?.refused) throw admission.refusal(refusalOf(budget));
       return this.claimStored(tx as unknown as Db, input, parts, lease, reserve, context);
     });
@@ -222,7 +238,14 @@ export class RunsRepository {
    * `regenerate` a stored user message to answer again. Moves the active leaf to the message
    * answered; its history is the path ending at it (a fresh message's: at its parent).
    */
-  private async claimStored(db: Db, input: BeginInput, parts: string, lease: string, reserve: number, context: number): Promise<BeginRow | undefined> {
+  private async claimStored(
+    db: Db,
+    input: BeginInput,
+    parts: string,
+    lease: string,
+    reserve: number,
+    context: number,
+  ): Promise<BeginRow | undefined> {
     const { sessionId, userId, runId, userMessage } = input;
     const parent = parentParam(input.parentId);
     const answerable = input.regenerate
@@ -235,7 +258,9 @@ export class RunsRepository {
                 and (s.last_run_status is distinct from 'finished'
                   or not exists (select 1 from chat_messages later where later.session_id = m.session_id and later.seq > m.seq))
             )`;
-    const [row] = await queryRows<BeginRow>(db, sql`
+    const [row] = await queryRows<BeginRow>(
+      db,
+      sql`
       with prior as (select active_leaf_id from chat_sessions where id = ${sessionId}),
         ok as (
           select not exists (select 1 from chat_messages where session_id = ${sessionId} and id = ${userMessage.id}) as fresh,
@@ -266,7 +291,8 @@ export class RunsRepository {
         )
       select (select count(*) from message)::int as stored, c.title, c.summary, c.summary_through_seq, c.summary_through_id,
         coalesce(autochat_path_json(${sessionId}, case when (select fresh from ok) then (select parent from ok) else ${userMessage.id}::text end), '[]') as history
-      from claimed c`);
+      from claimed c`,
+    );
     return row;
   }
 
@@ -289,13 +315,16 @@ export class RunsRepository {
       ),
       sql`, `,
     );
-    const renewed = await queryRows<{ id: string }>(this.db, sql`
+    const renewed = await queryRows<{ id: string }>(
+      this.db,
+      sql`
       update chat_runs r
       set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint),
         progress = coalesce(v.progress, r.progress)
       from (values ${values}) as v(id, checkpoint, progress)
       where r.id = v.id and r.owner = ${owner} and r.status = 'running'
-      returning r.id`);
+      returning r.id`,
+    );
     return new Set(renewed.map((row) => row.id));
   }
 
@@ -307,10 +336,13 @@ export class RunsRepository {
   async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
     const message = end.message && end.message.parts.length > 0 ? end.message : undefined;
     const sealed = message ? this.sessions.seal(message) : undefined;
-    const [row] = await queryRows<{ ended: boolean }>(this.db, sql`
+    const [row] = await queryRows<{ ended: boolean }>(
+      this.db,
+      sql`
       select autochat_end_run(${runId}, ${sessionId}, ${userId}, ${end.status}, ${end.reason ?? null},
         ${message?.id ?? null}, ${message?.role ?? null}, ${sealed?.parts ?? null}, ${sealed?.metadata ?? null},
-        ${usageRecords(end.usage)}) as ended`);
+        ${usageRecords(end.usage)}) as ended`,
+    );
     if (row!.ended) return;
     const current = await this.status(runId);
     throw new RunStateError(runId, current?.status ?? 'missing', end.status);
@@ -319,7 +351,14 @@ export class RunsRepository {
   /** Runs whose owner stopped renewing its lease: their process died or lost the database. */
   async expired(limit = 50): Promise<ExpiredRun[]> {
     const rows = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress, resumes: chatRuns.resumes })
+      .select({
+        runId: chatRuns.id,
+        sessionId: chatRuns.sessionId,
+        userId: chatRuns.userId,
+        owner: chatRuns.owner,
+        progress: chatRuns.progress,
+        resumes: chatRuns.resumes,
+      })
       .from(chatRuns)
       .where(and(eq(chatRuns.status, 'running'), lt(chatRuns.leaseExpiresAt, sql`now()`)))
       .limit(limit);
@@ -329,7 +368,14 @@ export class RunsRepository {
   /** A run that is still running, as a sweeper would find it (for closing it on purpose, e.g. its session is deleted). */
   async running(runId: string): Promise<ExpiredRun | undefined> {
     const [row] = await this.db
-      .select({ runId: chatRuns.id, sessionId: chatRuns.sessionId, userId: chatRuns.userId, owner: chatRuns.owner, progress: chatRuns.progress, resumes: chatRuns.resumes })
+      .select({
+        runId: chatRuns.id,
+        sessionId: chatRuns.sessionId,
+        userId: chatRuns.userId,
+        owner: chatRuns.owner,
+        progress: chatRuns.progress,
+        resumes: chatRuns.resumes,
+      })
       .from(chatRuns)
       .where(and(eq(chatRuns.id, runId), eq(chatRuns.status, 'running')));
     return row && { ...row, progress: parseRunProgress(row.progress) };

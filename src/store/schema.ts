@@ -22,7 +22,9 @@ export const chatSessions = pgTable('chat_sessions', {
   id: uuid('id').primaryKey(),
   userId: text('user_id').notNull(),
   title: text('title'),
-  status: text('status', { enum: ['idle', 'running'] }).notNull().default('idle'),
+  status: text('status', { enum: ['idle', 'running'] })
+    .notNull()
+    .default('idle'),
   activeRunId: uuid('active_run_id'),
   lastRunStatus: text('last_run_status'),
   summary: text('summary'),
@@ -107,7 +109,9 @@ export const usageEvents = pgTable('usage_events', {
   userId: text('user_id').notNull(),
   sessionId: uuid('session_id'),
   runId: uuid('run_id'),
-  kind: text('kind', { enum: ['chat', 'title', 'summary', 'execution'] }).notNull().default('chat'),
+  kind: text('kind', { enum: ['chat', 'title', 'summary', 'execution'] })
+    .notNull()
+    .default('chat'),
   model: text('model').notNull(),
   promptTokens: integer('prompt_tokens').notNull(),
   completionTokens: integer('completion_tokens').notNull(),
@@ -160,7 +164,6 @@ export const messageFeedback = pgTable(
   (table) => [primaryKey({ columns: [table.sessionId, table.messageId] })],
 );
 
-
 /** Values of this deployment (e.g. the salt of anonymous usage subjects). */
 export const autochatSettings = pgTable('autochat_settings', {
   name: text('name').primaryKey(),
@@ -212,4 +215,16 @@ export const agentExecutions = pgTable('agent_executions', {
   endedAt: timestamptz('ended_at'),
 });
 
-export const schema = { agentExecutions, chatSessions, chatMessages, chatRuns, usageEvents, agents, libraryAgents, autochatSettings, keyChecks, erasedUsage, messageFeedback };
+export const schema = {
+  agentExecutions,
+  chatSessions,
+  chatMessages,
+  chatRuns,
+  usageEvents,
+  agents,
+  libraryAgents,
+  autochatSettings,
+  keyChecks,
+  erasedUsage,
+  messageFeedback,
+};

@@ -80,7 +80,9 @@ export class SessionsRepository {
    * first): what the session shows and the model sees. One statement.
    */
   async activePath(sessionId: string): Promise<SessionMessage[]> {
-    const rows = await queryRows<PlacedRow>(this.db, sql`
+    const rows = await queryRows<PlacedRow>(
+      this.db,
+      sql`
       with recursive path as (
         select m.id, m.parent_id, 0 as depth from chat_messages m
         where m.session_id = ${sessionId} and m.id = coalesce(
@@ -105,11 +107,17 @@ export class SessionsRepository {
       select m.id, m.role, m.parts, m.metadata, m.created_at as "createdAt", m.parent_id as "parentId", sib.ids as "siblingIds"
       from path join chat_messages m on m.session_id = ${sessionId} and m.id = path.id
         join siblings sib on sib.parent_key = coalesce(m.parent_id, '')
-      order by path.depth desc`);
+      order by path.depth desc`,
+    );
     return rows.map((row) => {
       const siblingIds = JSON.parse(row.siblingIds) as string[];
       const index = siblingIds.indexOf(row.id);
-      return { ...this.toMessage({ ...row, createdAt: new Date(row.createdAt) }), parentId: row.parentId, siblingIds, branch: { index, count: siblingIds.length } };
+      return {
+        ...this.toMessage({ ...row, createdAt: new Date(row.createdAt) }),
+        parentId: row.parentId,
+        siblingIds,
+        branch: { index, count: siblingIds.length },
+      };
     });
   }
 
@@ -154,7 +162,9 @@ export class SessionsRepository {
    * Undefined when there is no such user message.
    */
   async questionOf(sessionId: string, messageId: string | undefined): Promise<string | undefined> {
-    const [row] = await queryRows<{ id: string | null }>(this.db, sql`
+    const [row] = await queryRows<{ id: string | null }>(
+      this.db,
+      sql`
       with target as (
         select m.id, m.role, m.parent_id from chat_messages m
         where m.session_id = ${sessionId}
@@ -162,7 +172,8 @@ export class SessionsRepository {
       )
       select case when t.role = 'user' then t.id
         else (select p.id from chat_messages p where p.session_id = ${sessionId} and p.id = t.parent_id and p.role = 'user') end as id
-      from target t`);
+      from target t`,
+    );
     return row?.id ?? undefined;
   }
 
@@ -172,7 +183,9 @@ export class SessionsRepository {
    * a leaf: a reply is always stored after what it replies to. Returns what happened.
    */
   async switchLeaf(sessionId: string, userId: string, messageId: string): Promise<'switched' | 'no_message' | 'running' | 'no_session'> {
-    const [row] = await queryRows<{ outcome: string }>(this.db, sql`
+    const [row] = await queryRows<{ outcome: string }>(
+      this.db,
+      sql`
       with recursive below as (
           select m.id, m.seq from chat_messages m where m.session_id = ${sessionId} and m.id = ${messageId}
           union all
@@ -189,7 +202,8 @@ export class SessionsRepository {
         when exists (select 1 from switched) then 'switched'
         when not exists (select 1 from chat_sessions where id = ${sessionId} and user_id = ${userId}) then 'no_session'
         when not exists (select 1 from leaf) then 'no_message'
-        else 'running' end as outcome`);
+        else 'running' end as outcome`,
+    );
     return row!.outcome as 'switched' | 'no_message' | 'running' | 'no_session';
   }
 
@@ -207,19 +221,12 @@ export class SessionsRepository {
   }
 
   async usage(sessionId: string): Promise<UsageEntry[]> {
-    const rows = await this.db
-      .select()
-      .from(usageEvents)
-      .where(eq(usageEvents.sessionId, sessionId))
-      .orderBy(asc(usageEvents.id));
+    const rows = await this.db.select().from(usageEvents).where(eq(usageEvents.sessionId, sessionId)).orderBy(asc(usageEvents.id));
     return rows.map(toUsageEntry);
   }
 
   async messageIds(sessionId: string): Promise<Set<string>> {
-    const rows = await this.db
-      .select({ id: chatMessages.id })
-      .from(chatMessages)
-      .where(eq(chatMessages.sessionId, sessionId));
+    const rows = await this.db.select({ id: chatMessages.id }).from(chatMessages).where(eq(chatMessages.sessionId, sessionId));
     return new Set(rows.map((row) => row.id));
   }
 
@@ -268,7 +275,9 @@ export class SessionsRepository {
   async append(sessionId: string, message: SessionMessage): Promise<boolean> {
     const { parts, metadata } = this.seal(message);
     const parentId = typeof message.parentId === 'string' ? message.parentId : null;
-    const updated = await queryRows(this.db, sql`
+    const updated = await queryRows(
+      this.db,
+      sql`
       with inserted as (
         insert into chat_messages (id, session_id, seq, role, parts, metadata, parent_id)
         values (
@@ -282,7 +291,8 @@ export class SessionsRepository {
       )
       update chat_sessions set updated_at = now()
       where id = (select session_id from inserted)
-      returning id`);
+      returning id`,
+    );
     return updated.length === 1;
   }
 
@@ -296,7 +306,10 @@ export class SessionsRepository {
   }
 
   async setTitle(id: string, title: string): Promise<void> {
-    await this.db.update(chatSessions).set({ title: this.cipher.seal(title) }).where(eq(chatSessions.id, id));
+    await this.db
+      .update(chatSessions)
+      .set({ title: this.cipher.seal(title) })
+      .where(eq(chatSessions.id, id));
   }
 
   /** Sets the title only if none was set meanwhile (a person's own title wins over a generated one). */

@@ -28,7 +28,11 @@ export async function unpackSnapshot(tarball: string, into: string): Promise<voi
   for (let offset = 0; offset + BLOCK <= archive.length; ) {
     const header = archive.subarray(offset, offset + BLOCK);
     if (header.every((byte) => byte === 0)) break;
-    const text = (start: number, length: number) => header.subarray(start, start + length).toString('utf8').replace(/\0[\s\S]*$/, '');
+    const text = (start: number, length: number) =>
+      header
+        .subarray(start, start + length)
+        .toString('utf8')
+        .replace(/\0[\s\S]*$/, '');
     const prefix = text(345, 155);
     const name = prefix ? `${prefix}/${text(0, 100)}` : text(0, 100);
     const size = Number.parseInt(text(124, 12).trim() || '0', 8);

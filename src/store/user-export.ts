@@ -19,7 +19,10 @@ const SESSIONS_PER_BATCH = 100;
 const MESSAGES_PER_READ = 200;
 const USAGE_PER_READ = 1000;
 
-type MessageRow = Pick<typeof chatMessages.$inferSelect, 'sessionId' | 'seq' | 'id' | 'role' | 'parts' | 'metadata' | 'createdAt' | 'parentId'>;
+type MessageRow = Pick<
+  typeof chatMessages.$inferSelect,
+  'sessionId' | 'seq' | 'id' | 'role' | 'parts' | 'metadata' | 'createdAt' | 'parentId'
+>;
 
 /** Where the previous page ended: its last row's creation time (as text: a JavaScript Date would drop its microseconds) and id. */
 type Cursor = { at: string; id: string } | undefined;
@@ -46,7 +49,12 @@ export async function* userExportJson(
     db
       .select({ row: chatSessions, at: sql<string>`${chatSessions.createdAt}::text` })
       .from(chatSessions)
-      .where(and(eq(chatSessions.userId, userId), cursor ? sql`(${chatSessions.createdAt}, ${chatSessions.id}) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)` : undefined))
+      .where(
+        and(
+          eq(chatSessions.userId, userId),
+          cursor ? sql`(${chatSessions.createdAt}, ${chatSessions.id}) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)` : undefined,
+        ),
+      )
       .orderBy(asc(chatSessions.createdAt), asc(chatSessions.id))
       .limit(SESSIONS_PER_BATCH);
 
@@ -66,9 +74,23 @@ export async function* userExportJson(
     const messages = rowsInOrder<MessageRow>(
       (from) =>
         db
-          .select({ sessionId: chatMessages.sessionId, seq: chatMessages.seq, id: chatMessages.id, role: chatMessages.role, parts: chatMessages.parts, metadata: chatMessages.metadata, createdAt: chatMessages.createdAt, parentId: chatMessages.parentId })
+          .select({
+            sessionId: chatMessages.sessionId,
+            seq: chatMessages.seq,
+            id: chatMessages.id,
+            role: chatMessages.role,
+            parts: chatMessages.parts,
+            metadata: chatMessages.metadata,
+            createdAt: chatMessages.createdAt,
+            parentId: chatMessages.parentId,
+          })
           .from(chatMessages)
-          .where(and(inArray(chatMessages.sessionId, ids), from ? sql`(${chatMessages.sessionId}, ${chatMessages.seq}) > (${from.sessionId}::uuid, ${from.seq}::int)` : undefined))
+          .where(
+            and(
+              inArray(chatMessages.sessionId, ids),
+              from ? sql`(${chatMessages.sessionId}, ${chatMessages.seq}) > (${from.sessionId}::uuid, ${from.seq}::int)` : undefined,
+            ),
+          )
           .orderBy(asc(chatMessages.sessionId), asc(chatMessages.seq))
           .limit(MESSAGES_PER_READ),
       MESSAGES_PER_READ,
@@ -78,7 +100,12 @@ export async function* userExportJson(
         db
           .select()
           .from(usageEvents)
-          .where(and(inArray(usageEvents.sessionId, ids), from ? sql`(${usageEvents.sessionId}, ${usageEvents.id}) > (${from.sessionId}::uuid, ${from.id}::bigint)` : undefined))
+          .where(
+            and(
+              inArray(usageEvents.sessionId, ids),
+              from ? sql`(${usageEvents.sessionId}, ${usageEvents.id}) > (${from.sessionId}::uuid, ${from.id}::bigint)` : undefined,
+            ),
+          )
           .orderBy(asc(usageEvents.sessionId), asc(usageEvents.id))
           .limit(USAGE_PER_READ),
       USAGE_PER_READ,
@@ -117,7 +144,12 @@ export async function* userExportJson(
     const page = await db
       .select({ row: usageEvents, at: sql<string>`${usageEvents.createdAt}::text` })
       .from(usageEvents)
-      .where(and(eq(usageEvents.userId, userId), cursor ? sql`(${usageEvents.createdAt}, ${usageEvents.id}) > (${cursor.at}::timestamptz, ${cursor.id}::bigint)` : undefined))
+      .where(
+        and(
+          eq(usageEvents.userId, userId),
+          cursor ? sql`(${usageEvents.createdAt}, ${usageEvents.id}) > (${cursor.at}::timestamptz, ${cursor.id}::bigint)` : undefined,
+        ),
+      )
       .orderBy(asc(usageEvents.createdAt), asc(usageEvents.id))
       .limit(USAGE_PER_READ);
     if (page.length === 0) break;

@@ -14,7 +14,14 @@ if (!redisUrl) console.warn('TEST_REDIS_URL is not set: the Redis event log test
 
 const implementations: [string, (ttlMs: number) => Promise<RunEventLog>][] = [
   ['memory', async (ttlMs) => createMemoryRunEventLog({ endedTtlMs: ttlMs })],
-  ...(redisUrl ? [['redis', (ttlMs: number) => createRedisRunEventLog(redisUrl, { endedTtlMs: ttlMs })] as [string, (ttlMs: number) => Promise<RunEventLog>]] : []),
+  ...(redisUrl
+    ? [
+        ['redis', (ttlMs: number) => createRedisRunEventLog(redisUrl, { endedTtlMs: ttlMs })] as [
+          string,
+          (ttlMs: number) => Promise<RunEventLog>,
+        ],
+      ]
+    : []),
 ];
 
 const delta = (text: string): RunEvent => ({ type: 'text-delta', id: 't', delta: text });
@@ -155,7 +162,14 @@ describe.runIf(Boolean(redisUrl))('redis run event log that Redis loses', () => 
       await log.append(runId, { type: 'text-end', id: 't' });
       await log.append(runId, { type: 'finish' });
       await log.end(runId);
-      expect(await reading).toEqual([{ type: 'start', messageId: 'm' }, { type: 'text-start', id: 't' }, delta('a'), delta('b'), { type: 'text-end', id: 't' }, { type: 'finish' }]);
+      expect(await reading).toEqual([
+        { type: 'start', messageId: 'm' },
+        { type: 'text-start', id: 't' },
+        delta('a'),
+        delta('b'),
+        { type: 'text-end', id: 't' },
+        { type: 'finish' },
+      ]);
       expect(await drain(log.read(runId))).toEqual(await reading);
       const ttl = await redis.pttl(key);
       expect(ttl).toBeGreaterThan(0);

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { searchQueryText } from '../store/search-query.js';
 import type { ToolContext } from './tool-context.js';
 
-export const findLibraryAgentInput = z.object({ query: searchQueryText().min(1).describe('What to look for in the user library, at most 16 words.') });
+export const findLibraryAgentInput = z.object({
+  query: searchQueryText().min(1).describe('What to look for in the user library, at most 16 words.'),
+});
 
 export const findLibraryAgent = (context: ToolContext) =>
   tool({

@@ -7,7 +7,10 @@ import { toolErrorOutput } from './tool-errors.js';
 
 export const getRequiredSetupInfoInput = z.object({
   slug: agentSlug.describe('The slug of the agent to run, as find_agent or find_library_agent returned it.'),
-  inputs: z.record(z.string(), z.unknown()).optional().describe('Values already known, by input name: the answer says which required ones are still missing.'),
+  inputs: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Values already known, by input name: the answer says which required ones are still missing.'),
 });
 
 export const getRequiredSetupInfo = (context: ToolContext) =>

@@ -16,7 +16,7 @@ export const runAgentInput = z.object({
 export const runAgent = (context: ToolContext) =>
   tool({
     description:
-      "Run an agent for the user with the given inputs. Returns at once with { executionId, status }: the agent works in the background, " +
+      'Run an agent for the user with the given inputs. Returns at once with { executionId, status }: the agent works in the background, ' +
       'and the user can follow it in Executions. Call get_required_setup_info first so that no required input is missing.',
     inputSchema: runAgentInput,
     execute: async ({ slug, inputs }) => {

@@ -10,7 +10,8 @@ describe('tool approval policy', () => {
     const needs = policyOf({});
     expect(needs('everything__echo')).toBe(true);
     expect(needs('echo__echo_upper')).toBe(true);
-    for (const builtIn of ['find_agent', 'get_agent_details', 'add_agent_to_library', 'find_library_agent']) expect(needs(builtIn)).toBe(false);
+    for (const builtIn of ['find_agent', 'get_agent_details', 'add_agent_to_library', 'find_library_agent'])
+      expect(needs(builtIn)).toBe(false);
   });
 
   it('takes names and globs, with exemptions winning', () => {

@@ -9,7 +9,10 @@ import type { ToolApprovalSettings } from '../config.js';
 export type ToolApprovalPolicy = (toolName: string) => boolean;
 
 /** `externalTools`: the names the `@mcp` pattern stands for (the tools loaded from MCP_SERVERS). */
-export function createToolApprovalPolicy(settings: Pick<ToolApprovalSettings, 'required' | 'exempt'>, externalTools: Iterable<string>): ToolApprovalPolicy {
+export function createToolApprovalPolicy(
+  settings: Pick<ToolApprovalSettings, 'required' | 'exempt'>,
+  externalTools: Iterable<string>,
+): ToolApprovalPolicy {
   const external = new Set(externalTools);
   const required = matcher(settings.required, external);
   const exempt = matcher(settings.exempt, external);
@@ -23,6 +26,9 @@ function matcher(patterns: string[], external: Set<string>): (name: string) => b
 }
 
 function globToRegExp(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`);
 }

@@ -19,7 +19,11 @@ export function createToolSet(context: ToolContext, extra: ToolSet = {}): ToolSe
     find_library_agent: findLibraryAgent(context),
     // Running agents, where the context can start executions (a chat turn, MCP); not inside an execution.
     ...(context.executions
-      ? { get_required_setup_info: getRequiredSetupInfo(context), run_agent: runAgent(context), view_agent_output: viewAgentOutput(context) }
+      ? {
+          get_required_setup_info: getRequiredSetupInfo(context),
+          run_agent: runAgent(context),
+          view_agent_output: viewAgentOutput(context),
+        }
       : {}),
   });
 }

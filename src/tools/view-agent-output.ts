@@ -9,7 +9,10 @@ export const viewAgentOutputInput = z.object({ executionId: z.uuid().describe('T
 
 /** What the model and MCP clients see of an execution: its text output rather than its message parts. */
 export function executionView(execution: Execution) {
-  const output = execution.output?.parts.map((part) => (part.type === 'text' ? part.text : '')).join('').trim();
+  const output = execution.output?.parts
+    .map((part) => (part.type === 'text' ? part.text : ''))
+    .join('')
+    .trim();
   return {
     executionId: execution.executionId,
     slug: execution.slug,

@@ -11,11 +11,20 @@ describe('usage of an interrupted run', () => {
       model: 'fallback',
       fallbackPromptTokens: 0,
     });
-    expect(usage).toEqual([measured, { kind: 'chat', model: 'm', promptTokens: 80, completionTokens: 11, totalTokens: 91, estimated: true }]);
+    expect(usage).toEqual([
+      measured,
+      { kind: 'chat', model: 'm', promptTokens: 80, completionTokens: 11, totalTokens: 91, estimated: true },
+    ]);
   });
 
   it('adds nothing when no call was in flight (between calls, or after the last)', () => {
-    expect(interruptedRunUsage({ progress: { promptEstimate: 80, model: 'm', usage: [measured], calling: false, pendingChars: 0 }, model: 'm', fallbackPromptTokens: 0 })).toEqual([measured]);
+    expect(
+      interruptedRunUsage({
+        progress: { promptEstimate: 80, model: 'm', usage: [measured], calling: false, pendingChars: 0 },
+        model: 'm',
+        fallbackPromptTokens: 0,
+      }),
+    ).toEqual([measured]);
   });
 
   it('estimates from the stored history when the run saved no progress at all', () => {

@@ -51,14 +51,17 @@ export class TokenBudget {
   async status(userId: string, now = new Date()): Promise<BudgetStatus> {
     const day = startOfUtcDay(now);
     const week = startOfUtcWeek(now);
-    const [row] = await queryRows<{ daily: string; weekly: string }>(this.db, sql`
+    const [row] = await queryRows<{ daily: string; weekly: string }>(
+      this.db,
+      sql`
       select (u.daily + e.daily)::text as daily, (u.weekly + e.weekly)::text as weekly
       from (select coalesce(sum(total_tokens) filter (where created_at >= ${day.toISOString()}::timestamptz), 0) as daily,
               coalesce(sum(total_tokens), 0) as weekly
             from usage_events where user_id = ${userId} and created_at >= ${week.toISOString()}::timestamptz) u,
            (select coalesce(sum(total_tokens) filter (where day >= ${isoDay(day)}::date), 0) as daily,
               coalesce(sum(total_tokens), 0) as weekly
-            from erased_usage where subject = ${this.subjectOf(userId)} and day >= ${isoDay(week)}::date) e`);
+            from erased_usage where subject = ${this.subjectOf(userId)} and day >= ${isoDay(week)}::date) e`,
+    );
     return {
       daily: { used: Number(row?.daily ?? 0), limit: this.limits.dailyTokens, resetsAt: addDays(day, 1).toISOString() },
       weekly: { used: Number(row?.weekly ?? 0), limit: this.limits.weeklyTokens, resetsAt: addDays(week, 7).toISOString() },

@@ -15,7 +15,10 @@ const SALT = 'usage-subject-salt';
 
 /** Reads the deployment's salt, creating it on first use (any instance may be first). */
 export async function loadUsageSubject(db: Db): Promise<UsageSubject> {
-  await db.insert(autochatSettings).values({ name: SALT, value: randomBytes(32).toString('base64') }).onConflictDoNothing();
+  await db
+    .insert(autochatSettings)
+    .values({ name: SALT, value: randomBytes(32).toString('base64') })
+    .onConflictDoNothing();
   const [row] = await db.select({ value: autochatSettings.value }).from(autochatSettings).where(eq(autochatSettings.name, SALT));
   const key = Buffer.from(row!.value, 'base64');
   return (userId) => createHmac('sha256', key).update(userId, 'utf8').digest('base64url');

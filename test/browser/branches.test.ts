@@ -48,22 +48,34 @@ describe.skipIf(browserSkipReason !== null)('message versions in the web UI', ()
       await page.goto(`${server.url}/`);
       await page.getByTestId('message-input').fill('What is a good name for a cat?');
       await page.getByTestId('message-input').press('Enter');
-      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('Answer number 1.')]);
+      await expect
+        .poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS })
+        .toEqual([expect.stringContaining('Answer number 1.')]);
       await waitForIdle(page);
 
       // Regenerate: a second answer, shown as version 2 of 2.
       await page.getByRole('button', { name: 'Regenerate answer' }).click();
-      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('Answer number 2.')]);
-      await expect.poll(() => page.getByTestId('message-assistant').getByTestId('version-position').textContent(), { timeout: WAIT_MS }).toBe('2/2');
+      await expect
+        .poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS })
+        .toEqual([expect.stringContaining('Answer number 2.')]);
+      await expect
+        .poll(() => page.getByTestId('message-assistant').getByTestId('version-position').textContent(), { timeout: WAIT_MS })
+        .toBe('2/2');
       await page.getByTestId('message-assistant').getByRole('button', { name: 'Previous version' }).click();
-      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('Answer number 1.')]);
+      await expect
+        .poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS })
+        .toEqual([expect.stringContaining('Answer number 1.')]);
 
       // Edit the question: a new version of it, with its own answer.
       await page.getByRole('button', { name: 'Edit message' }).click();
       await page.getByLabel('Edit your message').fill('What is a good name for a dog?');
       await page.locator('.message__edit').getByRole('button', { name: 'Send' }).click();
-      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('Answer number 3.')]);
-      await expect.poll(() => page.getByTestId('message-user').getByTestId('version-position').textContent(), { timeout: WAIT_MS }).toBe('2/2');
+      await expect
+        .poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS })
+        .toEqual([expect.stringContaining('Answer number 3.')]);
+      await expect
+        .poll(() => page.getByTestId('message-user').getByTestId('version-position').textContent(), { timeout: WAIT_MS })
+        .toBe('2/2');
       expect(await texts(page, 'message-user')).toEqual([expect.stringContaining('dog')]);
       await screenshot(page, 'branches-edited');
 
@@ -73,7 +85,9 @@ describe.skipIf(browserSkipReason !== null)('message versions in the web UI', ()
       await expect.poll(() => texts(page, 'message-user'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('cat')]);
       expect(await texts(page, 'message-assistant')).toEqual([expect.stringContaining('Answer number 2.')]);
       await page.getByTestId('message-assistant').getByRole('button', { name: 'Previous version' }).click();
-      await expect.poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('Answer number 1.')]);
+      await expect
+        .poll(() => texts(page, 'message-assistant'), { timeout: WAIT_MS })
+        .toEqual([expect.stringContaining('Answer number 1.')]);
       const sessionId = openSessionId(page);
       await page.reload();
       await expect.poll(() => texts(page, 'message-user'), { timeout: WAIT_MS }).toEqual([expect.stringContaining('cat')]);
@@ -91,9 +105,14 @@ describe.skipIf(browserSkipReason !== null)('message versions in the web UI', ()
       await page.getByRole('button', { name: 'Edit message' }).last().click();
       await page.getByLabel('Edit your message').fill('And for a fish?');
       await page.locator('.message__edit').getByRole('button', { name: 'Send' }).click();
-      await expect.poll(() => page.getByTestId('message-user').last().getByTestId('version-position').textContent(), { timeout: WAIT_MS }).toBe('2/2');
+      await expect
+        .poll(() => page.getByTestId('message-user').last().getByTestId('version-position').textContent(), { timeout: WAIT_MS })
+        .toBe('2/2');
       expect(await texts(page, 'message-user')).toEqual([expect.stringContaining('cat'), expect.stringContaining('fish')]);
-      expect(await texts(page, 'message-assistant')).toEqual([expect.stringContaining('Answer number 1.'), expect.stringContaining('Answer number 5.')]);
+      expect(await texts(page, 'message-assistant')).toEqual([
+        expect.stringContaining('Answer number 1.'),
+        expect.stringContaining('Answer number 5.'),
+      ]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

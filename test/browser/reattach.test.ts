@@ -78,7 +78,9 @@ describe.skipIf(browserSkipReason !== null)('web chat when the connection drops 
       const answer = page.getByTestId('message-assistant').last();
       await expect.poll(async () => (await answer.textContent()) ?? '', { timeout: WAIT_MS }).toContain('first half of a long answer');
 
-      const reattached = page.waitForResponse((response) => response.request().method() === 'GET' && /\/api\/chat\/sessions\/[^/]+\/stream$/.test(response.url()));
+      const reattached = page.waitForResponse(
+        (response) => response.request().method() === 'GET' && /\/api\/chat\/sessions\/[^/]+\/stream$/.test(response.url()),
+      );
       proxy.cut();
       // It replays the answer so far, then follows it live.
       expect((await reattached).status()).toBe(200);

@@ -24,7 +24,9 @@ describe.skipIf(browserSkipReason !== null)('web chat when the database goes awa
   beforeAll(async () => {
     await ensureWebBuilt();
     [postgres, upstream, browser] = await Promise.all([startThrowawayPostgres(), startFakeUpstream(), launchChromium()]);
-    server = await startTestServer(upstreamOptions(upstream.url, { databaseUrl: await postgres.createDatabase('web'), dataDir: 'memory://', runLeaseMs: 1500 }));
+    server = await startTestServer(
+      upstreamOptions(upstream.url, { databaseUrl: await postgres.createDatabase('web'), dataDir: 'memory://', runLeaseMs: 1500 }),
+    );
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -40,11 +42,16 @@ describe.skipIf(browserSkipReason !== null)('web chat when the database goes awa
     const page: Page = await context.newPage();
     const errors = pageErrors(page);
     try {
-      upstream.enqueue({ steps: [...words('Here is the first half, '), { gate: 'web' }, ...words('and here the second half.')], finishReason: 'stop' });
+      upstream.enqueue({
+        steps: [...words('Here is the first half, '), { gate: 'web' }, ...words('and here the second half.')],
+        finishReason: 'stop',
+      });
       await page.goto(`${server.url}/`);
       await page.getByTestId('message-input').fill('Hello');
       await page.getByTestId('message-input').press('Enter');
-      await expect.poll(async () => (await page.getByTestId('message-assistant').last().textContent()) ?? '', { timeout: WAIT_MS }).toContain('first half');
+      await expect
+        .poll(async () => (await page.getByTestId('message-assistant').last().textContent()) ?? '', { timeout: WAIT_MS })
+        .toContain('first half');
 
       await postgres.kill();
       upstream.release('web');
@@ -61,7 +68,9 @@ describe.skipIf(browserSkipReason !== null)('web chat when the database goes awa
         return response.status === 200 && (await response.json()).status === 'idle';
       }, WAIT_MS);
       await page.reload();
-      await expect.poll(async () => (await page.getByTestId('message-assistant').last().textContent()) ?? '', { timeout: WAIT_MS }).toContain('and here the second half.');
+      await expect
+        .poll(async () => (await page.getByTestId('message-assistant').last().textContent()) ?? '', { timeout: WAIT_MS })
+        .toContain('and here the second half.');
       expect(await page.getByTestId('save-pending').count()).toBe(0);
       expect(errors).toEqual([]);
     } finally {

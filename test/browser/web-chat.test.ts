@@ -117,7 +117,11 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     for (let click = 0; click < 3; click++) await page.getByTestId('new-chat').click();
     expect((await getJson(demo, '/api/chat/sessions')).sessions.length, '"New chat" stored empty chats').toBe(chatsBefore);
 
-    const added = await fetch(`${demo.url}/api/library`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slug: 'money-printing-agent' }) });
+    const added = await fetch(`${demo.url}/api/library`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ slug: 'money-printing-agent' }),
+    });
     expect(added.status).toBeLessThan(300);
     const longWords = 'Extraordinarily complicated multinational telecommunications infrastructure questionnaire';
     await send(page, `${longWords}. ${FIND_AGENT}`);
@@ -134,7 +138,12 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     await expect.poll(async () => (await title.textContent()) ?? '', { timeout: WAIT_MS }).toContain('Extraordinarily');
     const fit = await title.evaluate((element) => {
       const style = getComputedStyle(element);
-      return { overflows: element.scrollWidth > element.clientWidth, textOverflow: style.textOverflow, overflow: style.overflowX, display: style.display };
+      return {
+        overflows: element.scrollWidth > element.clientWidth,
+        textOverflow: style.textOverflow,
+        overflow: style.overflowX,
+        display: style.display,
+      };
     });
     expect(fit).toEqual({ overflows: true, textOverflow: 'ellipsis', overflow: 'hidden', display: expect.not.stringMatching(/flex/) });
     await screenshot(page, 'library-aware-and-ellipsis');
@@ -160,7 +169,11 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     await reloaded.getByText('“Too generic”').waitFor();
     expect(await reloaded.getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
     await reloaded.getByRole('button', { name: 'Good answer' }).click();
-    await expect.poll(async () => (await getJson(demo, `/api/chat/sessions/${sessionId}`)).messages[1].metadata.feedback?.rating, { timeout: WAIT_MS }).toBe('up');
+    await expect
+      .poll(async () => (await getJson(demo, `/api/chat/sessions/${sessionId}`)).messages[1].metadata.feedback?.rating, {
+        timeout: WAIT_MS,
+      })
+      .toBe('up');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-chat').click()]);
     expect(download.suggestedFilename()).toMatch(/\.md$/);
@@ -193,7 +206,9 @@ describe.skipIf(browserSkipReason !== null)('web chat in Chromium', () => {
     expect(closed.closedEarly).toBe(true);
 
     const sessionId = openSessionId(page);
-    await expect.poll(async () => (await getJson(real, `/api/chat/sessions/${sessionId}`)).lastRunStatus, { timeout: WAIT_MS }).toBe('stopped');
+    await expect
+      .poll(async () => (await getJson(real, `/api/chat/sessions/${sessionId}`)).lastRunStatus, { timeout: WAIT_MS })
+      .toBe('stopped');
     const session = await getJson(real, `/api/chat/sessions/${sessionId}`);
     expect(session.status).toBe('idle');
     const stored = session.messages.at(-1) as { role: string; parts: { type: string; text?: string }[] };

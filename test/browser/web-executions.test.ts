@@ -58,9 +58,19 @@ describe.skipIf(browserSkipReason !== null)('running agents in the web UI', () =
     expect(await form.getByLabel('Hours per week').inputValue()).toBe('10');
     await form.getByLabel('Startup budget').evaluate((input) => input.removeAttribute('required'));
     await form.getByRole('button', { name: 'Run' }).click();
-    await expect.poll(() => form.getByRole('alert').textContent().catch(() => '')).toContain('Startup budget is required');
+    await expect
+      .poll(() =>
+        form
+          .getByRole('alert')
+          .textContent()
+          .catch(() => ''),
+      )
+      .toContain('Startup budget is required');
 
-    upstream.enqueue({ steps: [{ text: 'Week one: ' }, { text: 'make **wallets**. ' }, { gate: 'web-held' }, { text: 'Never shown.' }], finishReason: 'stop' });
+    upstream.enqueue({
+      steps: [{ text: 'Week one: ' }, { text: 'make **wallets**. ' }, { gate: 'web-held' }, { text: 'Never shown.' }],
+      finishReason: 'stop',
+    });
     await form.getByLabel('Startup budget').fill('300');
     await form.getByRole('button', { name: 'Run' }).click();
     await page.waitForURL(/#\/executions\/[0-9a-f-]{36}$/);

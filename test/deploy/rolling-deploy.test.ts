@@ -88,7 +88,9 @@ async function haproxyConfig(frontend: number, stats: number, instances: number[
   };
   replace(/^ {4}bind :80$/m, `    bind 127.0.0.1:${frontend}`);
   replace(/^ {4}bind 127\.0\.0\.1:8404$/m, `    bind 127.0.0.1:${stats}`);
-  instances.forEach((port, index) => replace(new RegExp(`^( {4}server autochat${index + 1}) 10\\.0\\.0\\.1${index + 1}:3000$`, 'm'), `$1 127.0.0.1:${port}`));
+  instances.forEach((port, index) =>
+    replace(new RegExp(`^( {4}server autochat${index + 1}) 10\\.0\\.0\\.1${index + 1}:3000$`, 'm'), `$1 127.0.0.1:${port}`),
+  );
   return text;
 }
 
@@ -101,7 +103,12 @@ async function backendServers(statsUrl: string) {
   return rows
     .map((line) => line.split(','))
     .filter((row) => at(row, 'pxname') === 'autochat_instances' && at(row, 'svname').startsWith('autochat'))
-    .map((row) => ({ name: at(row, 'svname'), status: at(row, 'status'), retries: Number(at(row, 'wretr')), redispatches: Number(at(row, 'wredis')) }));
+    .map((row) => ({
+      name: at(row, 'svname'),
+      status: at(row, 'status'),
+      retries: Number(at(row, 'wretr')),
+      redispatches: Number(at(row, 'wredis')),
+    }));
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
@@ -131,11 +138,25 @@ type Exchange = {
 async function exchange(url: string, phase: Exchange['phase'], long = false): Promise<Exchange> {
   const startedAt = performance.now();
   const created = await fetch(`${url}/api/chat/sessions`, { method: 'POST', headers });
-  if (created.status !== 201) return { sessionId: '', status: created.status, startedAt, text: '', phase, long, reattached: 0, failure: `create: ${await created.text()}` };
+  if (created.status !== 201)
+    return {
+      sessionId: '',
+      status: created.status,
+      startedAt,
+      text: '',
+      phase,
+      long,
+      reattached: 0,
+      failure: `create: ${await created.text()}`,
+    };
   const { sessionId } = (await created.json()) as { sessionId: string };
   const sent = performance.now();
   const message = long ? 'Tell me a long story about rolling deploys' : 'Tell me about rolling deploys';
-  let response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers, body: JSON.stringify({ message }) });
+  let response = await fetch(`${url}/api/chat/sessions/${sessionId}/stream`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ message }),
+  });
   const result: Exchange = { sessionId, status: response.status, startedAt, text: '', phase, long, reattached: 0 };
   if (response.status !== 200 || !response.body) return { ...result, failure: `stream: ${await response.text()}` };
   let raw = '';
@@ -162,7 +183,11 @@ async function exchange(url: string, phase: Exchange['phase'], long = false): Pr
         messages: { role: string; parts: { text?: string }[] }[];
       };
       result.ended = stored.lastRunStatus === 'finished' ? 'finish' : stored.lastRunStatus;
-      result.text = stored.messages.find((entry) => entry.role === 'assistant')?.parts.map((part) => part.text ?? '').join('') ?? '';
+      result.text =
+        stored.messages
+          .find((entry) => entry.role === 'assistant')
+          ?.parts.map((part) => part.text ?? '')
+          .join('') ?? '';
       if (result.ended !== 'finish') result.failure = `re-attached to a run that ended ${stored.lastRunStatus}`;
       return result;
     }
@@ -172,7 +197,8 @@ async function exchange(url: string, phase: Exchange['phase'], long = false): Pr
   result.ended = parsed.chunks.at(-1)?.type;
   result.text = textOf(parsed.chunks);
   const error = parsed.chunks.find((chunk) => chunk.type === 'error');
-  if (result.ended !== 'finish' || error) result.failure = `stream ended with ${result.ended}${error && 'errorText' in error ? `: ${error.errorText}` : ''}`;
+  if (result.ended !== 'finish' || error)
+    result.failure = `stream ended with ${result.ended}${error && 'errorText' in error ? `: ${error.errorText}` : ''}`;
   return result;
 }
 
@@ -205,14 +231,22 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
       // A continuation (the partial answer as a trailing assistant message): the rest of the answer.
       if (last?.role === 'assistant' && typeof last.content === 'string' && whole.startsWith(last.content)) {
         const rest = whole.slice(last.content.length);
-        return { steps: (rest.match(/[\s\S]{1,8}/g) ?? []).map((text) => ({ text, delayMs: 40 })), finishReason: 'stop', usage: { prompt_tokens: 40, completion_tokens: 20 } };
+        return {
+          steps: (rest.match(/[\s\S]{1,8}/g) ?? []).map((text) => ({ text, delayMs: 40 })),
+          finishReason: 'stop',
+          usage: { prompt_tokens: 40, completion_tokens: 20 },
+        };
       }
       return long ? say(LONG_ANSWER, 250) : say(whole, 20);
     });
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
     const redisPort = await freePort();
     await mkdir(join(workDir, 'redis'));
-    redis = await startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(workDir, 'redis')], /Ready to accept connections/);
+    redis = await startProcess(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(workDir, 'redis')],
+      /Ready to accept connections/,
+    );
     ports = [await freePort(), await freePort(), await freePort()];
     env = {
       DATABASE_URL: database.databaseUrl!,
@@ -234,7 +268,10 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
     haproxy = await startProcess('haproxy', ['-db', '-f', config]);
     url = `http://127.0.0.1:${frontend}`;
     statsUrl = `http://127.0.0.1:${stats}/stats`;
-    await until(async () => (await backendServers(statsUrl)).every((server) => server.status === 'UP'), 'all three instances up in HAProxy');
+    await until(
+      async () => (await backendServers(statsUrl)).every((server) => server.status === 'UP'),
+      'all three instances up in HAProxy',
+    );
   });
 
   afterAll(async () => {
@@ -285,7 +322,8 @@ describe.runIf(canRun)('a rolling deploy behind HAProxy', () => {
     }
     const longOnes = exchanges.filter((entry) => entry.long);
     const failed = exchanges.filter((entry) => entry.failure !== undefined);
-    const ttft = (which: Exchange['phase']) => exchanges.filter((entry) => entry.phase === which && entry.firstTokenMs !== undefined).map((entry) => entry.firstTokenMs!);
+    const ttft = (which: Exchange['phase']) =>
+      exchanges.filter((entry) => entry.phase === which && entry.firstTokenMs !== undefined).map((entry) => entry.firstTokenMs!);
     // The reference is the steady state on either side of the roll (the first answers warm the instances up).
     const [steady, roll] = [p95([...ttft('before').slice(CLIENTS), ...ttft('after')]), p95(ttft('roll'))];
     const servers = await backendServers(statsUrl);

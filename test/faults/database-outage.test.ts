@@ -78,7 +78,11 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     const [a, b] = await Promise.all([start(), start()]);
     const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
     upstream.enqueue(gated('outage-1'));
-    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     const runId = post.headers.get('x-run-id')!;
     const owner = followSse(post);
     await upstream.reached('outage-1');
@@ -103,7 +107,12 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
       expect(finish.messageMetadata.usage.totalTokens).toBe(34);
       // useChat's own reader takes it: the whole answer, with the pending sentence in its metadata.
       const message = await rebuildMessage(stream.chunks);
-      expect(message!.parts.filter((part) => part.type === 'text').map((part) => (part as { text: string }).text).join('')).toBe(BEFORE + AFTER);
+      expect(
+        message!.parts
+          .filter((part) => part.type === 'text')
+          .map((part) => (part as { text: string }).text)
+          .join(''),
+      ).toBe(BEFORE + AFTER);
       expect((message!.metadata as { savePending?: string }).savePending).toBeTruthy();
     }
 
@@ -129,7 +138,14 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     expect(await metric(a.url, 'autochat_pending_saves')).toBe(1);
 
     await postgres.start();
-    let session: { status: string; lastRunStatus: string; messages: { role: string; parts: { text?: string }[] }[]; usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[] } | undefined;
+    let session:
+      | {
+          status: string;
+          lastRunStatus: string;
+          messages: { role: string; parts: { text?: string }[] }[];
+          usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[];
+        }
+      | undefined;
     await waitUntil(async () => {
       const response = await fetch(`${b.url}/api/chat/sessions/${sessionId}`);
       if (response.status !== 200) return false;
@@ -153,7 +169,11 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     const [a, b] = await Promise.all([start(), start()]);
     const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
     upstream.enqueue(gated('outage-2'));
-    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     const runId = post.headers.get('x-run-id')!;
     const owner = followSse(post);
     await upstream.reached('outage-2');
@@ -170,7 +190,14 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
 
     // B's sweeper finds the run's lease expired, and stores it from the kept end record, not as a
     // partial interrupted answer.
-    let session: { status: string; lastRunStatus: string; messages: { parts: { text?: string }[] }[]; usage: { kind: string; promptTokens: number; completionTokens: number; estimated?: boolean }[] } | undefined;
+    let session:
+      | {
+          status: string;
+          lastRunStatus: string;
+          messages: { parts: { text?: string }[] }[];
+          usage: { kind: string; promptTokens: number; completionTokens: number; estimated?: boolean }[];
+        }
+      | undefined;
     await waitUntil(async () => {
       const response = await fetch(`${b.url}/api/chat/sessions/${sessionId}`);
       if (response.status !== 200) return false;
@@ -179,17 +206,23 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
     }, 30_000);
     expect(session!.lastRunStatus).toBe('finished');
     expect(session!.messages[1]!.parts.map((part) => part.text ?? '').join('')).toBe(BEFORE + AFTER);
-    expect(session!.usage.filter((row) => row.kind === 'chat')).toEqual([expect.objectContaining({ promptTokens: 21, completionTokens: 13 })]);
+    expect(session!.usage.filter((row) => row.kind === 'chat')).toEqual([
+      expect.objectContaining({ promptTokens: 21, completionTokens: 13 }),
+    ]);
     expect(await redis.client().exists(`autochat:end:${runId}`)).toBe(0);
   });
 
   it('the terminal client prints the answer and the pending sentence, and exits 0 (not an error)', async () => {
     const a = await start();
     upstream.enqueue(gated('outage-cli'));
-    const cli = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts'), 'chat', '-m', 'Hello', '--url', a.url], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const cli = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts'), 'chat', '-m', 'Hello', '--url', a.url],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     cli.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));

@@ -63,7 +63,8 @@ describe.each([
     await postgres?.destroy();
   });
 
-  const newSession = async (url: string) => (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+  const newSession = async (url: string) =>
+    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const restartRedis = async () => {
     await redis.kill();
     await redis.start();
@@ -73,8 +74,16 @@ describe.each([
 
   it('re-establishes a complete log with its expiry: readers before and after the restart get every event once, valid for the AI SDK', async () => {
     const sessionId = await newSession(a.url);
-    upstream.enqueue({ steps: [...words(PART1), { gate: gate('r1') }, ...words(PART2), { gate: gate('r2') }, ...words(PART3)], finishReason: 'stop', usage: { prompt_tokens: 9, completion_tokens: 15 } });
-    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    upstream.enqueue({
+      steps: [...words(PART1), { gate: gate('r1') }, ...words(PART2), { gate: gate('r2') }, ...words(PART3)],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 9, completion_tokens: 15 },
+    });
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     const runId = post.headers.get('x-run-id')!;
     const owner = followSse(post);
     await upstream.reached(gate('r1'));
@@ -109,7 +118,12 @@ describe.each([
       expect(types.at(-1)).toBe('finish');
       // useChat's reader: throws on "text-delta for missing text part" and the like.
       const message = await rebuildMessage(stream.chunks);
-      expect(message!.parts.filter((part) => part.type === 'text').map((part) => (part as { text: string }).text).join('')).toBe(PART1 + PART2 + PART3);
+      expect(
+        message!.parts
+          .filter((part) => part.type === 'text')
+          .map((part) => (part as { text: string }).text)
+          .join(''),
+      ).toBe(PART1 + PART2 + PART3);
     }
     await waitUntil(async () => (await (await fetch(`${a.url}/api/chat/sessions/${sessionId}`)).json()).status === 'idle', 10_000);
   });
@@ -117,7 +131,9 @@ describe.each([
   it('delivers a stop from another instance after the restart', async () => {
     const sessionId = await newSession(a.url);
     upstream.enqueue({ steps: [...words(PART1), { gate: gate('stop') }, ...words(PART2)], finishReason: 'stop' });
-    const owner = followSse(await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' }));
+    const owner = followSse(
+      await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' }),
+    );
     await upstream.reached(gate('stop'));
     await owner.until((live) => live.text() === PART1);
     await restartRedis();
@@ -137,7 +153,11 @@ describe.each([
   it('stores and charges the partial answer when the owner dies after the restart', async () => {
     const sessionId = await newSession(a.url);
     upstream.enqueue({ steps: [...words(PART1), { gate: gate('crash') }, ...words(PART2)], finishReason: 'stop' });
-    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     const runId = post.headers.get('x-run-id')!;
     const owner = followSse(post);
     await upstream.reached(gate('crash'));

@@ -68,7 +68,8 @@ describe('continuing an answer on another instance', () => {
     servers.push(server);
     return server;
   };
-  const newSession = async (url: string) => ((await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()) as { sessionId: string }).sessionId;
+  const newSession = async (url: string) =>
+    ((await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()) as { sessionId: string }).sessionId;
   const session = async (url: string, id: string) => (await (await fetch(`${url}/api/chat/sessions/${id}`)).json()) as Session;
   const streamRequests = () => upstream.requests.filter((request) => request.body.stream === true);
 
@@ -76,7 +77,11 @@ describe('continuing an answer on another instance', () => {
     const [a, b] = await Promise.all([start(), start()]);
     const sessionId = await newSession(a.url);
     upstream.enqueue({ steps: [...words(BEFORE), { gate: 'killed' }, ...words('never sent')], finishReason: 'stop' });
-    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Which agents make money?"}' });
+    const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Which agents make money?"}',
+    });
     expect(post.status).toBe(200);
     const owner = followSse(post);
     await upstream.reached('killed');
@@ -86,7 +91,11 @@ describe('continuing an answer on another instance', () => {
     const messageId = owner.chunks().find((chunk) => chunk.type === 'start')!.messageId;
 
     // The continuation: what the model says when shown the partial answer.
-    upstream.enqueue({ steps: [...words(AFTER_1), { gate: 'continuing' }, ...words(AFTER_2)], finishReason: 'stop', usage: { prompt_tokens: 60, completion_tokens: 6 } });
+    upstream.enqueue({
+      steps: [...words(AFTER_1), { gate: 'continuing' }, ...words(AFTER_2)],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 60, completion_tokens: 6 },
+    });
     const callsBefore = streamRequests().length;
     const killedAt = performance.now();
     await a.kill();
@@ -114,7 +123,9 @@ describe('continuing an answer on another instance', () => {
       expect(stream.chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { continuations: 1 } });
       const message = await rebuildMessage(stream.chunks);
       expect(message!.id).toBe(messageId);
-      expect(message!.parts.filter((part) => part.type === 'text')).toEqual([{ type: 'text', text: BEFORE + AFTER_1 + AFTER_2, state: 'done' }]);
+      expect(message!.parts.filter((part) => part.type === 'text')).toEqual([
+        { type: 'text', text: BEFORE + AFTER_1 + AFTER_2, state: 'done' },
+      ]);
     }
 
     // The model was asked once more, with the history and the partial answer as a trailing assistant message.
@@ -145,7 +156,13 @@ describe('continuing an answer on another instance', () => {
     const [a, b] = await Promise.all([start({ SHUTDOWN_GRACE_MS: '1000' }), start()]);
     const sessionId = await newSession(a.url);
     upstream.enqueue({ steps: [...words(BEFORE), { gate: 'draining' }, ...words('never sent')], finishReason: 'stop' });
-    const owner = followSse(await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Which agents make money?"}' }));
+    const owner = followSse(
+      await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+        method: 'POST',
+        headers: json,
+        body: '{"message":"Which agents make money?"}',
+      }),
+    );
     await upstream.reached('draining');
     await owner.until((live) => live.text() === BEFORE);
     const follower = followSse(await fetch(`${b.url}/api/chat/sessions/${sessionId}/stream`));
@@ -183,7 +200,11 @@ describe('continuing an answer on another instance', () => {
       const sessionId = await newSession(a.url);
       const MID = 'Budget Buddy, ';
       upstream.enqueue({ steps: [...words(BEFORE), { gate: 'first-kill' }, ...words('never sent')], finishReason: 'stop' });
-      const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Which agents make money?"}' });
+      const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+        method: 'POST',
+        headers: json,
+        body: '{"message":"Which agents make money?"}',
+      });
       const runId = post.headers.get('x-run-id')!;
       const owner = followSse(post);
       await upstream.reached('first-kill');
@@ -192,7 +213,9 @@ describe('continuing an answer on another instance', () => {
       await a.kill();
       await upstream.reached('second-kill');
       // Which instance continues it: the claim made it the run's owner.
-      const holderOf = async () => (await db.query<{ owner: string; progress: string | null }>('select owner, progress from chat_runs where id = $1', [runId])).rows[0]!;
+      const holderOf = async () =>
+        (await db.query<{ owner: string; progress: string | null }>('select owner, progress from chat_runs where id = $1', [runId]))
+          .rows[0]!;
       let held = await holderOf();
       const continuing = trio.find((server) => server !== a && held.owner.includes(`:${server.child.pid}:`))!;
       const survivor = trio.find((server) => server !== a && server !== continuing)!;
@@ -203,7 +226,9 @@ describe('continuing an answer on another instance', () => {
       // The continuing instance's lease renewal has saved what it spent (the first call, and its own call in flight).
       await waitUntil(async () => {
         held = await holderOf();
-        const progress = held.progress ? (JSON.parse(held.progress) as { usage: unknown[]; calling: boolean; pendingChars: number }) : undefined;
+        const progress = held.progress
+          ? (JSON.parse(held.progress) as { usage: unknown[]; calling: boolean; pendingChars: number })
+          : undefined;
         return progress !== undefined && progress.usage.length === 1 && progress.calling && progress.pendingChars > 0;
       }, 10_000);
 
@@ -241,7 +266,13 @@ describe('continuing an answer on another instance', () => {
     const [a, b] = await Promise.all([start({ RUN_CONTINUE_MAX: '0' }), start({ RUN_CONTINUE_MAX: '0' })]);
     const sessionId = await newSession(a.url);
     upstream.enqueue({ steps: [...words(BEFORE), { gate: 'limit' }, ...words('never sent')], finishReason: 'stop' });
-    const owner = followSse(await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Which agents make money?"}' }));
+    const owner = followSse(
+      await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
+        method: 'POST',
+        headers: json,
+        body: '{"message":"Which agents make money?"}',
+      }),
+    );
     await upstream.reached('limit');
     await owner.until((live) => live.text() === BEFORE);
     const callsBefore = streamRequests().length;

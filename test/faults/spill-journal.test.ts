@@ -52,8 +52,16 @@ describe('PostgreSQL down as a run ends, without Redis: the spill journal', () =
     };
     server = await spawnServer(env);
     const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
-    upstream.enqueue({ steps: [...words(BEFORE), { gate: 'journal' }, ...words(AFTER)], finishReason: 'stop', usage: { prompt_tokens: 17, completion_tokens: 11 } });
-    const post = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    upstream.enqueue({
+      steps: [...words(BEFORE), { gate: 'journal' }, ...words(AFTER)],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 17, completion_tokens: 11 },
+    });
+    const post = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     const reader = followSse(post);
     await upstream.reached('journal');
     await reader.until((live) => live.text() === BEFORE);
@@ -77,7 +85,14 @@ describe('PostgreSQL down as a run ends, without Redis: the spill journal', () =
     await server.kill();
     await postgres.start();
     server = await spawnServer(env);
-    let session: { status: string; lastRunStatus: string; messages: { parts: { text?: string }[] }[]; usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[] } | undefined;
+    let session:
+      | {
+          status: string;
+          lastRunStatus: string;
+          messages: { parts: { text?: string }[] }[];
+          usage: { promptTokens: number; completionTokens: number; estimated?: boolean }[];
+        }
+      | undefined;
     await waitUntil(async () => {
       const response = await fetch(`${server!.url}/api/chat/sessions/${sessionId}`);
       if (response.status !== 200) return false;

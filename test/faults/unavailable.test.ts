@@ -64,7 +64,11 @@ describe('backing services down', () => {
       ['DELETE', '/api/me'],
     ];
     for (const [method, path, body] of routes) {
-      await expectUnavailable(await server.app.request(path, { method, headers: body ? json : undefined, body }), 'database', `${method} ${path}`);
+      await expectUnavailable(
+        await server.app.request(path, { method, headers: body ? json : undefined, body }),
+        'database',
+        `${method} ${path}`,
+      );
     }
     const readiness = await ready();
     expect(readiness.status).toBe(503);
@@ -94,7 +98,11 @@ describe('backing services down', () => {
 
     await redis.start();
     await waitUntil(async () => (await ready()).status === 200, 20_000);
-    const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Hello"}' });
+    const response = await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: json,
+      body: '{"message":"Hello"}',
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('"type":"finish"');
   });

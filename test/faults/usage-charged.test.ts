@@ -24,11 +24,22 @@ const PARTIAL = 'These agents could help you earn money: ';
 /** A tool round (30 + 12 tokens, measured), then an answer that pauses at a gate mid-way. */
 const toolThenGated = (gate: string): Script[] => [
   callTool('find_agent', { query: 'money' }),
-  { steps: [...words(PARTIAL), { gate }, ...words('and more.')], finishReason: 'stop', usage: { prompt_tokens: 80, completion_tokens: 20 } },
+  {
+    steps: [...words(PARTIAL), { gate }, ...words('and more.')],
+    finishReason: 'stop',
+    usage: { prompt_tokens: 80, completion_tokens: 20 },
+  },
 ];
 
 type Progress = { promptEstimate: number; usage: UsageRow[]; calling: boolean; pendingChars: number };
-type UsageRow = { promptTokens: number; completionTokens: number; totalTokens: number; estimated?: boolean; kind: string; sessionId?: string | null };
+type UsageRow = {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  estimated?: boolean;
+  kind: string;
+  sessionId?: string | null;
+};
 
 describe('usage is charged whatever ends the run', () => {
   let postgres: ThrowawayPostgres;
@@ -64,7 +75,8 @@ describe('usage is charged whatever ends the run', () => {
     servers.push(server);
     return server;
   };
-  const newSession = async (url: string) => (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+  const newSession = async (url: string) =>
+    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const send = (url: string, sessionId: string) =>
     fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Find me a money agent"}' });
   /** Waits until the run's saved progress shows the tool round measured and the next call in flight. */
@@ -83,7 +95,8 @@ describe('usage is charged whatever ends the run', () => {
     }
     return progress!;
   };
-  const usageOf = async (url: string) => ((await (await fetch(`${url}/api/me/export`)).json()).usage as UsageRow[]).filter((row) => row.kind === 'chat');
+  const usageOf = async (url: string) =>
+    ((await (await fetch(`${url}/api/me/export`)).json()).usage as UsageRow[]).filter((row) => row.kind === 'chat');
 
   it('charges a crash-interrupted run: the completed call as measured, the call in flight estimated', async () => {
     const databaseUrl = await postgres.createDatabase('crash_usage');
@@ -104,7 +117,8 @@ describe('usage is charged whatever ends the run', () => {
     const progress = await progressSaved(
       databaseUrl,
       runId,
-      (saved, checkpoint) => saved.calling && saved.usage.length === 1 && saved.pendingChars === PARTIAL.length && Boolean(checkpoint?.includes(PARTIAL)),
+      (saved, checkpoint) =>
+        saved.calling && saved.usage.length === 1 && saved.pendingChars === PARTIAL.length && Boolean(checkpoint?.includes(PARTIAL)),
     );
 
     await first.kill();

@@ -72,7 +72,11 @@ describe('the AI SDK default chat routes', () => {
     const response = await fetch(`${server.url}/api/chat`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'empty-first', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: '   ' }] }], trigger: 'submit-message' }),
+      body: JSON.stringify({
+        id: 'empty-first',
+        messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: '   ' }] }],
+        trigger: 'submit-message',
+      }),
     });
     expect(response.status).toBe(400);
     expect((await response.json()).error.code).toBe('invalid_request');
@@ -80,11 +84,18 @@ describe('the AI SDK default chat routes', () => {
     expect(after).toBe(before);
   });
 
-  it('the same chat id of two users names two chats; a UUID of another user\'s session is 404', async () => {
+  it("the same chat id of two users names two chats; a UUID of another user's session is 404", async () => {
     upstream.setDefault((request) => (request.body.tools?.length ? say('private answer') : say('Title')));
-    const headers = (sub: string) => ({ authorization: `Bearer ${signJwt({ sub }, 'default-routes-secret')}`, 'content-type': 'application/json' });
+    const headers = (sub: string) => ({
+      authorization: `Bearer ${signJwt({ sub }, 'default-routes-secret')}`,
+      'content-type': 'application/json',
+    });
     // The same chat id and the same message id from both users: neither learns of the other.
-    const body = JSON.stringify({ id: 'shared-id', messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Hello' }] }], trigger: 'submit-message' });
+    const body = JSON.stringify({
+      id: 'shared-id',
+      messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Hello' }] }],
+      trigger: 'submit-message',
+    });
     for (const user of ['ann', 'bob']) {
       const response = await fetch(`${authed.url}/api/chat`, { method: 'POST', headers: headers(user), body });
       expect(response.status).toBe(200);

@@ -37,9 +37,17 @@ describe('API errors', () => {
     await expectError(await post(path, JSON.stringify({ message: '' })), 400, 'invalid_request');
     await expectError(await post(path, JSON.stringify({ message: '  ' })), 400, 'invalid_request');
     await expectError(await post(path, JSON.stringify({ messages: [] })), 400, 'invalid_request');
-    await expectError(await post(path, JSON.stringify({ messages: [{ role: 'assistant', parts: [{ type: 'text', text: 'x' }] }] })), 400, 'invalid_request');
+    await expectError(
+      await post(path, JSON.stringify({ messages: [{ role: 'assistant', parts: [{ type: 'text', text: 'x' }] }] })),
+      400,
+      'invalid_request',
+    );
     await expectError(await post(path, new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, 'invalid_request');
-    await expectError(await post(path, 'message=hi', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+    await expectError(
+      await post(path, 'message=hi', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    );
     await expectError(await post(path, JSON.stringify({ message: 'hi' }), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
     expect(await storedMessages()).toBe(0);
   });
@@ -57,7 +65,11 @@ describe('API errors', () => {
     // Read whole, this body would be refused as 400 (an unknown field); the limit must refuse it first.
     const huge = JSON.stringify({ message: 'hi', padding: 'x'.repeat(2_000_000) });
     // fetch declares the length of a string body: refused from the header alone.
-    await expectError(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge }), 413, 'payload_too_large');
+    await expectError(
+      await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge }),
+      413,
+      'payload_too_large',
+    );
     // A streamed body has no declared length: refused once it passes the limit.
     const streamed = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -65,7 +77,12 @@ describe('API errors', () => {
         controller.close();
       },
     });
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamed, duplex: 'half' } as RequestInit);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: streamed,
+      duplex: 'half',
+    } as RequestInit);
     await expectError(response, 413, 'payload_too_large');
     expect(await storedMessages()).toBe(0);
   });

@@ -8,12 +8,16 @@ import type { RunningServer } from '../../src/http/server.js';
 import { startTestServer } from '../support/test-service.js';
 
 const SECRET = 'test-secret-which-is-long-enough';
-const token = (sub: string, claims: Record<string, unknown> = {}) => signJwt({ sub, exp: Math.floor(Date.now() / 1000) + 600, ...claims }, SECRET);
+const token = (sub: string, claims: Record<string, unknown> = {}) =>
+  signJwt({ sub, exp: Math.floor(Date.now() / 1000) + 600, ...claims }, SECRET);
 
 describe('auth and isolation', () => {
   let server: RunningServer;
   const as = (user: string | null, path: string, init: RequestInit = {}) =>
-    server.app.request(path, { ...init, headers: { 'content-type': 'application/json', ...(user ? { authorization: `Bearer ${token(user)}` } : {}), ...init.headers } });
+    server.app.request(path, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(user ? { authorization: `Bearer ${token(user)}` } : {}), ...init.headers },
+    });
 
   beforeAll(async () => {
     server = await startTestServer({ dataDir: 'memory://', authJwtSecret: SECRET });
@@ -28,19 +32,32 @@ describe('auth and isolation', () => {
   it('refuses requests with no token, a bad signature, an expired token, alg none or another algorithm', async () => {
     await expect401(await server.app.request('/api/chat/sessions'));
     await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: 'Bearer nonsense' } }));
-    await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${signJwt({ sub: 'alice' }, 'wrong-secret')}` } }));
-    await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${token('alice', { exp: Math.floor(Date.now() / 1000) - 3600 })}` } }));
+    await expect401(
+      await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${signJwt({ sub: 'alice' }, 'wrong-secret')}` } }),
+    );
+    await expect401(
+      await server.app.request('/api/chat/sessions', {
+        headers: { authorization: `Bearer ${token('alice', { exp: Math.floor(Date.now() / 1000) - 3600 })}` },
+      }),
+    );
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'alice' })).toString('base64url')}.`;
     await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${none}` } }));
     const hs512 = signJwt({ sub: 'alice' }, SECRET, { alg: 'HS512', typ: 'JWT' });
     await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${hs512}` } }));
-    await expect401(await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${signJwt({ exp: 9999999999 }, SECRET)}` } }));
-    await expect401(await server.app.request('/api/usage', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }));
+    await expect401(
+      await server.app.request('/api/chat/sessions', { headers: { authorization: `Bearer ${signJwt({ exp: 9999999999 }, SECRET)}` } }),
+    );
+    await expect401(
+      await server.app.request('/api/usage', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }),
+    );
   });
 
   it('refuses a sub that is not well-formed Unicode, has control characters or is too long (401, a sentence), so two ids never collide', async () => {
     for (const sub of ['x\uD800y', 'x\uDFFF', 'a\u0000b', 'line\nbreak', 'bell\u0007', 'x'.repeat(201)]) {
-      const response = await server.app.request('/api/chat/sessions', { method: 'POST', headers: { authorization: `Bearer ${token(sub)}` } });
+      const response = await server.app.request('/api/chat/sessions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token(sub)}` },
+      });
       expect(response.status, JSON.stringify(sub)).toBe(401);
       const body = await response.json();
       expect(body.error.code).toBe('unauthorized');
@@ -59,7 +76,9 @@ describe('auth and isolation', () => {
     const missing = await server.app.request('/api/usage');
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="autochat"');
-    const invalid = await server.app.request('/api/usage', { headers: { authorization: `Bearer ${signJwt({ sub: 'alice' }, 'wrong-secret')}` } });
+    const invalid = await server.app.request('/api/usage', {
+      headers: { authorization: `Bearer ${signJwt({ sub: 'alice' }, 'wrong-secret')}` },
+    });
     expect(invalid.status).toBe(401);
     expect(invalid.headers.get('www-authenticate')).toBe('Bearer realm="autochat", error="invalid_token"');
     expect((await as('alice', '/api/usage')).headers.get('www-authenticate')).toBeNull();
@@ -69,7 +88,9 @@ describe('auth and isolation', () => {
     const session = await (await as('alice', '/api/chat/sessions', { method: 'POST' })).json();
     const id = session.sessionId;
     expect((await as('mallory', `/api/chat/sessions/${id}`)).status).toBe(404);
-    expect((await as('mallory', `/api/chat/sessions/${id}/stream`, { method: 'POST', body: JSON.stringify({ message: 'hi' }) })).status).toBe(404);
+    expect(
+      (await as('mallory', `/api/chat/sessions/${id}/stream`, { method: 'POST', body: JSON.stringify({ message: 'hi' }) })).status,
+    ).toBe(404);
     expect((await as('mallory', `/api/chat/sessions/${id}/stream`)).status).toBe(404);
     expect((await as('mallory', `/api/chat/sessions/${id}/stop`, { method: 'POST' })).status).toBe(404);
     expect((await as('mallory', `/api/chat/sessions/${id}`, { method: 'DELETE' })).status).toBe(404);
@@ -82,9 +103,13 @@ describe('auth and isolation', () => {
   });
 
   it('keeps each user’s library and usage to themselves', async () => {
-    expect((await as('alice', '/api/library', { method: 'POST', body: JSON.stringify({ slug: 'money-printing-agent' }) })).status).toBe(201);
+    expect((await as('alice', '/api/library', { method: 'POST', body: JSON.stringify({ slug: 'money-printing-agent' }) })).status).toBe(
+      201,
+    );
     expect((await (await as('bob', '/api/library')).json()).agents).toEqual([]);
-    expect((await (await as('alice', '/api/library')).json()).agents.map((a: { slug: string }) => a.slug)).toEqual(['money-printing-agent']);
+    expect((await (await as('alice', '/api/library')).json()).agents.map((a: { slug: string }) => a.slug)).toEqual([
+      'money-printing-agent',
+    ]);
   });
 
   it('leaves health, readiness and the OpenAPI document open', async () => {

@@ -37,12 +37,34 @@ describe.each(databaseTargets)('bad input on $name', (target) => {
   });
 
   it('refuses a cursor whose time no database takes (400), and other forged cursors', async () => {
-    for (const updatedAt of ['99999-01-01', '+099999-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '2026-13-45T99:99:99.000Z', 'now']) {
-      const message = await expectError(await call('GET', `/api/chat/sessions?cursor=${cursorOf({ updatedAt, id: SOME_UUID })}`), 400, 'invalid_request');
+    for (const updatedAt of [
+      '99999-01-01',
+      '+099999-01-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '-000001-01-01T00:00:00.000Z',
+      '2026-13-45T99:99:99.000Z',
+      'now',
+    ]) {
+      const message = await expectError(
+        await call('GET', `/api/chat/sessions?cursor=${cursorOf({ updatedAt, id: SOME_UUID })}`),
+        400,
+        'invalid_request',
+      );
       expect(message).toMatch(/cursor/);
     }
-    await expectError(await call('GET', `/api/chat/sessions?cursor=${cursorOf({ updatedAt: '2026-01-01T00:00:00.000Z', id: 'a\u0000b' })}`), 400, 'invalid_request');
-    await expectError(await call('GET', `/api/chat/sessions?cursor=${cursorOf({ updatedAt: '2026-01-01T00:00:00.000Z', id: '------------------------------------' })}`), 400, 'invalid_request');
+    await expectError(
+      await call('GET', `/api/chat/sessions?cursor=${cursorOf({ updatedAt: '2026-01-01T00:00:00.000Z', id: 'a\u0000b' })}`),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await call(
+        'GET',
+        `/api/chat/sessions?cursor=${cursorOf({ updatedAt: '2026-01-01T00:00:00.000Z', id: '------------------------------------' })}`,
+      ),
+      400,
+      'invalid_request',
+    );
     // A genuine cursor still pages.
     for (let i = 0; i < 2; i++) await call('POST', '/api/chat/sessions');
     const first = (await (await call('GET', '/api/chat/sessions?limit=1')).json()) as { nextCursor: string };
@@ -64,12 +86,20 @@ describe.each(databaseTargets)('bad input on $name', (target) => {
 
   it('bounds what a query may cost: search words and length, page sizes (400 with a sentence)', async () => {
     const words = (count: number) => Array.from({ length: count }, (_, i) => `word${i}`).join(' ');
-    expect(await expectError(await call('GET', `/api/store/agents?q=${encodeURIComponent(words(17))}`), 400, 'invalid_request')).toMatch(/at most 16 different words/);
-    expect(await expectError(await call('GET', `/api/store/agents?q=${'x'.repeat(501)}`), 400, 'invalid_request')).toMatch(/at most 500 characters/);
+    expect(await expectError(await call('GET', `/api/store/agents?q=${encodeURIComponent(words(17))}`), 400, 'invalid_request')).toMatch(
+      /at most 16 different words/,
+    );
+    expect(await expectError(await call('GET', `/api/store/agents?q=${'x'.repeat(501)}`), 400, 'invalid_request')).toMatch(
+      /at most 500 characters/,
+    );
     expect((await call('GET', `/api/store/agents?q=${encodeURIComponent(words(16))}`)).status).toBe(200);
     for (const limit of ['0', '51', '2147483648', '99999999999999999999', '1e400', '-1', '2.5', 'ten', 'NaN', 'Infinity', '%00']) {
-      expect(await expectError(await call('GET', `/api/store/agents?limit=${limit}`), 400, 'invalid_request')).toMatch(/limit must be a whole number from 1 to 50/);
-      expect(await expectError(await call('GET', `/api/chat/sessions?limit=${limit === '51' ? '101' : limit}`), 400, 'invalid_request')).toMatch(/from 1 to 100/);
+      expect(await expectError(await call('GET', `/api/store/agents?limit=${limit}`), 400, 'invalid_request')).toMatch(
+        /limit must be a whole number from 1 to 50/,
+      );
+      expect(
+        await expectError(await call('GET', `/api/chat/sessions?limit=${limit === '51' ? '101' : limit}`), 400, 'invalid_request'),
+      ).toMatch(/from 1 to 100/);
     }
   });
 
@@ -81,7 +111,14 @@ describe.each(databaseTargets)('bad input on $name', (target) => {
     await expectError(await call('GET', '/assets/%2e%2e%2fcli.js'), 404, 'not_found');
     await expectError(await call('GET', '/assets/%252e%252e/cli.js'), 404, 'not_found');
     await expectError(await call('GET', '/assets/a%00b.js'), 404, 'not_found');
-    for (const path of ['/assets/%', '/assets/%zz', '/assets/%c0%ae%c0%ae/cli.js', '/assets/%e0%80%ae.js', '/assets/%ed%a0%80', '/assets/%ff']) {
+    for (const path of [
+      '/assets/%',
+      '/assets/%zz',
+      '/assets/%c0%ae%c0%ae/cli.js',
+      '/assets/%e0%80%ae.js',
+      '/assets/%ed%a0%80',
+      '/assets/%ff',
+    ]) {
       const message = await expectError(await call('GET', path), 400, 'invalid_request');
       expect(message).toMatch(/percent-encoding/);
     }

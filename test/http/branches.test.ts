@@ -14,7 +14,14 @@ import { defaultChat } from '../support/headless-chat.js';
 import { startTestServer, upstreamOptions } from '../support/test-service.js';
 import { parseSseText } from '../support/ui-stream.js';
 
-type Message = { id: string; role: string; parts: { type: string; text?: string }[]; parentId?: string | null; siblingIds?: string[]; branch?: { index: number; count: number } };
+type Message = {
+  id: string;
+  role: string;
+  parts: { type: string; text?: string }[];
+  parentId?: string | null;
+  siblingIds?: string[];
+  branch?: { index: number; count: number };
+};
 const textOf = (message: Message | undefined) => (message?.parts ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 describe('branches over HTTP', () => {
@@ -36,7 +43,8 @@ describe('branches over HTTP', () => {
   });
 
   const get = async (path: string, user = 'ann') => fetch(`${server.url}${path}`, { headers: headers(user) });
-  const session = async (id: string, user = 'ann') => (await (await get(`/api/chat/sessions/${id}`, user)).json()) as { messages: Message[]; status: string };
+  const session = async (id: string, user = 'ann') =>
+    (await (await get(`/api/chat/sessions/${id}`, user)).json()) as { messages: Message[]; status: string };
 
   it('useChat regenerate() keeps both answers; an edit branches where the messages diverge; flipping shows each version', async () => {
     const created = await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: headers('ann') })).json();
@@ -53,7 +61,11 @@ describe('branches over HTTP', () => {
 
     let stored = await session(id);
     expect(stored.messages.map(textOf)).toEqual(['first', 'answer 1', 'second', 'answer 3']);
-    expect(stored.messages[3]).toMatchObject({ parentId: stored.messages[2]!.id, siblingIds: [replaced.id, chat.messages[3]!.id], branch: { index: 1, count: 2 } });
+    expect(stored.messages[3]).toMatchObject({
+      parentId: stored.messages[2]!.id,
+      siblingIds: [replaced.id, chat.messages[3]!.id],
+      branch: { index: 1, count: 2 },
+    });
     // The model was shown the question, not the answer it replaced.
     expect(JSON.stringify(upstream.requests.filter((r) => r.body.tools?.length).at(-1)!.body.messages)).not.toContain('answer 2');
 
@@ -74,12 +86,19 @@ describe('branches over HTTP', () => {
     expect(((await flipped.json()) as { messages: Message[] }).messages.map(textOf)).toEqual(['first', 'answer 1', 'second', 'answer 3']);
     expect((await session(id)).messages.map(textOf)).toEqual(['first', 'answer 1', 'second', 'answer 3']);
     // …and the next message continues that version.
-    const next = await fetch(`${server.url}/api/chat/sessions/${id}/stream`, { method: 'POST', headers: headers('ann'), body: JSON.stringify({ message: 'third' }) });
+    const next = await fetch(`${server.url}/api/chat/sessions/${id}/stream`, {
+      method: 'POST',
+      headers: headers('ann'),
+      body: JSON.stringify({ message: 'third' }),
+    });
     expect((await parseSseText(await next.text())).invalid).toEqual([]);
     expect((await session(id)).messages.map(textOf)).toEqual(['first', 'answer 1', 'second', 'answer 3', 'third', 'answer 5']);
 
     // Exports hold every version.
-    const json = (await (await get(`/api/chat/sessions/${id}/export?format=json`)).json()) as { messages: Message[]; otherMessages: Message[] };
+    const json = (await (await get(`/api/chat/sessions/${id}/export?format=json`)).json()) as {
+      messages: Message[];
+      otherMessages: Message[];
+    };
     expect(json.otherMessages.map(textOf)).toEqual(['answer 2', 'second, edited', 'answer 4']);
     const markdown = await (await get(`/api/chat/sessions/${id}/export?format=md`)).text();
     expect(markdown).toContain('# Other versions');
@@ -89,8 +108,11 @@ describe('branches over HTTP', () => {
   });
 
   it('the plain body branches from parentId; null starts a new first message; a parent not in the chat is a 400 with a sentence', async () => {
-    const id = ((await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: headers('ann') })).json()) as { sessionId: string }).sessionId;
-    const send = (body: unknown, user = 'ann') => fetch(`${server.url}/api/chat/sessions/${id}/stream`, { method: 'POST', headers: headers(user), body: JSON.stringify(body) });
+    const id = (
+      (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: headers('ann') })).json()) as { sessionId: string }
+    ).sessionId;
+    const send = (body: unknown, user = 'ann') =>
+      fetch(`${server.url}/api/chat/sessions/${id}/stream`, { method: 'POST', headers: headers(user), body: JSON.stringify(body) });
     await (await send({ message: 'hello', messageId: 'p1' })).text();
     await (await send({ message: 'more', messageId: 'p2' })).text();
     const first = (await session(id)).messages[1]!;
@@ -113,16 +135,29 @@ describe('branches over HTTP', () => {
     const regenerate = await fetch(`${server.url}/api/chat/sessions/${id}/stream`, {
       method: 'POST',
       headers: headers('eve'),
-      body: JSON.stringify({ id, messages: [{ id: 'p1', role: 'user', parts: [{ type: 'text', text: 'hello' }] }], trigger: 'regenerate-message' }),
+      body: JSON.stringify({
+        id,
+        messages: [{ id: 'p1', role: 'user', parts: [{ type: 'text', text: 'hello' }] }],
+        trigger: 'regenerate-message',
+      }),
     });
     expect(regenerate.status).toBe(404);
     expect((await session(id)).messages).toEqual(before);
   });
 
   it('switching versions: 404 for a message or a session that is not there or not yours, 400 for a malformed body', async () => {
-    const id = ((await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: headers('ann') })).json()) as { sessionId: string }).sessionId;
-    await (await fetch(`${server.url}/api/chat/sessions/${id}/stream`, { method: 'POST', headers: headers('ann'), body: JSON.stringify({ message: 'hi', messageId: 's1' }) })).text();
-    const put = (body: unknown, user = 'ann') => fetch(`${server.url}/api/chat/sessions/${id}/active-leaf`, { method: 'PUT', headers: headers(user), body: JSON.stringify(body) });
+    const id = (
+      (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: headers('ann') })).json()) as { sessionId: string }
+    ).sessionId;
+    await (
+      await fetch(`${server.url}/api/chat/sessions/${id}/stream`, {
+        method: 'POST',
+        headers: headers('ann'),
+        body: JSON.stringify({ message: 'hi', messageId: 's1' }),
+      })
+    ).text();
+    const put = (body: unknown, user = 'ann') =>
+      fetch(`${server.url}/api/chat/sessions/${id}/active-leaf`, { method: 'PUT', headers: headers(user), body: JSON.stringify(body) });
     expect((await put({ messageId: 'nope' })).status).toBe(404);
     expect((await put({ messageId: 's1' }, 'eve')).status).toBe(404);
     const bad = await put({ messageId: 's1', extra: true });

@@ -20,7 +20,10 @@ describe.each(databaseTargets)('feedback and chat export on $name', (target) => 
   let database: Awaited<ReturnType<typeof target.create>>;
   const as = (user: string) => ({ authorization: `Bearer ${signJwt({ sub: user }, SECRET)}` });
   const api = (user: string, path: string, init: RequestInit = {}) =>
-    fetch(`${server.url}${path}`, { ...init, headers: { ...as(user), ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers } });
+    fetch(`${server.url}${path}`, {
+      ...init,
+      headers: { ...as(user), ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    });
 
   /** A session of `user` with one finished exchange; returns the session and its answer's id. */
   async function answered(user: string, message = 'Find me an agent that writes SEO blog posts') {
@@ -68,10 +71,13 @@ describe.each(databaseTargets)('feedback and chat export on $name', (target) => 
     expect((await api('ann', path, { method: 'DELETE' })).status).toBe(204);
   });
 
-  it('refuses feedback on a question, an unknown message, a bad rating, and someone else\'s chat', async () => {
+  it("refuses feedback on a question, an unknown message, a bad rating, and someone else's chat", async () => {
     const { sessionId, questionId, answerId } = await answered('bob');
     const put = (user: string, messageId: string, body: unknown) =>
-      api(user, `/api/chat/sessions/${sessionId}/messages/${encodeURIComponent(messageId)}/feedback`, { method: 'PUT', body: JSON.stringify(body) });
+      api(user, `/api/chat/sessions/${sessionId}/messages/${encodeURIComponent(messageId)}/feedback`, {
+        method: 'PUT',
+        body: JSON.stringify(body),
+      });
     expect((await put('bob', questionId, { rating: 'up' })).status).toBe(404);
     expect((await put('bob', 'no-such-message', { rating: 'up' })).status).toBe(404);
     const bad = await put('bob', answerId, { rating: 'meh' });
@@ -98,7 +104,10 @@ describe.each(databaseTargets)('feedback and chat export on $name', (target) => 
 
   it.runIf(target.name === 'postgres')('keeps comments encrypted at rest', async () => {
     const { sessionId, answerId } = await answered('cat');
-    await api('cat', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, { method: 'PUT', body: JSON.stringify({ rating: 'up', comment: COMMENT }) });
+    await api('cat', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, {
+      method: 'PUT',
+      body: JSON.stringify({ rating: 'up', comment: COMMENT }),
+    });
     const rows = await storedRows('select comment from message_feedback where session_id = $1', [sessionId]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.comment).toMatch(/^enc1:/);
@@ -107,7 +116,10 @@ describe.each(databaseTargets)('feedback and chat export on $name', (target) => 
 
   it('exports one chat as Markdown (the default) or JSON, as an attachment, only to its owner', async () => {
     const { sessionId, answerId } = await answered('dan');
-    await api('dan', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, { method: 'PUT', body: JSON.stringify({ rating: 'up', comment: COMMENT }) });
+    await api('dan', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, {
+      method: 'PUT',
+      body: JSON.stringify({ rating: 'up', comment: COMMENT }),
+    });
     const markdown = await api('dan', `/api/chat/sessions/${sessionId}/export`);
     expect(markdown.status).toBe(200);
     expect(markdown.headers.get('content-type')).toMatch(/^text\/markdown; charset=utf-8/);
@@ -128,9 +140,14 @@ describe.each(databaseTargets)('feedback and chat export on $name', (target) => 
 
   it('includes feedback in the GDPR export and erases it with the user', async () => {
     const { sessionId, answerId } = await answered('fay');
-    await api('fay', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, { method: 'PUT', body: JSON.stringify({ rating: 'down', comment: COMMENT }) });
+    await api('fay', `/api/chat/sessions/${sessionId}/messages/${answerId}/feedback`, {
+      method: 'PUT',
+      body: JSON.stringify({ rating: 'down', comment: COMMENT }),
+    });
     const exported = await (await api('fay', '/api/me/export')).json();
-    expect(exported.feedback).toEqual([{ sessionId, messageId: answerId, rating: 'down', comment: COMMENT, updatedAt: expect.any(String) }]);
+    expect(exported.feedback).toEqual([
+      { sessionId, messageId: answerId, rating: 'down', comment: COMMENT, updatedAt: expect.any(String) },
+    ]);
     expect((await api('fay', '/api/me', { method: 'DELETE' })).status).toBe(204);
     expect((await (await api('fay', '/api/me/export')).json()).feedback).toEqual([]);
     if (target.name === 'postgres') expect(await storedRows('select 1 from message_feedback where user_id = $1', ['fay'])).toEqual([]);

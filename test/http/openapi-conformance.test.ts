@@ -30,7 +30,11 @@ const MAX_MESSAGE_CHARS = 1000;
 const NOT_PRODUCIBLE: Record<number, string> = { 500: 'internal: only a defect in the server produces it' };
 
 const bearer = (user: string) => ({ authorization: `Bearer ${signJwt({ sub: user, exp: Math.floor(Date.now() / 1000) + 600 }, SECRET)}` });
-const useChatBody = (id: string, text: string) => ({ id, messages: [{ id: `u-${text.length}`, role: 'user', parts: [{ type: 'text', text }] }], trigger: 'submit-message' });
+const useChatBody = (id: string, text: string) => ({
+  id,
+  messages: [{ id: `u-${text.length}`, role: 'user', parts: [{ type: 'text', text }] }],
+  trigger: 'submit-message',
+});
 
 type Sample = { path: string; body?: unknown; headers?: Record<string, string> };
 
@@ -54,7 +58,10 @@ function samples(session: string, execution = session): Record<string, Sample> {
     'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback, body: { rating: 'up' } },
     'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback': { path: feedback },
     'GET /api/chat/sessions/{id}/export': { path: `/api/chat/sessions/${session}/export` },
-    'POST /api/chat/sessions/{id}/approvals/{approvalId}': { path: `/api/chat/sessions/${session}/approvals/approval-1`, body: { approved: true } },
+    'POST /api/chat/sessions/{id}/approvals/{approvalId}': {
+      path: `/api/chat/sessions/${session}/approvals/approval-1`,
+      body: { approved: true },
+    },
     // biome-ignore lint/correctness/useHookAtTopLevel: useChatBody builds a request body; it is not a React hook
     'POST /api/chat': { path: '/api/chat', body: useChatBody(session, 'Hello!') },
     'GET /api/chat/{id}/stream': { path: `/api/chat/${session}/stream` },
@@ -63,7 +70,10 @@ function samples(session: string, execution = session): Record<string, Sample> {
     'GET /api/library': { path: '/api/library' },
     'POST /api/library': { path: '/api/library', body: { slug: 'money-printing-agent' } },
     'DELETE /api/library/{slug}': { path: '/api/library/money-printing-agent' },
-    'POST /api/executions': { path: '/api/executions', body: { slug: 'money-printing-agent', inputs: { skills: 'design', startupBudget: 100 } } },
+    'POST /api/executions': {
+      path: '/api/executions',
+      body: { slug: 'money-printing-agent', inputs: { skills: 'design', startupBudget: 100 } },
+    },
     'GET /api/executions': { path: '/api/executions?limit=5' },
     'GET /api/executions/{id}': { path: `/api/executions/${execution}` },
     'GET /api/executions/{id}/stream': { path: `/api/executions/${execution}/stream` },
@@ -110,7 +120,8 @@ describe('the OpenAPI document, against live responses', () => {
     const headers = { ...(sample.body === undefined ? {} : JSON_BODY), ...sample.headers, ...options.headers };
     const reply = await send(server.url, method, sample.path, { ...options, headers, body });
     const problems = await checker.problems(operation, reply);
-    if (reply.status !== expected) problems.unshift(`expected ${expected}, got ${reply.status}: ${reply.body.toString('utf8').slice(0, 200)}`);
+    if (reply.status !== expected)
+      problems.unshift(`expected ${expected}, got ${reply.status}: ${reply.body.toString('utf8').slice(0, 200)}`);
     if (problems.length > 0) failures.push(`${operation} (${method} ${sample.path}): ${problems.join('; ')}`);
     seen.add(`${operation} ${reply.status}`);
     return reply;
@@ -127,7 +138,10 @@ describe('the OpenAPI document, against live responses', () => {
   beforeAll(async () => {
     webRoot = await mkdtemp(join(tmpdir(), 'autochat-web-'));
     await mkdir(join(webRoot, 'assets'));
-    await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>autochat</title><script type="module" src="/assets/app.js"></script>');
+    await writeFile(
+      join(webRoot, 'index.html'),
+      '<!doctype html><title>autochat</title><script type="module" src="/assets/app.js"></script>',
+    );
     await writeFile(join(webRoot, 'assets', 'app.js'), 'document.title = "autochat";');
     await writeFile(join(webRoot, 'assets', 'app.css'), 'body { margin: 0 }');
     await writeFile(join(webRoot, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>');
@@ -145,7 +159,9 @@ describe('the OpenAPI document, against live responses', () => {
         authJwtSecret: SECRET,
         limits: { requestsPerMinute: 2, dailyTokens: 1, bodyTimeoutMs: 1500 },
       }),
-      startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', seedCatalog: false, toolApproval: { required: ['find_agent'] } })),
+      startTestServer(
+        upstreamOptions(upstream.url, { dataDir: 'memory://', seedCatalog: false, toolApproval: { required: ['find_agent'] } }),
+      ),
       startTestServer({ dataDir: 'memory://', seedCatalog: false, databaseUrl: outageDatabase }),
     ]);
     checker = responseChecker((await (await fetch(`${local.url}/openapi.json`)).json()) as OpenApiDocument);
@@ -170,7 +186,10 @@ describe('the OpenAPI document, against live responses', () => {
     expect(undocumentedRoutes(jwt.app.routes, jwtDocument)).toEqual([]);
     // The check finds what is missing: a route nobody described, under a known prefix or not.
     const extra = new Hono().get('/api/secret', (c) => c.text('')).post('/api/chat/sessions/:id/archive', (c) => c.text(''));
-    expect(undocumentedRoutes([...local.app.routes, ...extra.routes], checker.document)).toEqual(['GET /api/secret', 'POST /api/chat/sessions/:id/archive']);
+    expect(undocumentedRoutes([...local.app.routes, ...extra.routes], checker.document)).toEqual([
+      'GET /api/secret',
+      'POST /api/chat/sessions/:id/archive',
+    ]);
     expect(Object.keys(samples(UNKNOWN)).sort()).toEqual([...checker.operations].sort());
     // Security as each server enforces it: a token in JWT mode, none needed in local mode, never on public routes.
     for (const operation of checker.operations) {
@@ -191,15 +210,24 @@ describe('the OpenAPI document, against live responses', () => {
     await call(local, 'POST /api/chat/sessions', 201, { path: '/api/chat/sessions', body: {} });
     const s = samples(session);
     await call(local, 'POST /api/chat/sessions/{id}/stream', 200, s['POST /api/chat/sessions/{id}/stream']!);
-    await call(local, 'POST /api/chat/sessions/{id}/stream', 200, { ...s['POST /api/chat/sessions/{id}/stream']!, body: { message: "Find me an agent for 'moneny printing agent'" } });
+    await call(local, 'POST /api/chat/sessions/{id}/stream', 200, {
+      ...s['POST /api/chat/sessions/{id}/stream']!,
+      body: { message: "Find me an agent for 'moneny printing agent'" },
+    });
     await call(local, 'GET /api/chat/sessions', 200, list!);
     const stored = json(await call(local, 'GET /api/chat/sessions/{id}', 200, s['GET /api/chat/sessions/{id}']!));
     const answer = (stored.messages as { id: string; role: string }[]).find((message) => message.role === 'assistant')!.id;
     const feedback = { path: `/api/chat/sessions/${session}/messages/${answer}/feedback` };
-    await call(local, 'PUT /api/chat/sessions/{id}/active-leaf', 200, { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: answer } });
+    await call(local, 'PUT /api/chat/sessions/{id}/active-leaf', 200, {
+      ...s['PUT /api/chat/sessions/{id}/active-leaf']!,
+      body: { messageId: answer },
+    });
     await call(local, 'GET /api/chat/sessions/{id}/stream', 204, s['GET /api/chat/sessions/{id}/stream']!);
     await call(local, 'POST /api/chat/sessions/{id}/stop', 200, s['POST /api/chat/sessions/{id}/stop']!);
-    await call(local, 'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', 200, { ...feedback, body: { rating: 'down', comment: 'Too long.' } });
+    await call(local, 'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', 200, {
+      ...feedback,
+      body: { rating: 'down', comment: 'Too long.' },
+    });
     for (const format of ['', '?format=md', '?format=json']) {
       await call(local, 'GET /api/chat/sessions/{id}/export', 200, { path: `/api/chat/sessions/${session}/export${format}` });
     }
@@ -212,9 +240,13 @@ describe('the OpenAPI document, against live responses', () => {
     await call(local, 'GET /api/store/agents/{slug}/setup', 200, s['GET /api/store/agents/{slug}/setup']!);
     const execution = json(await call(local, 'POST /api/executions', 202, s['POST /api/executions']!)).executionId as string;
     const e = samples(session, execution);
-    expect((await call(local, 'GET /api/executions/{id}/stream', 200, e['GET /api/executions/{id}/stream']!)).body.toString('utf8')).toContain('"type":"finish"');
+    expect(
+      (await call(local, 'GET /api/executions/{id}/stream', 200, e['GET /api/executions/{id}/stream']!)).body.toString('utf8'),
+    ).toContain('"type":"finish"');
     expect(json(await call(local, 'GET /api/executions/{id}', 200, e['GET /api/executions/{id}']!)).status).toBe('finished');
-    expect(json(await call(local, 'POST /api/executions/{id}/stop', 200, e['POST /api/executions/{id}/stop']!))).toEqual({ stopped: false });
+    expect(json(await call(local, 'POST /api/executions/{id}/stop', 200, e['POST /api/executions/{id}/stop']!))).toEqual({
+      stopped: false,
+    });
     await call(local, 'GET /api/executions', 200, e['GET /api/executions']!);
     // The export holds a session with messages, usage of every kind seen, feedback and a library entry.
     expect(json(await call(local, 'GET /api/me/export', 200, s['GET /api/me/export']!)).feedback).toHaveLength(1);
@@ -222,8 +254,17 @@ describe('the OpenAPI document, against live responses', () => {
     await call(local, 'DELETE /api/library/{slug}', 204, s['DELETE /api/library/{slug}']!);
     const mcp = s['POST /mcp']!;
     await call(local, 'POST /mcp', 200, mcp);
-    await call(local, 'POST /mcp', 200, { ...mcp, body: { jsonrpc: '2.0', id: 'find', method: 'tools/call', params: { name: 'find_agent', arguments: { query: 'moneny printing' } } } });
-    await call(local, 'POST /mcp', 200, { ...mcp, body: [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'nope', arguments: {} } }] });
+    await call(local, 'POST /mcp', 200, {
+      ...mcp,
+      body: { jsonrpc: '2.0', id: 'find', method: 'tools/call', params: { name: 'find_agent', arguments: { query: 'moneny printing' } } },
+    });
+    await call(local, 'POST /mcp', 200, {
+      ...mcp,
+      body: [
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'nope', arguments: {} } },
+      ],
+    });
     await call(local, 'POST /mcp', 202, { ...mcp, body: { jsonrpc: '2.0', method: 'notifications/initialized' } });
     await call(local, 'GET /', 200, s['GET /']!);
     await call(local, 'GET /s/{id}', 200, s['GET /s/{id}']!);
@@ -249,10 +290,19 @@ describe('the OpenAPI document, against live responses', () => {
       ['GET /api/chat/sessions/{id}/stream', bad['GET /api/chat/sessions/{id}/stream']!],
       ['POST /api/chat/sessions/{id}/stop', bad['POST /api/chat/sessions/{id}/stop']!],
       ['PUT /api/chat/sessions/{id}/active-leaf', { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: 'not an id' } }],
-      ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', { ...s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!, body: { rating: 'meh' } }],
-      ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', { path: `/api/chat/sessions/${session}/messages/not%20an%20id/feedback` }],
+      [
+        'PUT /api/chat/sessions/{id}/messages/{messageId}/feedback',
+        { ...s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!, body: { rating: 'meh' } },
+      ],
+      [
+        'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback',
+        { path: `/api/chat/sessions/${session}/messages/not%20an%20id/feedback` },
+      ],
       ['GET /api/chat/sessions/{id}/export', { path: `/api/chat/sessions/${session}/export?format=pdf` }],
-      ['POST /api/chat/sessions/{id}/approvals/{approvalId}', { ...s['POST /api/chat/sessions/{id}/approvals/{approvalId}']!, body: { approved: 'yes' } }],
+      [
+        'POST /api/chat/sessions/{id}/approvals/{approvalId}',
+        { ...s['POST /api/chat/sessions/{id}/approvals/{approvalId}']!, body: { approved: 'yes' } },
+      ],
       ['POST /api/chat', { path: '/api/chat', body: { messages: [] } }],
       ['GET /api/chat/{id}/stream', { path: `/api/chat/${'x'.repeat(201)}/stream` }],
       ['GET /api/store/agents', { path: '/api/store/agents?limit=1000' }],
@@ -280,7 +330,10 @@ describe('the OpenAPI document, against live responses', () => {
       ['POST /api/chat/sessions/{id}/stop', unknown['POST /api/chat/sessions/{id}/stop']!],
       ['PUT /api/chat/sessions/{id}/active-leaf', unknown['PUT /api/chat/sessions/{id}/active-leaf']!],
       ['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback', s['PUT /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
-      ['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback', unknown['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback']!],
+      [
+        'DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback',
+        unknown['DELETE /api/chat/sessions/{id}/messages/{messageId}/feedback']!,
+      ],
       ['GET /api/chat/sessions/{id}/export', unknown['GET /api/chat/sessions/{id}/export']!],
       ['POST /api/chat/sessions/{id}/approvals/{approvalId}', s['POST /api/chat/sessions/{id}/approvals/{approvalId}']!],
       ['GET /api/chat/{id}/stream', { path: '/api/chat/never-sent/stream' }],
@@ -299,9 +352,15 @@ describe('the OpenAPI document, against live responses', () => {
     }
     await call(local, 'POST /mcp', 406, { ...s['POST /mcp']!, headers: JSON_BODY });
     const tooLong = 'x'.repeat(MAX_MESSAGE_CHARS + 1);
-    await call(local, 'POST /api/chat/sessions/{id}/stream', 413, { ...s['POST /api/chat/sessions/{id}/stream']!, body: { message: tooLong } });
+    await call(local, 'POST /api/chat/sessions/{id}/stream', 413, {
+      ...s['POST /api/chat/sessions/{id}/stream']!,
+      body: { message: tooLong },
+    });
     await call(local, 'POST /api/chat', 413, { path: '/api/chat', body: useChatBody('too-long', tooLong) });
-    await call(local, 'POST /mcp', 413, { ...s['POST /mcp']!, body: Array.from({ length: 11 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'tools/list' })) });
+    await call(local, 'POST /mcp', 413, {
+      ...s['POST /mcp']!,
+      body: Array.from({ length: 11 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'tools/list' })),
+    });
     // Every operation that takes a body: one over the size limit (413), one that is not JSON (415).
     const huge = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
     for (const operation of nonGet()) {
@@ -313,7 +372,8 @@ describe('the OpenAPI document, against live responses', () => {
 
   it('answers 403 to every operation addressed to a name that is not loopback (local mode)', async () => {
     const s = samples(UNKNOWN);
-    for (const operation of checker.operations) await call(local, operation, 403, s[operation]!, { headers: { host: 'rebound.evil.example' } });
+    for (const operation of checker.operations)
+      await call(local, operation, 403, s[operation]!, { headers: { host: 'rebound.evil.example' } });
     expectConforming();
   });
 
@@ -326,14 +386,16 @@ describe('the OpenAPI document, against live responses', () => {
         expect(reply.headers['www-authenticate'], operation).toBe('Bearer realm="autochat"');
       }
     }
-    for (const operation of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /api/info']) await call(jwt, operation, 200, s[operation]!);
+    for (const operation of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /api/info'])
+      await call(jwt, operation, 200, s[operation]!);
     // No web build here: the page says so (503), there are no files (404) and no icon (204).
     await call(jwt, 'GET /', 503, s['GET /']!);
     await call(jwt, 'GET /s/{id}', 503, s['GET /s/{id}']!);
     await call(jwt, 'GET /assets/{file}', 404, s['GET /assets/{file}']!);
     await call(jwt, 'GET /favicon.ico', 204, s['GET /favicon.ico']!);
     // Another user's session, named by its UUID in the useChat body: 404, as for every session route.
-    const alice = json(await call(jwt, 'POST /api/chat/sessions', 201, s['POST /api/chat/sessions']!, { headers: bearer('alice') })).sessionId as string;
+    const alice = json(await call(jwt, 'POST /api/chat/sessions', 201, s['POST /api/chat/sessions']!, { headers: bearer('alice') }))
+      .sessionId as string;
     await call(jwt, 'POST /api/chat', 404, { path: '/api/chat', body: useChatBody(alice, 'Hello!') }, { headers: bearer('mallory') });
     expectConforming();
   });
@@ -355,8 +417,12 @@ describe('the OpenAPI document, against live responses', () => {
     // The first answer spends the budget of one token; the second request is over it, the third over the rate.
     await call(jwt, 'POST /api/chat/sessions/{id}/stream', 200, s['POST /api/chat/sessions/{id}/stream']!, spender);
     const codes = [];
-    codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
-    codes.push(json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code);
+    codes.push(
+      json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code,
+    );
+    codes.push(
+      json(await call(jwt, 'POST /api/chat/sessions/{id}/stream', 429, s['POST /api/chat/sessions/{id}/stream']!, spender)).error.code,
+    );
     codes.push(json(await call(jwt, 'POST /api/chat', 429, s['POST /api/chat']!, spender)).error.code);
     codes.push(json(await call(jwt, 'POST /api/executions', 429, s['POST /api/executions']!, spender)).error.code);
     expect(codes).toEqual(['usage_limit_exceeded', 'rate_limited', 'rate_limited', 'rate_limited']);
@@ -371,8 +437,13 @@ describe('the OpenAPI document, against live responses', () => {
     await call(held, 'POST /api/chat/sessions/{id}/stream', 409, s['POST /api/chat/sessions/{id}/stream']!);
     await call(held, 'POST /api/chat', 409, s['POST /api/chat']!);
     // Versions cannot be switched while an answer is being generated.
-    const question = (json(await call(held, 'GET /api/chat/sessions/{id}', 200, s['GET /api/chat/sessions/{id}']!)).messages as { id: string }[])[0]!.id;
-    await call(held, 'PUT /api/chat/sessions/{id}/active-leaf', 409, { ...s['PUT /api/chat/sessions/{id}/active-leaf']!, body: { messageId: question } });
+    const question = (
+      json(await call(held, 'GET /api/chat/sessions/{id}', 200, s['GET /api/chat/sessions/{id}']!)).messages as { id: string }[]
+    )[0]!.id;
+    await call(held, 'PUT /api/chat/sessions/{id}/active-leaf', 409, {
+      ...s['PUT /api/chat/sessions/{id}/active-leaf']!,
+      body: { messageId: question },
+    });
     // Both resume routes attach (their status is in) before the run is stopped, then read to its end.
     const attached: Promise<number>[] = [];
     const resumes = ['GET /api/chat/sessions/{id}/stream', 'GET /api/chat/{id}/stream'].map((operation) => {
@@ -381,7 +452,9 @@ describe('the OpenAPI document, against live responses', () => {
       return call(held, operation, 200, s[operation]!, { onHeaders: status });
     });
     expect(await Promise.all(attached)).toEqual([200, 200]);
-    expect(json(await call(held, 'POST /api/chat/sessions/{id}/stop', 200, s['POST /api/chat/sessions/{id}/stop']!))).toEqual({ stopped: true });
+    expect(json(await call(held, 'POST /api/chat/sessions/{id}/stop', 200, s['POST /api/chat/sessions/{id}/stop']!))).toEqual({
+      stopped: true,
+    });
     for (const reply of await Promise.all([streaming, ...resumes])) expect(reply.body.toString('utf8')).toContain('"type":"abort"');
     expectConforming();
   });
@@ -391,9 +464,18 @@ describe('the OpenAPI document, against live responses', () => {
       const session = json(await call(held, 'POST /api/chat/sessions', 201, { path: '/api/chat/sessions' })).sessionId as string;
       const s = samples(session);
       upstream.enqueue(callTool('find_agent', { query: 'money' }), say('Nothing found.'));
-      const asked = await call(held, 'POST /api/chat/sessions/{id}/stream', 200, { ...s['POST /api/chat/sessions/{id}/stream']!, body: { message: 'Find a money agent' } });
+      const asked = await call(held, 'POST /api/chat/sessions/{id}/stream', 200, {
+        ...s['POST /api/chat/sessions/{id}/stream']!,
+        body: { message: 'Find a money agent' },
+      });
       const approvalId = /"approvalId":"([^"]+)"/.exec(asked.body.toString('utf8'))![1]!;
-      const reply = await call(held, 'POST /api/chat/sessions/{id}/approvals/{approvalId}', 200, { path: `/api/chat/sessions/${session}/approvals/${approvalId}`, body: { approved: true } }, { headers: { accept } });
+      const reply = await call(
+        held,
+        'POST /api/chat/sessions/{id}/approvals/{approvalId}',
+        200,
+        { path: `/api/chat/sessions/${session}/approvals/${approvalId}`, body: { approved: true } },
+        { headers: { accept } },
+      );
       if (accept === 'application/json') expect(json(reply)).toMatchObject({ approvalId, approved: true, resumed: true });
       else expect(reply.body.toString('utf8')).toMatch(/tool-output-available[\s\S]*found\./);
     }
@@ -417,6 +499,8 @@ describe('the OpenAPI document, against live responses', () => {
     const missing = documented.filter((outcome) => !seen.has(outcome) && !(Number(outcome.split(' ').pop()) in NOT_PRODUCIBLE));
     expect(missing).toEqual([]);
     const exercised = documented.filter((outcome) => seen.has(outcome)).length;
-    console.info(`OpenAPI conformance: ${checker.operations.length} operations, ${documented.length} documented statuses, ${exercised} exercised (not: ${Object.values(NOT_PRODUCIBLE).join('; ')})`);
+    console.info(
+      `OpenAPI conformance: ${checker.operations.length} operations, ${documented.length} documented statuses, ${exercised} exercised (not: ${Object.values(NOT_PRODUCIBLE).join('; ')})`,
+    );
   });
 });

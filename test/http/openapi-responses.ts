@@ -72,7 +72,9 @@ export function responseChecker(document: OpenApiDocument): ResponseChecker {
       validators.set(pointer, validator);
     }
     if (validator(value)) return [];
-    return (validator.errors ?? []).slice(0, 5).map((error) => `${error.instancePath || '(body)'} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
+    return (validator.errors ?? [])
+      .slice(0, 5)
+      .map((error) => `${error.instancePath || '(body)'} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
   };
   /** A `$ref` within the document, resolved, with the JSON pointer of where it led. */
   const resolve = (value: Json, pointer: string): [Json, string] => {
@@ -91,7 +93,9 @@ export function responseChecker(document: OpenApiDocument): ResponseChecker {
     if (!found) throw new Error(`${operation} is not in the document`);
     return [found, `/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method.toLowerCase()}`];
   };
-  const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+  const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+  );
 
   return {
     document,
@@ -115,12 +119,16 @@ export function responseChecker(document: OpenApiDocument): ResponseChecker {
         problems.push(...validate(`${headerPointer}/schema`, typed).map((problem) => `header ${name}: ${problem}`));
       }
       const content = response.content as Record<string, Json> | undefined;
-      const mediaType = String(reply.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const mediaType = String(reply.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
       if (!content) {
         if (reply.body.length > 0) problems.push(`no body is documented, got ${reply.body.length} bytes`);
         return problems;
       }
-      if (!(mediaType in content)) return [...problems, `content-type ${mediaType || '(none)'} is not documented (${Object.keys(content).join(', ')})`];
+      if (!(mediaType in content))
+        return [...problems, `content-type ${mediaType || '(none)'} is not documented (${Object.keys(content).join(', ')})`];
       const schemaPointer = `${responsePointer}/content/${mediaType.replace('/', '~1')}/schema`;
       const text = reply.body.toString('utf8');
       if (mediaType === 'application/json') {
@@ -133,7 +141,8 @@ export function responseChecker(document: OpenApiDocument): ResponseChecker {
         problems.push(...validate(schemaPointer, body));
       } else if (mediaType === 'text/event-stream') {
         const parsed = await parseSseText(text);
-        if (parsed.invalid.length > 0) problems.push(`${parsed.invalid.length} events fail uiMessageChunkSchema: ${String(parsed.invalid[0]).slice(0, 300)}`);
+        if (parsed.invalid.length > 0)
+          problems.push(`${parsed.invalid.length} events fail uiMessageChunkSchema: ${String(parsed.invalid[0]).slice(0, 300)}`);
         if (parsed.chunks.length === 0) problems.push('the stream has no events');
         if (!parsed.endedWithDone) problems.push('the stream does not end with data: [DONE]');
       } else if (mediaType.startsWith('text/')) {
@@ -149,7 +158,9 @@ export function responseChecker(document: OpenApiDocument): ResponseChecker {
  * A `:name` parameter matches `{name}` in the document, a `*` wildcard matches one `{x}` segment.
  */
 export function undocumentedRoutes(routes: readonly { method: string; path: string }[], document: OpenApiDocument): string[] {
-  const templates = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), segments: path.split('/') })));
+  const templates = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => ({ method: method.toUpperCase(), segments: path.split('/') })),
+  );
   const served = routes.filter((route) => route.method !== 'ALL');
   return served
     .filter((route) => {

@@ -40,9 +40,23 @@ describe('operations', () => {
 
   it('exports Prometheus metrics for requests, streams, runs, time to first token and tokens', async () => {
     const session = await (await server.app.request('/api/chat/sessions', { method: 'POST' })).json();
-    await readSse(await fetch(`${server.url}/api/chat/sessions/${session.sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"Hello"}' }));
+    await readSse(
+      await fetch(`${server.url}/api/chat/sessions/${session.sessionId}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"message":"Hello"}',
+      }),
+    );
     const text = await (await server.app.request('/metrics')).text();
-    for (const name of ['autochat_http_requests_total', 'autochat_http_request_duration_seconds', 'autochat_active_streams', 'autochat_time_to_first_token_seconds_count', 'autochat_runs_total{outcome="finished"}', 'autochat_tokens_total', 'autochat_upstream_errors_total']) {
+    for (const name of [
+      'autochat_http_requests_total',
+      'autochat_http_request_duration_seconds',
+      'autochat_active_streams',
+      'autochat_time_to_first_token_seconds_count',
+      'autochat_runs_total{outcome="finished"}',
+      'autochat_tokens_total',
+      'autochat_upstream_errors_total',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/autochat_http_requests_total\{method="POST",route="\/api\/chat\/sessions",status="201"\} \d+/);
@@ -51,12 +65,29 @@ describe('operations', () => {
   it('documents every route in OpenAPI 3.1', async () => {
     const document = await (await server.app.request('/openapi.json')).json();
     expect(document.openapi).toBe('3.1.0');
-    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     for (const route of [
-      'POST /api/chat/sessions', 'GET /api/chat/sessions', 'GET /api/chat/sessions/{id}', 'DELETE /api/chat/sessions/{id}',
-      'POST /api/chat/sessions/{id}/stream', 'GET /api/chat/sessions/{id}/stream', 'POST /api/chat/sessions/{id}/stop',
-      'GET /api/usage', 'GET /api/store/agents', 'GET /api/library', 'POST /api/library', 'DELETE /api/library/{slug}',
-      'GET /api/me/export', 'DELETE /api/me', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /',
+      'POST /api/chat/sessions',
+      'GET /api/chat/sessions',
+      'GET /api/chat/sessions/{id}',
+      'DELETE /api/chat/sessions/{id}',
+      'POST /api/chat/sessions/{id}/stream',
+      'GET /api/chat/sessions/{id}/stream',
+      'POST /api/chat/sessions/{id}/stop',
+      'GET /api/usage',
+      'GET /api/store/agents',
+      'GET /api/library',
+      'POST /api/library',
+      'DELETE /api/library/{slug}',
+      'GET /api/me/export',
+      'DELETE /api/me',
+      'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /',
     ]) {
       expect(documented).toContain(route);
     }
@@ -90,7 +121,11 @@ describe('shutdown', () => {
     const ready = await server.app.request('/readyz');
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.accepting).toBe(false);
-    const refused = await server.app.request(`/api/chat/sessions/${session.sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"more"}' });
+    const refused = await server.app.request(`/api/chat/sessions/${session.sessionId}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message":"more"}',
+    });
     expect(refused.status).toBe(503);
     expect((await refused.json()).error.code).toBe('upstream_unavailable');
     expect(refused.headers.get('retry-after')).toBeTruthy();

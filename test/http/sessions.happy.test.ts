@@ -51,7 +51,11 @@ describe.each(databaseTargets)('session routes on $name', (target) => {
   it('moves a session to the top when it gets a message, and deletes it (204, then 404)', async () => {
     const older = (await (await api('/api/chat/sessions', { method: 'POST' })).json()).sessionId;
     await api('/api/chat/sessions', { method: 'POST' });
-    const stream = await api(`/api/chat/sessions/${older}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Hello' }) });
+    const stream = await api(`/api/chat/sessions/${older}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Hello' }),
+    });
     await readSse(stream);
     const first = (await (await api('/api/chat/sessions?limit=1')).json()).sessions[0];
     expect(first.sessionId).toBe(older);

@@ -17,7 +17,11 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
   let upstream: FakeUpstream;
   const newSession = async () => (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const send = (sessionId: string, body: unknown) =>
-    fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
@@ -37,7 +41,12 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     const stream = await readSse(response);
     expect(stream.invalid).toEqual([]);
     expect(stream.endedWithDone).toBe(true);
-    expect(stream.raw.split('\n\n').filter(Boolean).every((frame) => frame.startsWith('data: ') || frame.startsWith(': '))).toBe(true);
+    expect(
+      stream.raw
+        .split('\n\n')
+        .filter(Boolean)
+        .every((frame) => frame.startsWith('data: ') || frame.startsWith(': ')),
+    ).toBe(true);
     const types = typesOf(stream.chunks);
     expect(types[0]).toBe('start');
     expect(types.at(-1)).toBe('finish');
@@ -54,11 +63,16 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     const stream = await readSse(await send(sessionId, { message: FIND_AGENT }));
     expect(stream.invalid).toEqual([]);
     const types = typesOf(stream.chunks);
-    expect(types).toEqual(expect.arrayContaining(['tool-input-start', 'tool-input-available', 'tool-output-available', 'text-delta', 'finish']));
+    expect(types).toEqual(
+      expect.arrayContaining(['tool-input-start', 'tool-input-available', 'tool-output-available', 'text-delta', 'finish']),
+    );
     expect(types.indexOf('tool-input-start')).toBeLessThan(types.indexOf('tool-input-available'));
     expect(types.indexOf('tool-input-available')).toBeLessThan(types.indexOf('tool-output-available'));
     const message = await rebuildMessage(stream.chunks);
-    const tool = message?.parts.find((part) => part.type === 'tool-find_agent') as { state: string; output: { agents: { slug: string }[] } };
+    const tool = message?.parts.find((part) => part.type === 'tool-find_agent') as {
+      state: string;
+      output: { agents: { slug: string }[] };
+    };
     expect(tool.state).toBe('output-available');
     expect(tool.output.agents[0]!.slug).toBe('money-printing-agent');
     const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
@@ -110,7 +124,10 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     const retried = await readSse(await send(sessionId, { message: GREETING, messageId: 'retry-me-1' }));
     expect(typesOf(retried.chunks)).not.toContain('error');
     const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
-    expect(session.messages.map((message: { id: string; role: string }) => `${message.role}:${message.id}`)).toEqual(['user:retry-me-1', expect.stringMatching(/^assistant:/)]);
+    expect(session.messages.map((message: { id: string; role: string }) => `${message.role}:${message.id}`)).toEqual([
+      'user:retry-me-1',
+      expect.stringMatching(/^assistant:/),
+    ]);
     // Once answered, the id cannot be used again in this session; another session has ids of its own.
     const again = await send(sessionId, { message: GREETING, messageId: 'retry-me-1' });
     expect(again.status).toBe(400);
@@ -130,12 +147,16 @@ describe('POST /api/chat/sessions/{id}/stream', () => {
     const sent = upstream.requests.filter((request) => request.body.stream === true).at(-1)!.body.messages;
     expect(sent.map((message) => message.role)).toEqual(['system', 'user']);
     const session = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}`)).json();
-    const texts = session.messages.map((message: { role: string; parts: { text?: string }[] }) => `${message.role}:${message.parts.map((part) => part.text ?? '').join('')}`);
+    const texts = session.messages.map(
+      (message: { role: string; parts: { text?: string }[] }) => `${message.role}:${message.parts.map((part) => part.text ?? '').join('')}`,
+    );
     // The session shows the new answer; the partial one is kept as its earlier version (a sibling).
     expect(texts).toEqual([`user:${GREETING}`, 'assistant:A whole answer this time.']);
     expect(session.messages[1].branch).toEqual({ index: 1, count: 2 });
     const versions = await (await fetch(`${server.url}/api/chat/sessions/${sessionId}/export?format=json`)).json();
-    expect(versions.otherMessages.map((message: { parts: { text?: string }[] }) => message.parts.map((part) => part.text ?? '').join(''))).toEqual(['half an answer']);
+    expect(
+      versions.otherMessages.map((message: { parts: { text?: string }[] }) => message.parts.map((part) => part.text ?? '').join('')),
+    ).toEqual(['half an answer']);
     expect((await send(sessionId, { message: GREETING, messageId: 'retry-me-2' })).status).toBe(400);
   });
 

@@ -15,7 +15,8 @@ import { startTestServer, upstreamOptions } from '../support/test-service.js';
 import { readSse, textOf as streamText } from '../support/ui-stream.js';
 
 type ToolPart = { type: string; state: string; toolCallId: string; approval?: { id: string; approved?: boolean }; output?: unknown };
-const toolParts = (message: UIMessage | undefined) => (message?.parts ?? []).filter((part) => part.type.startsWith('tool-')) as unknown as ToolPart[];
+const toolParts = (message: UIMessage | undefined) =>
+  (message?.parts ?? []).filter((part) => part.type.startsWith('tool-')) as unknown as ToolPart[];
 const textOf = (message: UIMessage | undefined) => (message?.parts ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 /** Resolves when the chat's status is `ready` again after a request. */
@@ -38,7 +39,9 @@ describe('tool approvals over HTTP', () => {
         return text.toUpperCase();
       },
     });
-    server = await startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://', extraTools: { shout }, toolApproval: { required: ['shout'] } }));
+    server = await startTestServer(
+      upstreamOptions(upstream.url, { dataDir: 'memory://', extraTools: { shout }, toolApproval: { required: ['shout'] } }),
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -54,7 +57,9 @@ describe('tool approvals over HTTP', () => {
     upstream.setDefault((request) => (request.body.stream ? say('Shouted it for you.') : say('Shouting')));
     const word = `hello${path('x').length}`;
     upstream.enqueue(callTool('shout', { text: word }, `call_${chatId}`));
-    const chat = defaultChat(`${server.url}${path(chatId)}`, chatId, { sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses });
+    const chat = defaultChat(`${server.url}${path(chatId)}`, chatId, {
+      sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
+    });
 
     await chat.sendMessage({ text: 'Shout hello' });
     await settled(chat);
@@ -98,15 +103,27 @@ describe('tool approvals over HTTP', () => {
     const base = `${server.url}/api/chat/sessions/${created.sessionId}`;
     upstream.setDefault((request) => (request.body.stream ? say('Done.') : say('Title')));
     upstream.enqueue(callTool('shout', { text: 'curl' }, 'call_curl'));
-    const first = await readSse(await fetch(`${base}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Shout curl' }) }));
+    const first = await readSse(
+      await fetch(`${base}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Shout curl' }),
+      }),
+    );
     expect(first.invalid).toEqual([]);
     const request = first.chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string };
 
     const waiting = await (await fetch(base)).json();
-    expect(waiting.pendingApprovals).toEqual([expect.objectContaining({ approvalId: request.approvalId, toolName: 'shout', input: { text: 'curl' } })]);
+    expect(waiting.pendingApprovals).toEqual([
+      expect.objectContaining({ approvalId: request.approvalId, toolName: 'shout', input: { text: 'curl' } }),
+    ]);
     expect((await fetch(`${base}/stream`)).status).toBe(204);
     // A second message while it waits: 409.
-    const busy = await fetch(`${base}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello?' }) });
+    const busy = await fetch(`${base}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'hello?' }),
+    });
     expect(busy.status).toBe(409);
     expect((await busy.json()).error).toMatchObject({ code: 'run_in_progress', message: expect.stringContaining('approval') });
     // A waiting answer runs nowhere.
@@ -118,10 +135,22 @@ describe('tool approvals over HTTP', () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_request');
     expect((await post('no-such-approval', { approved: true })).status).toBe(404);
-    expect((await fetch(`${server.url}/api/chat/sessions/${crypto.randomUUID()}/approvals/${request.approvalId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"approved":true}' })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${server.url}/api/chat/sessions/${crypto.randomUUID()}/approvals/${request.approvalId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"approved":true}',
+        })
+      ).status,
+    ).toBe(404);
 
     // The continuation waits upstream, so a reader attaching after the answer sees it from its start.
-    upstream.enqueue({ steps: [{ gate: 'continue' }, { text: 'Done.' }], finishReason: 'stop', usage: { prompt_tokens: 40, completion_tokens: 1 } });
+    upstream.enqueue({
+      steps: [{ gate: 'continue' }, { text: 'Done.' }],
+      finishReason: 'stop',
+      usage: { prompt_tokens: 40, completion_tokens: 1 },
+    });
     const answered = await post(request.approvalId, { approved: true });
     expect(answered.status).toBe(200);
     expect(await answered.json()).toMatchObject({ approvalId: request.approvalId, toolName: 'shout', approved: true, resumed: true });
@@ -142,7 +171,9 @@ describe('tool approvals over HTTP', () => {
     expect(await (await post(request.approvalId, { approved: false })).json()).toMatchObject({ approved: true, resumed: false });
 
     const exported = await (await fetch(`${server.url}/api/me/export`)).json();
-    expect(exported.toolApprovals).toContainEqual(expect.objectContaining({ approvalId: request.approvalId, approved: true, sessionId: created.sessionId }));
+    expect(exported.toolApprovals).toContainEqual(
+      expect.objectContaining({ approvalId: request.approvalId, approved: true, sessionId: created.sessionId }),
+    );
   });
 
   it('streams the continuation in the answer to POST …/approvals/{approvalId} when asked to (Accept: text/event-stream)', async () => {
@@ -150,7 +181,13 @@ describe('tool approvals over HTTP', () => {
     const base = `${server.url}/api/chat/sessions/${created.sessionId}`;
     upstream.setDefault((request) => (request.body.stream ? say('Streamed on.') : say('Title')));
     upstream.enqueue(callTool('shout', { text: 'sse' }, 'call_sse'));
-    const first = await readSse(await fetch(`${base}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Shout sse' }) }));
+    const first = await readSse(
+      await fetch(`${base}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Shout sse' }),
+      }),
+    );
     const request = first.chunks.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string };
     const response = await fetch(`${base}/approvals/${request.approvalId}`, {
       method: 'POST',

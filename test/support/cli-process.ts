@@ -10,7 +10,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** tsx by path, so that a command run in another working directory still finds it. */
 const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
-export type ServingCli = { url: string; pid: number; child: ChildProcess; exited: Promise<number | null>; stderr: () => string; stop(): Promise<number | null>; kill(): Promise<void> };
+export type ServingCli = {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderr: () => string;
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+};
 export type FinishedCli = { code: number | null; stdout: string; stderr: string };
 
 /** Servers still running when the test process ends (a test that timed out) are killed with it. */

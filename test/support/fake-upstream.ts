@@ -193,7 +193,9 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const created = Math.floor(Date.now() / 1000);
   const send = (delta: unknown, finishReason: string | null = null) =>
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`,
+    );
 
   send({ role: 'assistant', content: '' });
   for (const step of script.steps) {

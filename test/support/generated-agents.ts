@@ -9,65 +9,126 @@ import type { Agent } from '../../src/store/agents-repository.js';
 type Topic = { name: string; category: string; objects: string[] };
 
 const TOPICS: Topic[] = [
-  ...topics('finance', ['reports', 'statements', 'accounts', 'spending'], [
-    'Budget', 'Expense', 'Invoice', 'Payroll', 'Tax', 'Savings', 'Retirement', 'Loan', 'Mortgage', 'Dividend',
-    'Stock', 'Portfolio', 'Money', 'Cash Flow', 'Bookkeeping', 'Receipt', 'Credit Score', 'Debt',
-  ]),
-  ...topics('income', ['side hustles', 'revenue streams', 'earnings', 'passive income'], [
-    'Income', 'Side Hustle', 'Revenue', 'Profit', 'Royalty', 'Freelance Rate', 'Print Shop', 'Printing',
-  ]),
-  ...topics('marketing', ['campaigns', 'audiences', 'funnels', 'ads'], [
-    'Ad', 'Campaign', 'Brand', 'Email', 'Newsletter', 'Keyword', 'Landing Page', 'Influencer', 'Affiliate',
-    'Growth', 'Funnel', 'Promo', 'Marketing',
-  ]),
-  ...topics('social-media', ['posts', 'followers', 'hashtags', 'reels'], [
-    'Instagram', 'TikTok', 'LinkedIn', 'Twitter', 'YouTube', 'Pinterest', 'Reddit', 'Threads', 'Hashtag',
-  ]),
-  ...topics('writing', ['drafts', 'articles', 'chapters', 'copy'], [
-    'Blog', 'Essay', 'Story', 'Poem', 'Headline', 'Caption', 'Script', 'Press Release', 'Ebook', 'Speech', 'Copy',
-  ]),
-  ...topics('developer-tools', ['repositories', 'pull requests', 'builds', 'services'], [
-    'Code', 'API', 'SQL', 'Regex', 'Docker', 'Kubernetes', 'Git', 'Unit Test', 'Bug', 'Log', 'Terraform', 'Python', 'TypeScript',
-  ]),
-  ...topics('data', ['spreadsheets', 'datasets', 'charts', 'tables'], [
-    'Spreadsheet', 'Dashboard', 'CSV', 'Survey', 'Metrics', 'Report', 'Data', 'Chart', 'Forecast',
-  ]),
-  ...topics('hr', ['candidates', 'employees', 'job posts', 'interviews'], [
-    'Resume', 'Interview', 'Job Post', 'Onboarding', 'Hiring', 'Performance Review', 'Cover Letter', 'Recruiting',
-  ]),
-  ...topics('legal', ['contracts', 'clauses', 'agreements', 'policies'], [
-    'Contract', 'NDA', 'Privacy Policy', 'Terms', 'Compliance', 'Trademark', 'Lease', 'Legal',
-  ]),
-  ...topics('health', ['workouts', 'meals', 'habits', 'routines'], [
-    'Workout', 'Meal', 'Sleep', 'Habit', 'Meditation', 'Nutrition', 'Running', 'Yoga', 'Fitness',
-  ]),
-  ...topics('travel', ['trips', 'bookings', 'itineraries', 'destinations'], [
-    'Trip', 'Flight', 'Hotel', 'Packing', 'Road Trip', 'Visa', 'Travel',
-  ]),
-  ...topics('ecommerce', ['products', 'orders', 'listings', 'stores'], [
-    'Product', 'Shopify', 'Dropshipping', 'Print-on-Demand', 'Inventory', 'Pricing', 'Etsy', 'Amazon', 'Store',
-  ]),
-  ...topics('crypto', ['wallets', 'tokens', 'trades', 'chains'], [
-    'Crypto', 'Token', 'NFT', 'DeFi', 'Wallet', 'Bitcoin', 'Ethereum', 'Airdrop',
-  ]),
-  ...topics('education', ['lessons', 'students', 'courses', 'quizzes'], [
-    'Lesson', 'Quiz', 'Flashcard', 'Homework', 'Language', 'Course', 'Study', 'Math', 'Tutor',
-  ]),
-  ...topics('real-estate', ['properties', 'listings', 'tenants', 'deals'], [
-    'Listing', 'Rental', 'Property', 'Open House', 'Real Estate',
-  ]),
-  ...topics('sales', ['leads', 'prospects', 'deals', 'pipelines'], [
-    'Lead', 'Prospect', 'Deal', 'Proposal', 'CRM', 'Cold Call', 'Pipeline', 'Sales',
-  ]),
-  ...topics('support', ['tickets', 'customers', 'replies', 'chats'], [
-    'Ticket', 'FAQ', 'Help Desk', 'Refund', 'Customer', 'Support',
-  ]),
-  ...topics('design', ['mockups', 'assets', 'layouts', 'palettes'], [
-    'Logo', 'Color Palette', 'Icon', 'Thumbnail', 'Slide', 'Poster', 'Font', 'Design',
-  ]),
-  ...topics('productivity', ['tasks', 'meetings', 'notes', 'schedules'], [
-    'Calendar', 'Task', 'Meeting', 'Inbox', 'Notes', 'Focus', 'Todo', 'Agenda', 'Workflow',
-  ]),
+  ...topics(
+    'finance',
+    ['reports', 'statements', 'accounts', 'spending'],
+    [
+      'Budget',
+      'Expense',
+      'Invoice',
+      'Payroll',
+      'Tax',
+      'Savings',
+      'Retirement',
+      'Loan',
+      'Mortgage',
+      'Dividend',
+      'Stock',
+      'Portfolio',
+      'Money',
+      'Cash Flow',
+      'Bookkeeping',
+      'Receipt',
+      'Credit Score',
+      'Debt',
+    ],
+  ),
+  ...topics(
+    'income',
+    ['side hustles', 'revenue streams', 'earnings', 'passive income'],
+    ['Income', 'Side Hustle', 'Revenue', 'Profit', 'Royalty', 'Freelance Rate', 'Print Shop', 'Printing'],
+  ),
+  ...topics(
+    'marketing',
+    ['campaigns', 'audiences', 'funnels', 'ads'],
+    [
+      'Ad',
+      'Campaign',
+      'Brand',
+      'Email',
+      'Newsletter',
+      'Keyword',
+      'Landing Page',
+      'Influencer',
+      'Affiliate',
+      'Growth',
+      'Funnel',
+      'Promo',
+      'Marketing',
+    ],
+  ),
+  ...topics(
+    'social-media',
+    ['posts', 'followers', 'hashtags', 'reels'],
+    ['Instagram', 'TikTok', 'LinkedIn', 'Twitter', 'YouTube', 'Pinterest', 'Reddit', 'Threads', 'Hashtag'],
+  ),
+  ...topics(
+    'writing',
+    ['drafts', 'articles', 'chapters', 'copy'],
+    ['Blog', 'Essay', 'Story', 'Poem', 'Headline', 'Caption', 'Script', 'Press Release', 'Ebook', 'Speech', 'Copy'],
+  ),
+  ...topics(
+    'developer-tools',
+    ['repositories', 'pull requests', 'builds', 'services'],
+    ['Code', 'API', 'SQL', 'Regex', 'Docker', 'Kubernetes', 'Git', 'Unit Test', 'Bug', 'Log', 'Terraform', 'Python', 'TypeScript'],
+  ),
+  ...topics(
+    'data',
+    ['spreadsheets', 'datasets', 'charts', 'tables'],
+    ['Spreadsheet', 'Dashboard', 'CSV', 'Survey', 'Metrics', 'Report', 'Data', 'Chart', 'Forecast'],
+  ),
+  ...topics(
+    'hr',
+    ['candidates', 'employees', 'job posts', 'interviews'],
+    ['Resume', 'Interview', 'Job Post', 'Onboarding', 'Hiring', 'Performance Review', 'Cover Letter', 'Recruiting'],
+  ),
+  ...topics(
+    'legal',
+    ['contracts', 'clauses', 'agreements', 'policies'],
+    ['Contract', 'NDA', 'Privacy Policy', 'Terms', 'Compliance', 'Trademark', 'Lease', 'Legal'],
+  ),
+  ...topics(
+    'health',
+    ['workouts', 'meals', 'habits', 'routines'],
+    ['Workout', 'Meal', 'Sleep', 'Habit', 'Meditation', 'Nutrition', 'Running', 'Yoga', 'Fitness'],
+  ),
+  ...topics(
+    'travel',
+    ['trips', 'bookings', 'itineraries', 'destinations'],
+    ['Trip', 'Flight', 'Hotel', 'Packing', 'Road Trip', 'Visa', 'Travel'],
+  ),
+  ...topics(
+    'ecommerce',
+    ['products', 'orders', 'listings', 'stores'],
+    ['Product', 'Shopify', 'Dropshipping', 'Print-on-Demand', 'Inventory', 'Pricing', 'Etsy', 'Amazon', 'Store'],
+  ),
+  ...topics(
+    'crypto',
+    ['wallets', 'tokens', 'trades', 'chains'],
+    ['Crypto', 'Token', 'NFT', 'DeFi', 'Wallet', 'Bitcoin', 'Ethereum', 'Airdrop'],
+  ),
+  ...topics(
+    'education',
+    ['lessons', 'students', 'courses', 'quizzes'],
+    ['Lesson', 'Quiz', 'Flashcard', 'Homework', 'Language', 'Course', 'Study', 'Math', 'Tutor'],
+  ),
+  ...topics('real-estate', ['properties', 'listings', 'tenants', 'deals'], ['Listing', 'Rental', 'Property', 'Open House', 'Real Estate']),
+  ...topics(
+    'sales',
+    ['leads', 'prospects', 'deals', 'pipelines'],
+    ['Lead', 'Prospect', 'Deal', 'Proposal', 'CRM', 'Cold Call', 'Pipeline', 'Sales'],
+  ),
+  ...topics('support', ['tickets', 'customers', 'replies', 'chats'], ['Ticket', 'FAQ', 'Help Desk', 'Refund', 'Customer', 'Support']),
+  ...topics(
+    'design',
+    ['mockups', 'assets', 'layouts', 'palettes'],
+    ['Logo', 'Color Palette', 'Icon', 'Thumbnail', 'Slide', 'Poster', 'Font', 'Design'],
+  ),
+  ...topics(
+    'productivity',
+    ['tasks', 'meetings', 'notes', 'schedules'],
+    ['Calendar', 'Task', 'Meeting', 'Inbox', 'Notes', 'Focus', 'Todo', 'Agenda', 'Workflow'],
+  ),
 ];
 
 const TASKS: { name: string; verb: string }[] = [
@@ -95,13 +156,67 @@ const TASKS: { name: string; verb: string }[] = [
 
 const PREFIXES = ['Smart', 'Quick', 'Auto', 'Daily', 'Instant', 'Simple', 'Advanced', 'Personal', 'Team', 'Pro'];
 const SUFFIXES = ['Agent', 'Bot', 'AI', 'GPT', 'Copilot', 'Wizard', 'Buddy', 'Studio', 'Lab', 'Pro'];
-const AUDIENCES = ['freelancers', 'small businesses', 'startups', 'agencies', 'creators', 'students', 'families', 'teams', 'solo founders', 'enterprises'];
-const TOOLS = ['Google Sheets', 'Notion', 'Slack', 'Gmail', 'Stripe', 'Shopify', 'HubSpot', 'Airtable', 'Zapier', 'Trello', 'GitHub', 'Dropbox'];
-const FORMATS = ['a weekly report', 'a ranked list', 'a checklist', 'a one-page summary', 'a comparison table', 'a step-by-step plan', 'a dashboard'];
-const QUALITIES = ['in minutes', 'on autopilot', 'without spreadsheets', 'with clear next steps', 'in plain English', 'every morning', 'before deadlines slip'];
+const AUDIENCES = [
+  'freelancers',
+  'small businesses',
+  'startups',
+  'agencies',
+  'creators',
+  'students',
+  'families',
+  'teams',
+  'solo founders',
+  'enterprises',
+];
+const TOOLS = [
+  'Google Sheets',
+  'Notion',
+  'Slack',
+  'Gmail',
+  'Stripe',
+  'Shopify',
+  'HubSpot',
+  'Airtable',
+  'Zapier',
+  'Trello',
+  'GitHub',
+  'Dropbox',
+];
+const FORMATS = [
+  'a weekly report',
+  'a ranked list',
+  'a checklist',
+  'a one-page summary',
+  'a comparison table',
+  'a step-by-step plan',
+  'a dashboard',
+];
+const QUALITIES = [
+  'in minutes',
+  'on autopilot',
+  'without spreadsheets',
+  'with clear next steps',
+  'in plain English',
+  'every morning',
+  'before deadlines slip',
+];
 const CREATORS = [
-  'northwind-ai', 'acme-agents', 'brightpath', 'lumen-labs', 'quillcraft', 'datapilot', 'tinyteam', 'orbitworks',
-  'greenleaf', 'bytebarn', 'hexagon-studio', 'sparrow-ai', 'fjordsoft', 'kitebase', 'mosaic-apps', 'pinecrest',
+  'northwind-ai',
+  'acme-agents',
+  'brightpath',
+  'lumen-labs',
+  'quillcraft',
+  'datapilot',
+  'tinyteam',
+  'orbitworks',
+  'greenleaf',
+  'bytebarn',
+  'hexagon-studio',
+  'sparrow-ai',
+  'fjordsoft',
+  'kitebase',
+  'mosaic-apps',
+  'pinecrest',
 ];
 
 function topics(category: string, objects: string[], names: string[]): Topic[] {
@@ -120,7 +235,11 @@ function random(seed: number): () => number {
   };
 }
 
-const slugOf = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slugOf = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /** The generated agent number `index` (0-based) of a store made with `seed`. */
 export function generatedAgent(index: number, seed = 1): Agent {

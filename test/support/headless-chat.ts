@@ -17,7 +17,7 @@ class MemoryChatState<M extends UIMessage> implements ChatState<M> {
   replaceMessage = (index: number, message: M) => {
     this.messages = [...this.messages.slice(0, index), message, ...this.messages.slice(index + 1)];
   };
-  snapshot = <T,>(thing: T): T => structuredClone(thing);
+  snapshot = <T>(thing: T): T => structuredClone(thing);
 }
 
 export class HeadlessChat<M extends UIMessage = UIMessage> extends AbstractChat<M> {

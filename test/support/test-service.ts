@@ -17,7 +17,10 @@ export function testOptions(options: ChatServiceOptions = {}): ChatServiceOption
 
 /** Options that point the service at a fake upstream. */
 export function upstreamOptions(url: string, options: ChatServiceOptions = {}): ChatServiceOptions {
-  return testOptions({ ...options, llm: { apiKey: 'test-key', baseUrl: url, chatModel: 'test/chat', titleModel: 'test/title', ...options.llm } });
+  return testOptions({
+    ...options,
+    llm: { apiKey: 'test-key', baseUrl: url, chatModel: 'test/chat', titleModel: 'test/title', ...options.llm },
+  });
 }
 
 export const createTestService = (options: ChatServiceOptions = {}) => createChatService(testOptions(options));

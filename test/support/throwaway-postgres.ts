@@ -43,7 +43,11 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   if (asRoot) {
     for (const path of [root, dataDir, socketDir]) await chown(path, NOBODY, NOBODY);
   }
-  await runToEnd(join(BIN, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], owner);
+  await runToEnd(
+    join(BIN, 'initdb'),
+    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    owner,
+  );
   const port = await freePort();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -54,7 +58,20 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     if (child) return;
     const started = spawn(
       join(BIN, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=60'],
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-k',
+        socketDir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=60',
+      ],
       // Its own process group, so that a kill reaches every backend, as a power cut would.
       { ...owner, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -39,7 +39,6 @@ export async function rebuildMessage(chunks: UIMessageChunk[]): Promise<UIMessag
   return last;
 }
 
-export const textOf = (chunks: UIMessageChunk[]) =>
-  chunks.map((chunk) => (chunk.type === 'text-delta' ? chunk.delta : '')).join('');
+export const textOf = (chunks: UIMessageChunk[]) => chunks.map((chunk) => (chunk.type === 'text-delta' ? chunk.delta : '')).join('');
 
 export const typesOf = (chunks: UIMessageChunk[]) => chunks.map((chunk) => chunk.type);

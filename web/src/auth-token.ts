@@ -56,5 +56,9 @@ function subscribe(listener: () => void): () => void {
 }
 
 export function useAuthState(): AuthState {
-  return useSyncExternalStore(subscribe, () => state, () => state);
+  return useSyncExternalStore(
+    subscribe,
+    () => state,
+    () => state,
+  );
 }

@@ -53,18 +53,27 @@ export const startExecution = (slug: string, inputs: Record<string, unknown>) =>
 
 export const listExecutions = () => request<{ executions: Execution[]; nextCursor: string | null }>('/api/executions?limit=50');
 
-export const getExecution = (executionId: string, signal?: AbortSignal) => request<Execution>(`/api/executions/${encodeURIComponent(executionId)}`, { signal });
+export const getExecution = (executionId: string, signal?: AbortSignal) =>
+  request<Execution>(`/api/executions/${encodeURIComponent(executionId)}`, { signal });
 
-export const stopExecution = (executionId: string) => request<{ stopped: boolean }>(`/api/executions/${encodeURIComponent(executionId)}/stop`, { method: 'POST', body: {} });
+export const stopExecution = (executionId: string) =>
+  request<{ stopped: boolean }>(`/api/executions/${encodeURIComponent(executionId)}/stop`, { method: 'POST', body: {} });
 
 /**
  * Follows an execution's stream from its first event, calling `onMessage` with the output as it grows
  * (rebuilt by the AI SDK, as `useChat` does). Resolves when the stream ends.
  */
-export async function followExecution(executionId: string, onMessage: (message: UIMessage, chunk?: UIMessageChunk) => void, signal: AbortSignal): Promise<void> {
+export async function followExecution(
+  executionId: string,
+  onMessage: (message: UIMessage, chunk?: UIMessageChunk) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`/api/executions/${encodeURIComponent(executionId)}/stream`, { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });
+    response = await fetch(`/api/executions/${encodeURIComponent(executionId)}/stream`, {
+      headers: { accept: 'text/event-stream', ...authHeaders() },
+      signal,
+    });
   } catch {
     if (signal.aborted) return;
     throw new ApiError('Could not reach the server. Check your connection and try again.', 'network_error');

@@ -11,7 +11,11 @@ type LibraryState = {
   add(slug: string): Promise<void>;
 };
 
-const LibraryContext = createContext<LibraryState>({ loaded: false, has: () => false, add: async (slug) => void (await addToLibrary(slug)) });
+const LibraryContext = createContext<LibraryState>({
+  loaded: false,
+  has: () => false,
+  add: async (slug) => void (await addToLibrary(slug)),
+});
 
 export function LibraryProvider({ token, children }: { token: string | null; children: ReactNode }) {
   const [slugs, setSlugs] = useState<ReadonlySet<string>>(new Set());

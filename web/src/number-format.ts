@@ -39,7 +39,11 @@ export function formatRelative(iso: string, now: number = Date.now()): string {
   let amount = seconds;
   for (const [size, unit] of steps) {
     if (Math.abs(amount) < size) {
-      return unit === 'second' && Math.abs(amount) < 45 ? (amount < 0 ? 'just now' : 'in a moment') : relative.format(Math.round(amount), unit);
+      return unit === 'second' && Math.abs(amount) < 45
+        ? amount < 0
+          ? 'just now'
+          : 'in a moment'
+        : relative.format(Math.round(amount), unit);
     }
     amount /= size;
   }

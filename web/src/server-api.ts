@@ -1,13 +1,6 @@
 // Typed calls to the autochat HTTP API; every request carries the bearer token when one is set.
 import { ApiError, apiErrorFromBody } from './api-error.js';
-import type {
-  AgentSummary,
-  ServerInfo,
-  SessionDetail,
-  SessionPage,
-  SessionSummary,
-  UsageReport,
-} from './api-types.js';
+import type { AgentSummary, ServerInfo, SessionDetail, SessionPage, SessionSummary, UsageReport } from './api-types.js';
 import { authHeaders, markUnauthorized } from './auth-token.js';
 
 interface RequestOptions {

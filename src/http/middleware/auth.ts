@@ -20,7 +20,9 @@ export function userFrom(authorization: string | undefined, secret: string | und
   if (!secret) return LOCAL_USER;
   const token = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) {
-    throw new ChatError('unauthorized', 'Sign in required: send Authorization: Bearer <token>.', { headers: { 'www-authenticate': 'Bearer realm="autochat"' } });
+    throw new ChatError('unauthorized', 'Sign in required: send Authorization: Bearer <token>.', {
+      headers: { 'www-authenticate': 'Bearer realm="autochat"' },
+    });
   }
   try {
     return verifyJwt(token, secret).sub;

@@ -22,7 +22,13 @@ export const bodyDeadline = (timeoutMs: number) =>
       timer = setTimeout(() => resolve(true), timeoutMs);
     });
     // A body that fails (too large, connection lost) fails again where a route reads it.
-    const outcome = await Promise.race([body.then(() => false, () => false), expired]);
+    const outcome = await Promise.race([
+      body.then(
+        () => false,
+        () => false,
+      ),
+      expired,
+    ]);
     clearTimeout(timer);
     if (outcome) {
       const http1 = incoming.httpVersionMajor === 1;

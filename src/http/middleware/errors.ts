@@ -16,7 +16,14 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (ChatError.isInstance(error)) {
     chatError = error;
   } else if (error instanceof HTTPException) {
-    const code: ErrorCode = error.status === 413 ? 'payload_too_large' : error.status === 401 ? 'unauthorized' : error.status === 404 ? 'not_found' : 'invalid_request';
+    const code: ErrorCode =
+      error.status === 413
+        ? 'payload_too_large'
+        : error.status === 401
+          ? 'unauthorized'
+          : error.status === 404
+            ? 'not_found'
+            : 'invalid_request';
     chatError = new ChatError(code, error.status === 413 ? 'The request body is too large.' : error.message || 'The request is not valid.');
   } else if (outageOf(error)) {
     const service = outageOf(error)!;
@@ -24,7 +31,10 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown): Response {
     chatError = unavailableError(service);
   } else {
     c.get('log')?.error({ err: errorSummary(error) }, 'unexpected error');
-    chatError = new ChatError('internal', 'Something went wrong on our side. Please try again; if it keeps happening, quote the request id.');
+    chatError = new ChatError(
+      'internal',
+      'Something went wrong on our side. Please try again; if it keeps happening, quote the request id.',
+    );
   }
   const headers: Record<string, string> = { ...chatError.headers, 'x-request-id': requestId };
   if (chatError.retryAfterSeconds !== undefined) headers['retry-after'] = String(chatError.retryAfterSeconds);

@@ -36,7 +36,8 @@ export const aiSdkChatRoutes = [
     path: '/api/chat',
     operationId: 'sendChatMessage',
     summary: "The AI SDK's default chat route: answers the last user message of the useChat body",
-    description: 'The body’s `id` names the chat: a session UUID is that session; any other id names a session of the caller derived from it, created with its first message.',
+    description:
+      'The body’s `id` names the chat: a session UUID is that session; any other id names a session of the caller derived from it, created with its first message.',
     tags: ['stream'],
     security: ['bearer'],
     request: { body: { schema: useChatBody.extend({ id: chatId }), required: true, description: 'The AI SDK `useChat` request body.' } },
@@ -44,7 +45,12 @@ export const aiSdkChatRoutes = [
     errors: [400, 404, 409, 413, 429, 503],
     handler: async (c) => {
       const body = await readStreamBody(c);
-      const id = parseWith(chatId, 'id' in body ? body.id : undefined, 'request body (id)', 'Send the useChat body: {"id", "messages", …}.');
+      const id = parseWith(
+        chatId,
+        'id' in body ? body.id : undefined,
+        'request body (id)',
+        'Send the useChat body: {"id", "messages", …}.',
+      );
       const userId = c.get('userId');
       const sessionId = sessionIdOf(userId, id);
       const { chat } = c.get('services');

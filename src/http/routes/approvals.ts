@@ -43,14 +43,20 @@ export const approvalRoutes = [
     request: { params: approvalParams, body: { schema: approvalBody, required: true } },
     responses: {
       200: {
-        description: 'The answer as stored; or, with `Accept: text/event-stream` when the answer goes on, its continuation as a stream (see docs/api.md, "The stream format").',
+        description:
+          'The answer as stored; or, with `Accept: text/event-stream` when the answer goes on, its continuation as a stream (see docs/api.md, "The stream format").',
         content: { 'application/json': approvalResponse, 'text/event-stream': answerStream('').content!['text/event-stream']! },
       },
     },
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id, approvalId } = parseWith(approvalParams, c.req.param(), 'path');
-      const body = parseWith(approvalBody, await readJson(c), 'request body', 'Send {"approved": true} or {"approved": false, "reason": "…"}.');
+      const body = parseWith(
+        approvalBody,
+        await readJson(c),
+        'request body',
+        'Send {"approved": true} or {"approved": false, "reason": "…"}.',
+      );
       const { chat, metrics } = c.get('services');
       const result = await chat.answerApproval(id, c.get('userId'), approvalId, body);
       const { approval, resumed } = result;

@@ -27,7 +27,8 @@ export const executionRoutes = [
     path: '/api/executions',
     operationId: 'startExecution',
     summary: 'Run an agent',
-    description: 'Checks the inputs against the agent\'s schema (a 400 names what is missing or wrong), the token budget and the limit on live executions (429), then answers at once; the agent runs in the background.',
+    description:
+      "Checks the inputs against the agent's schema (a 400 names what is missing or wrong), the token budget and the limit on live executions (429), then answers at once; the agent runs in the background.",
     tags: ['executions'],
     security: ['bearer'],
     request: { body: { schema: startExecutionBody, required: true } },
@@ -47,12 +48,22 @@ export const executionRoutes = [
     tags: ['executions'],
     security: ['bearer'],
     request: { query: listExecutionsQuery },
-    responses: { 200: { description: 'A page of executions; `nextCursor` is null on the last page.', content: { 'application/json': executionListResponse } } },
+    responses: {
+      200: {
+        description: 'A page of executions; `nextCursor` is null on the last page.',
+        content: { 'application/json': executionListResponse },
+      },
+    },
     errors: [400, 503],
     handler: async (c) => {
       const query = parseWith(listExecutionsQuery, c.req.query(), 'query');
-      const page = await c.get('services').chat.executions.list(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
-      return c.json({ executions: page.executions, nextCursor: page.nextCursor ? Buffer.from(JSON.stringify(page.nextCursor)).toString('base64url') : null });
+      const page = await c
+        .get('services')
+        .chat.executions.list(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
+      return c.json({
+        executions: page.executions,
+        nextCursor: page.nextCursor ? Buffer.from(JSON.stringify(page.nextCursor)).toString('base64url') : null,
+      });
     },
   }),
   defineRoute({
@@ -99,7 +110,9 @@ export const executionRoutes = [
     tags: ['executions'],
     security: ['bearer'],
     request: { params: executionIdParam },
-    responses: { 200: { description: 'Whether it was live and was asked to stop.', content: { 'application/json': executionStopResponse } } },
+    responses: {
+      200: { description: 'Whether it was live and was asked to stop.', content: { 'application/json': executionStopResponse } },
+    },
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id } = parseWith(executionIdParam, c.req.param(), 'execution id');
@@ -114,7 +127,12 @@ export const executionRoutes = [
     tags: ['store', 'executions'],
     security: ['bearer'],
     request: { params: agentSlugParam },
-    responses: { 200: { description: "The agent's inputs (`missing` lists the required ones, none given here).", content: { 'application/json': requiredSetupResponse } } },
+    responses: {
+      200: {
+        description: "The agent's inputs (`missing` lists the required ones, none given here).",
+        content: { 'application/json': requiredSetupResponse },
+      },
+    },
     errors: [400, 404, 503],
     handler: async (c) => {
       const { slug } = parseWith(agentSlugParam, c.req.param(), 'agent slug');
@@ -132,7 +150,13 @@ function decodeCursor(text: string | undefined): ExecutionCursor | undefined {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Record<string, unknown>;
     const { createdAt, id, ...rest } = value;
-    if (Object.keys(rest).length === 0 && typeof createdAt === 'string' && typeof id === 'string' && CURSOR_ID.test(id) && CURSOR_TIME.test(createdAt)) {
+    if (
+      Object.keys(rest).length === 0 &&
+      typeof createdAt === 'string' &&
+      typeof id === 'string' &&
+      CURSOR_ID.test(id) &&
+      CURSOR_TIME.test(createdAt)
+    ) {
       const year = Number(createdAt.slice(0, 4));
       if (year >= 1970 && year <= 9999 && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
     }

@@ -15,7 +15,9 @@ const DESCRIBED = ['POST', 'GET', 'DELETE'];
 export function mcpRoutes(endpoint: Hono<AppEnv>) {
   const undescribed = endpoint.routes.filter((route) => route.path !== '/' || !DESCRIBED.includes(route.method));
   if (undescribed.length > 0) {
-    throw new Error(`The MCP endpoint serves ${undescribed.map((route) => `${route.method} ${route.path}`).join(', ')}, which src/http/routes/mcp.ts does not describe.`);
+    throw new Error(
+      `The MCP endpoint serves ${undescribed.map((route) => `${route.method} ${route.path}`).join(', ')}, which src/http/routes/mcp.ts does not describe.`,
+    );
   }
   const handlerOf = (method: string): Handler<AppEnv> => {
     const handlers = endpoint.routes.filter((route) => route.method === method);
@@ -23,7 +25,8 @@ export function mcpRoutes(endpoint: Hono<AppEnv>) {
     return handlers[0]!.handler;
   };
   const notAllowed = {
-    description: 'Not supported: the endpoint is stateless, with no server-initiated stream to open and no session to end (invalid_request).',
+    description:
+      'Not supported: the endpoint is stateless, with no server-initiated stream to open and no session to end (invalid_request).',
     content: { 'application/json': errorResponse(['invalid_request']) },
     headers: ['allow' as const],
   };
@@ -42,7 +45,8 @@ export function mcpRoutes(endpoint: Hono<AppEnv>) {
         200: { description: 'The JSON-RPC responses: one object, or an array for a batch.', content: { 'application/json': mcpResponse } },
         202: { description: 'Only notifications were sent: accepted, nothing to answer.' },
         400: {
-          description: 'The body is not JSON (invalid_request, in the API’s error shape) or not JSON-RPC (a JSON-RPC error: -32700, -32600).',
+          description:
+            'The body is not JSON (invalid_request, in the API’s error shape) or not JSON-RPC (a JSON-RPC error: -32700, -32600).',
           content: { 'application/json': z.union([errorResponse(['invalid_request']), jsonRpcError]) },
         },
         406: {

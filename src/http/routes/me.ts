@@ -19,7 +19,11 @@ export const meRoutes = [
     tags: ['privacy'],
     security: ['bearer'],
     responses: {
-      200: { description: 'The export, as an attachment.', content: { 'application/json': exportResponse }, headers: ['content-disposition'] },
+      200: {
+        description: 'The export, as an attachment.',
+        content: { 'application/json': exportResponse },
+        headers: ['content-disposition'],
+      },
     },
     errors: [503],
     handler: async (c) => {

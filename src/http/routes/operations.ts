@@ -5,7 +5,13 @@ import type { OpenApiDocument } from '../openapi-document.js';
 import { defineRoute } from '../route-definition.js';
 import { healthResponse, infoResponse, notReadyResponse, readyResponse } from '../schemas.js';
 
-const openApiShape = z.object({ openapi: z.literal('3.1.0'), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) }).loose();
+const openApiShape = z
+  .object({
+    openapi: z.literal('3.1.0'),
+    info: z.object({ title: z.string(), version: z.string() }).loose(),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .loose();
 
 /** The routes; `document` gives the OpenAPI document of the whole app. */
 export const operationsRoutes = (document: () => OpenApiDocument) => [

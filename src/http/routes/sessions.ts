@@ -31,12 +31,17 @@ export const sessionRoutes = [
     security: ['bearer'],
     request: { query: listSessionsQuery },
     responses: {
-      200: { description: 'A page of sessions; `nextCursor` is null on the last page.', content: { 'application/json': sessionListResponse } },
+      200: {
+        description: 'A page of sessions; `nextCursor` is null on the last page.',
+        content: { 'application/json': sessionListResponse },
+      },
     },
     errors: [400, 503],
     handler: async (c) => {
       const query = parseWith(listSessionsQuery, c.req.query(), 'query');
-      const page = await c.get('services').chat.listChatSessions(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
+      const page = await c
+        .get('services')
+        .chat.listChatSessions(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
       return c.json({ sessions: page.sessions, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null });
     },
   }),
@@ -62,7 +67,8 @@ export const sessionRoutes = [
     path: '/api/chat/sessions/{id}/active-leaf',
     operationId: 'switchBranch',
     summary: 'Show another version: the latest message under the given one becomes the end of the active path',
-    description: 'Flips between edits and regenerated answers (a message’s `siblingIds`). The model sees the active path from the next message on.',
+    description:
+      'Flips between edits and regenerated answers (a message’s `siblingIds`). The model sees the active path from the next message on.',
     tags: ['sessions'],
     security: ['bearer'],
     request: { params: sessionIdParam, body: { schema: activeLeafBody, required: true } },
@@ -111,7 +117,13 @@ function decodeCursor(text: string | undefined): Cursor | undefined {
   const value = text.length <= 200 ? parseJson(Buffer.from(text, 'base64url').toString('utf8')) : undefined;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const { updatedAt, id, ...rest } = value as Record<string, unknown>;
-    if (Object.keys(rest).length === 0 && typeof updatedAt === 'string' && typeof id === 'string' && CURSOR_ID.test(id) && isRealTime(updatedAt)) {
+    if (
+      Object.keys(rest).length === 0 &&
+      typeof updatedAt === 'string' &&
+      typeof id === 'string' &&
+      CURSOR_ID.test(id) &&
+      isRealTime(updatedAt)
+    ) {
       return { updatedAt, id };
     }
   }

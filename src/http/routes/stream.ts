@@ -35,7 +35,12 @@ export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: 
   const run =
     request.kind === 'regenerate'
       ? await chat.regenerateRun(sessionId, { userId, messageId: request.messageId })
-      : await chat.startRun(sessionId, request.text, { userId, messageId: request.messageId, parentId: request.parentId, shownIds: request.shownIds });
+      : await chat.startRun(sessionId, request.text, {
+          userId,
+          messageId: request.messageId,
+          parentId: request.parentId,
+          shownIds: request.shownIds,
+        });
   metrics.activeStreams.inc();
   return sseResponse((signal) => chat.readRun(run.runId, signal), {
     headers: { 'x-request-id': c.get('requestId'), 'x-run-id': run.runId },
@@ -120,4 +125,3 @@ async function answeredApprovals(c: Context<AppEnv>, sessionId: string, body: St
   const messages = body.messages.map((message) => ({ role: message.role, parts: message.parts as Record<string, unknown>[] }));
   return c.get('services').chat.answerApprovalsFromMessages(sessionId, c.get('userId'), messages);
 }
-

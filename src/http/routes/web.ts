@@ -30,7 +30,9 @@ const pageResponses: Record<number, ResponseDefinition> = {
   503: { description: 'The web UI is not built (`npm run build`); a sentence saying so.', content: { 'text/plain': z.string() } },
 };
 /** A file's bytes, of any of the types the UI is built with. */
-const fileTypes = Object.fromEntries([...new Set([...Object.values(TYPES), 'application/octet-stream'])].map((type) => [type.split(';')[0]!, z.unknown()]));
+const fileTypes = Object.fromEntries(
+  [...new Set([...Object.values(TYPES), 'application/octet-stream'])].map((type) => [type.split(';')[0]!, z.unknown()]),
+);
 
 /**
  * The web UI's routes, serving the build in `build` (by default the one beside the server code);
@@ -127,7 +129,10 @@ export function webRoutes(build?: string | false) {
  * could leave the directory (`..`, separators, NUL) and anything but a regular file name nothing.
  */
 async function assetFile(root: string, pathname: string): Promise<string | undefined> {
-  const segments = pathname.replace(/^\/assets\/?/, '').split('/').map(decodeSegment);
+  const segments = pathname
+    .replace(/^\/assets\/?/, '')
+    .split('/')
+    .map(decodeSegment);
   if (segments.some((segment) => segment === '' || segment === '.' || segment === '..' || /[/\\\0]/.test(segment))) return undefined;
   const directory = join(root, 'assets');
   const path = join(directory, ...segments);

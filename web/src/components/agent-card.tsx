@@ -56,9 +56,7 @@ export function AgentCard({ agent }: { agent: AgentSummary }) {
               ★ {agent.rating.toFixed(1)}
             </span>
           ) : null}
-          {typeof agent.runs === 'number' ? (
-            <span className="agent-card__runs">{formatCount(agent.runs)} runs</span>
-          ) : null}
+          {typeof agent.runs === 'number' ? <span className="agent-card__runs">{formatCount(agent.runs)} runs</span> : null}
         </div>
         <button
           type="button"

@@ -73,7 +73,14 @@ export function Composer({ busy, onSend, onStop, sendDisabled = false, autoFocus
         ) : (
           <button type="submit" className="composer__button" aria-label="Send" data-testid="send" disabled={!canSend} title="Send (Enter)">
             <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
-              <path d="M12 19V5M5 12l7-7 7 7" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round" />
+              <path
+                d="M12 19V5M5 12l7-7 7 7"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="2.2"
+                strokeLinecap="round"
+                strokeLinejoin="round"
+              />
             </svg>
           </button>
         )}

@@ -27,7 +27,8 @@ function Output({ message, live }: { message: UIMessage | null; live: boolean })
       {message.parts.map((part, index) => {
         // biome-ignore-start lint/suspicious/noArrayIndexKey: an answer's parts have no ids, and only ever grow at the end
         if (part.type === 'text') return <MarkdownText key={index} text={part.text} />;
-        if (part.type.startsWith('tool-')) return <ToolPart key={index} part={part as Parameters<typeof ToolPart>[0]['part']} live={live} />;
+        if (part.type.startsWith('tool-'))
+          return <ToolPart key={index} part={part as Parameters<typeof ToolPart>[0]['part']} live={live} />;
         // biome-ignore-end lint/suspicious/noArrayIndexKey: see above
         return null;
       })}
@@ -41,11 +42,14 @@ function ExecutionDetail({ executionId, onChanged }: { executionId: string; onCh
   const [error, setError] = useState<ApiError | null>(null);
   const [rerun, setRerun] = useState(false);
 
-  const refresh = useCallback(async (signal?: AbortSignal) => {
-    const loaded = await getExecution(executionId, signal);
-    setExecution(loaded);
-    return loaded;
-  }, [executionId]);
+  const refresh = useCallback(
+    async (signal?: AbortSignal) => {
+      const loaded = await getExecution(executionId, signal);
+      setExecution(loaded);
+      return loaded;
+    },
+    [executionId],
+  );
 
   useEffect(() => {
     const controller = new AbortController();
@@ -110,9 +114,18 @@ function ExecutionDetail({ executionId, onChanged }: { executionId: string; onCh
         ))}
       </dl>
       {rerun ? (
-        <RunForm slug={execution.slug} initial={execution.inputs} onCancel={() => setRerun(false)} onStarted={(id) => openAgentsView({ kind: 'executions', executionId: id })} />
+        <RunForm
+          slug={execution.slug}
+          initial={execution.inputs}
+          onCancel={() => setRerun(false)}
+          onStarted={(id) => openAgentsView({ kind: 'executions', executionId: id })}
+        />
       ) : null}
-      {execution.error ? <p className="execution-error" role="alert">{execution.error}</p> : null}
+      {execution.error ? (
+        <p className="execution-error" role="alert">
+          {execution.error}
+        </p>
+      ) : null}
       <Output message={message} live={live} />
     </article>
   );
@@ -138,10 +151,15 @@ export function ExecutionsView({ executionId }: { executionId?: string }) {
       <h2 className="agents-view__title">Executions</h2>
       {error ? <ErrorBanner error={error} onRetry={load} /> : null}
       {executionId ? <ExecutionDetail executionId={executionId} onChanged={load} /> : null}
-      {executions && executions.length === 0 ? <p className="agents-view__empty">No executions yet. Run an agent from your Library.</p> : null}
+      {executions && executions.length === 0 ? (
+        <p className="agents-view__empty">No executions yet. Run an agent from your Library.</p>
+      ) : null}
       <ul className="agents-view__list">
         {(executions ?? []).map((execution) => (
-          <li key={execution.executionId} className={`execution-item${execution.executionId === executionId ? ' execution-item--open' : ''}`}>
+          <li
+            key={execution.executionId}
+            className={`execution-item${execution.executionId === executionId ? ' execution-item--open' : ''}`}
+          >
             <a href={agentsViewHref({ kind: 'executions', executionId: execution.executionId })} data-testid="execution-link">
               <span>{execution.agentName}</span> <StatusBadge status={execution.status} />{' '}
               <time dateTime={execution.createdAt}>{new Date(execution.createdAt).toLocaleString()}</time>

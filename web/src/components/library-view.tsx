@@ -36,12 +36,21 @@ export function LibraryView() {
                 <h3 className="agent-card__name">{agent.name}</h3>
                 {agent.subHeading ? <p className="agent-card__sub">{agent.subHeading}</p> : null}
               </div>
-              <button type="button" className="button button--primary button--small" onClick={() => setRunning(agent.slug)} disabled={running === agent.slug}>
+              <button
+                type="button"
+                className="button button--primary button--small"
+                onClick={() => setRunning(agent.slug)}
+                disabled={running === agent.slug}
+              >
                 Run
               </button>
             </div>
             {running === agent.slug ? (
-              <RunForm slug={agent.slug} onCancel={() => setRunning(null)} onStarted={(executionId) => openAgentsView({ kind: 'executions', executionId })} />
+              <RunForm
+                slug={agent.slug}
+                onCancel={() => setRunning(null)}
+                onStarted={(executionId) => openAgentsView({ kind: 'executions', executionId })}
+              />
             ) : null}
           </li>
         ))}

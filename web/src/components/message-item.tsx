@@ -148,9 +148,7 @@ function AssistantMessage({ message, sessionId, streaming, stopped = false, acti
           <div className="message__meta">
             {stopped ? <span className="message__stopped">Stopped</span> : null}
             {usage ? (
-              <span
-                title={`${formatTokens(usage.promptTokens)} prompt + ${formatTokens(usage.completionTokens)} completion tokens`}
-              >
+              <span title={`${formatTokens(usage.promptTokens)} prompt + ${formatTokens(usage.completionTokens)} completion tokens`}>
                 {formatTokens(usage.totalTokens)} tokens
               </span>
             ) : null}

@@ -14,20 +14,46 @@ interface RunFormProps {
   onCancel: () => void;
 }
 
-const asText = (value: unknown): string => (Array.isArray(value) ? value.join('\n') : value === undefined || value === null ? '' : String(value));
+const asText = (value: unknown): string =>
+  Array.isArray(value) ? value.join('\n') : value === undefined || value === null ? '' : String(value);
 
-function Field({ name, input, required, value, onChange }: { name: string; input: AgentInput; required: boolean; value: string; onChange: (value: string) => void }) {
+function Field({
+  name,
+  input,
+  required,
+  value,
+  onChange,
+}: {
+  name: string;
+  input: AgentInput;
+  required: boolean;
+  value: string;
+  onChange: (value: string) => void;
+}) {
   const id = `run-input-${name}`;
   const choices = input.type === 'string' ? input.enum : undefined;
   const label = (
     <label htmlFor={id} className="run-form__label">
       {input.title}
-      {required ? <span className="run-form__required" role="img" aria-label="required"> *</span> : null}
+      {required ? (
+        <span className="run-form__required" role="img" aria-label="required">
+          {' '}
+          *
+        </span>
+      ) : null}
     </label>
   );
   let control: ReactNode;
   if (input.type === 'boolean') {
-    control = <input id={id} name={name} type="checkbox" checked={value === 'true'} onChange={(event) => onChange(event.target.checked ? 'true' : 'false')} />;
+    control = (
+      <input
+        id={id}
+        name={name}
+        type="checkbox"
+        checked={value === 'true'}
+        onChange={(event) => onChange(event.target.checked ? 'true' : 'false')}
+      />
+    );
   } else if (choices) {
     control = (
       <select id={id} name={name} value={value} required={required} onChange={(event) => onChange(event.target.value)}>
@@ -41,9 +67,28 @@ function Field({ name, input, required, value, onChange }: { name: string; input
     );
   } else if (input.type === 'array' || (input.type === 'string' && (input.maxLength ?? 32000) > 300)) {
     const placeholder = input.type === 'array' ? 'One item per line' : asText(input.examples?.[0]);
-    control = <textarea id={id} name={name} rows={3} value={value} required={required} placeholder={placeholder} onChange={(event) => onChange(event.target.value)} />;
+    control = (
+      <textarea
+        id={id}
+        name={name}
+        rows={3}
+        value={value}
+        required={required}
+        placeholder={placeholder}
+        onChange={(event) => onChange(event.target.value)}
+      />
+    );
   } else {
-    const type = input.type === 'number' || input.type === 'integer' ? 'number' : input.format === 'date' ? 'date' : input.format === 'email' ? 'email' : input.format === 'uri' ? 'url' : 'text';
+    const type =
+      input.type === 'number' || input.type === 'integer'
+        ? 'number'
+        : input.format === 'date'
+          ? 'date'
+          : input.format === 'email'
+            ? 'email'
+            : input.format === 'uri'
+              ? 'url'
+              : 'text';
     control = (
       <input
         id={id}
@@ -81,10 +126,12 @@ export function RunForm({ slug, initial, onStarted, onCancel }: RunFormProps) {
         if (!live) return;
         setSetup(loaded);
         const start: Record<string, string> = {};
-        for (const [name, input] of Object.entries(loaded.inputs.properties)) start[name] = asText(initial?.[name] ?? input.default ?? (input.type === 'boolean' ? false : ''));
+        for (const [name, input] of Object.entries(loaded.inputs.properties))
+          start[name] = asText(initial?.[name] ?? input.default ?? (input.type === 'boolean' ? false : ''));
         setValues(start);
       },
-      (failure: unknown) => live && setError(ApiError.isInstance(failure) ? failure : new ApiError('Could not load this agent.', 'internal')),
+      (failure: unknown) =>
+        live && setError(ApiError.isInstance(failure) ? failure : new ApiError('Could not load this agent.', 'internal')),
     );
     return () => {
       live = false;
@@ -100,7 +147,13 @@ export function RunForm({ slug, initial, onStarted, onCancel }: RunFormProps) {
     for (const [name, input] of Object.entries(setup.inputs.properties)) {
       const value = values[name] ?? '';
       if (value.trim() === '') continue;
-      inputs[name] = input.type === 'array' ? value.split('\n').map((item) => item.trim()).filter(Boolean) : value;
+      inputs[name] =
+        input.type === 'array'
+          ? value
+              .split('\n')
+              .map((item) => item.trim())
+              .filter(Boolean)
+          : value;
     }
     try {
       onStarted((await startExecution(slug, inputs)).executionId);
@@ -117,7 +170,14 @@ export function RunForm({ slug, initial, onStarted, onCancel }: RunFormProps) {
       {error ? <ErrorBanner error={error} /> : null}
       {setup
         ? Object.entries(setup.inputs.properties).map(([name, input]) => (
-            <Field key={name} name={name} input={input} required={setup.inputs.required.includes(name)} value={values[name] ?? ''} onChange={(value) => setValues((previous) => ({ ...previous, [name]: value }))} />
+            <Field
+              key={name}
+              name={name}
+              input={input}
+              required={setup.inputs.required.includes(name)}
+              value={values[name] ?? ''}
+              onChange={(value) => setValues((previous) => ({ ...previous, [name]: value }))}
+            />
           ))
         : null}
       <div className="run-form__actions">

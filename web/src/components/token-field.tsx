@@ -17,9 +17,7 @@ export function TokenField({ hasToken, rejected }: TokenFieldProps) {
   return (
     <form className="token-field" onSubmit={onSubmit} data-testid="token-field">
       <label htmlFor="token-input" className="token-field__label">
-        {rejected && hasToken
-          ? 'The server refused your token. Paste a new one:'
-          : 'This server needs an API token. Paste it here:'}
+        {rejected && hasToken ? 'The server refused your token. Paste a new one:' : 'This server needs an API token. Paste it here:'}
       </label>
       <div className="token-field__row">
         <input

@@ -42,7 +42,13 @@ export function ToolApproval({ toolName, input, approval, onAnswer }: ToolApprov
         </div>
       ) : (
         <div className="tool-approval__actions">
-          <button type="button" className="button button--primary" onClick={() => answer(true)} disabled={!onAnswer} data-testid="approve-tool">
+          <button
+            type="button"
+            className="button button--primary"
+            onClick={() => answer(true)}
+            disabled={!onAnswer}
+            data-testid="approve-tool"
+          >
             Approve
           </button>
           <button type="button" className="button" onClick={() => answer(false)} disabled={!onAnswer} data-testid="deny-tool">

@@ -33,9 +33,7 @@ export function ToolBlock({ toolName, state, input, output, errorText }: ToolBlo
           ⚙
         </span>
         <code className="tool-block__name">{toolName}</code>
-        <span className={`tool-block__state tool-block__state--${failed ? 'error' : 'ok'}`}>
-          {stateLabels[state] ?? state}
-        </span>
+        <span className={`tool-block__state tool-block__state--${failed ? 'error' : 'ok'}`}>{stateLabels[state] ?? state}</span>
       </summary>
       <div className="tool-block__body">
         <div className="tool-block__label">Input</div>

@@ -34,7 +34,9 @@ export function ToolPart({ part, live, onApprovalResponse }: ToolPartProps) {
       state={running ? 'interrupted' : part.state}
       input={part.input}
       output={part.state === 'output-available' ? part.output : undefined}
-      errorText={part.state === 'output-error' ? part.errorText : part.state === 'output-denied' ? deniedText(part.approval?.reason) : undefined}
+      errorText={
+        part.state === 'output-error' ? part.errorText : part.state === 'output-denied' ? deniedText(part.approval?.reason) : undefined
+      }
     />
   );
 }

@@ -26,7 +26,13 @@ export function VersionSwitcher({ message, disabled, onFlip }: VersionSwitcherPr
       <span className="versions__position" data-testid="version-position">
         {branch.index + 1}/{branch.count}
       </span>
-      <button type="button" className="versions__button" aria-label="Next version" disabled={disabled || !next} onClick={() => next && onFlip(next)}>
+      <button
+        type="button"
+        className="versions__button"
+        aria-label="Next version"
+        disabled={disabled || !next}
+        onClick={() => next && onFlip(next)}
+      >
         ›
       </button>
     </span>
