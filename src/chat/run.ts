@@ -15,6 +15,7 @@ import type { EndRecord } from '../store/end-record.js';
 import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
+import { createSerialAppender } from '../streams/serial-appender.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { generate, type ApprovalRequest } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
@@ -138,7 +139,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
 
   // Appends are issued in order without waiting for each one (the log keeps call order); the run
   // waits for all of them before it declares the log complete.
-  let pendingAppends: Promise<void> = Promise.resolve();
+  const appends = createSerialAppender(deps.eventLog, logId, (error) => log.error({ err: errorSummary(error) }, 'event log append failed'));
   let answering = false;
   const emitOne = (chunk: UIMessageChunk) => {
     // Once handed on (or the lease is lost), the log is another instance's to write.
@@ -158,12 +159,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       // crash in between charges it as measured. (After the last call the run's end stores it.)
       if (calling) deps.leases.flush();
     }
-    const appended = deps.eventLog.append(logId, chunk);
-    pendingAppends = pendingAppends.then(
-      () => appended,
-      () => appended,
-    );
-    pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
+    appends.append(chunk);
   };
   // A continuation's chunks are joined onto the logged answer (one start, one text part that goes on).
   const emit = (chunk: UIMessageChunk) => {
@@ -254,7 +250,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   if (handedOff || leaseLost) {
     // Another instance continues (or has closed) this run: it writes the log and stores the answer.
     // What this one spent goes with the run's progress, and is charged once, by whoever ends it.
-    await pendingAppends.catch(() => {});
+    await appends.settled();
     // A Redis restart must not make this instance write its older copy of the log over the new owner's.
     deps.eventLog.disown(runId);
     if (handedOff) {
@@ -295,7 +291,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
         finishReason: 'tool-calls',
         messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), awaitingApproval: true },
       });
-      await pendingAppends.catch(() => {});
+      await appends.settled();
       await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
       log.info(
         { from: 'running', to: 'awaiting-approval', approvals: asked.length, upstreamCalls: usage.length },
@@ -355,7 +351,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...continued, ...pending },
     });
   }
-  await pendingAppends.catch(() => {});
+  await appends.settled();
   await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
 
   deps.onEnded?.(outcome, runId);

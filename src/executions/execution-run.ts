@@ -20,6 +20,7 @@ import type { ExecutionEnd, ExecutionEndStatus, ExecutionsRepository } from '../
 import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
+import { createSerialAppender } from '../streams/serial-appender.js';
 import { toUsage } from '../usage/call-usage.js';
 
 export type ExecutionRunDeps = {
@@ -98,7 +99,9 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
     abort.abort(new Error('time limit'));
   }, deps.timeoutMs);
 
-  let pendingAppends: Promise<void> = Promise.resolve();
+  const appends = createSerialAppender(deps.eventLog, logKey, (error) =>
+    log.error({ err: errorSummary(error) }, 'event log append failed'),
+  );
   const emit = (chunk: UIMessageChunk) => {
     answer.apply(chunk);
     if (chunk.type === 'start-step') calling = true;
@@ -108,12 +111,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
       toolsRan = false;
       if (calling) deps.leases.flush();
     }
-    const appended = deps.eventLog.append(logKey, chunk);
-    pendingAppends = pendingAppends.then(
-      () => appended,
-      () => appended,
-    );
-    pendingAppends.catch((error: unknown) => log.error({ err: errorSummary(error) }, 'event log append failed'));
+    appends.append(chunk);
   };
 
   let finishReason: FinishReason | undefined;
@@ -229,7 +227,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
       ...(status === 'finished' && finishReason ? { finishReason } : {}),
       messageMetadata: { executionId, usage: totalsOf(usage) },
     });
-  await pendingAppends.catch(() => {});
+  await appends.settled();
   await deps.eventLog.end(logKey).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
   log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, stored }, 'execution ended');
   return status;

@@ -8,6 +8,7 @@ import type { ChatMessage, TokenUsage } from '../chat/types.js';
 import { ChatError } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
+import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
 import { queryRows, type Db } from './database.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import type { NewUsage } from './runs-repository.js';
@@ -118,19 +119,9 @@ export class ExecutionsRepository {
   }
 
   /** The lease renewal of `LeaseKeeper` (src/chat/lease-keeper.ts), for executions: see `RunsRepository.renewAll`. */
-  async renewAll(
-    owner: string,
-    leaseMs: number,
-    runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[],
-  ): Promise<Set<string>> {
+  async renewAll(owner: string, leaseMs: number, runs: LeaseRenewal[]): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
-    const values = sql.join(
-      runs.map(
-        (run) =>
-          sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text, ${run.progress ? JSON.stringify(run.progress) : null}::text)`,
-      ),
-      sql`, `,
-    );
+    const values = leaseRenewalValues(this.cipher, runs);
     const renewed = await queryRows<{ id: string }>(
       this.db,
       sql`

@@ -11,6 +11,7 @@ import { RunStateError } from '../chat/run-state.js';
 import { ChatError, notFound } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
+import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
 import { chatRuns } from './schema.js';
@@ -302,19 +303,9 @@ export class RunsRepository {
    * running; a run missing from them has been ended elsewhere (e.g. declared interrupted after a
    * lost lease).
    */
-  async renewAll(
-    owner: string,
-    leaseMs: number,
-    runs: { runId: string; checkpoint?: ChatMessage; progress?: RunProgress }[],
-  ): Promise<Set<string>> {
+  async renewAll(owner: string, leaseMs: number, runs: LeaseRenewal[]): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
-    const values = sql.join(
-      runs.map(
-        (run) =>
-          sql`(${run.runId}::uuid, ${run.checkpoint ? this.cipher.seal(JSON.stringify(run.checkpoint)) : null}::text, ${run.progress ? JSON.stringify(run.progress) : null}::text)`,
-      ),
-      sql`, `,
-    );
+    const values = leaseRenewalValues(this.cipher, runs);
     const renewed = await queryRows<{ id: string }>(
       this.db,
       sql`
