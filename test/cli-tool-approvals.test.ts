@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
 import { serveEchoOverHttp } from './support/echo-mcp-server.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
-import { startTestServer, upstreamOptions } from './support/test-service.js';
+import { startTestServer, testOptions, upstreamOptions } from './support/test-service.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -79,5 +79,37 @@ describe('autochat chat with a tool that needs approval', () => {
     expect(run.stdout).toContain('⊘ everything__echo_upper not allowed');
     expect(run.stdout).toContain('Shouted.');
     expect(run.stdout).toContain('Bye!');
+  });
+});
+
+describe('autochat chat running an agent with the offline demo model', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(testOptions({ dataDir: 'memory://' }));
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('finds the agent, asks before run_agent, starts it on y, and reads its output back', async () => {
+    const session = await server.chat.createChatSession('local');
+    const asked = 'Find me an agent that writes LinkedIn posts and run it about our launch';
+    const run = await runCli(['-m', asked, '--url', server.url, '--session', session.sessionId], 'y\n');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain('⚙ find_agent {"query":"writes LinkedIn posts"}');
+    expect(lines).toContain('⚙ get_required_setup_info {"slug":"linkedin-post-generator"}');
+    expect(run.stdout).toContain('Allow run_agent {"slug":"linkedin-post-generator","inputs":{"topic":"our launch"}}? [y/N] ');
+    const executionId = /The agent is running \(execution `?([0-9a-f-]{36})`?\)/.exec(run.stdout)?.[1];
+    expect(executionId).toBeDefined();
+    await server.chat.executions.waitFor(executionId!);
+
+    const read = await runCli(['-m', 'Show me its output', '--url', server.url, '--session', session.sessionId], '');
+    expect(read.code).toBe(0);
+    expect(read.stdout).toContain(`⚙ view_agent_output {"executionId":"${executionId}"}`);
+    expect(read.stdout).toContain('finished');
+    expect(read.stdout).toContain('our launch');
   });
 });

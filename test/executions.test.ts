@@ -93,6 +93,53 @@ describe.each(databaseTargets)('agent executions with the demo model on $name', 
     await database?.drop();
   });
 
+  it('in chat, the demo model finds an agent, asks its setup, runs it once approved, and reads its output back', async () => {
+    const userId = 'olga';
+    const chat = server.chat;
+    const session = await chat.createChatSession(userId);
+    const collect = async (chunks: AsyncIterable<UIMessageChunk>) => {
+      const all: UIMessageChunk[] = [];
+      for await (const chunk of chunks) all.push(chunk);
+      return all;
+    };
+    const toolsCalled = (chunks: UIMessageChunk[]) =>
+      chunks.flatMap((chunk) => (chunk.type === 'tool-input-available' ? [chunk.toolName] : []));
+    const outputs = (chunks: UIMessageChunk[]) =>
+      chunks.flatMap((chunk) => (chunk.type === 'tool-output-available' ? [chunk.output as Record<string, unknown>] : []));
+
+    const asked = await collect(
+      chat.streamChatCompletion(session.sessionId, 'Find me an agent that writes LinkedIn posts and run it about our launch', { userId }),
+    );
+    expect(toolsCalled(asked)).toEqual(['find_agent', 'get_required_setup_info', 'run_agent']);
+    const [found, setup] = outputs(asked);
+    expect((found!.agents as { slug: string }[])[0]!.slug).toBe('linkedin-post-generator');
+    expect(setup).toMatchObject({ slug: 'linkedin-post-generator', missing: ['topic'] });
+    // run_agent spends tokens: the answer waits for approval, and nothing has started yet.
+    const request = asked.find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string } | undefined;
+    expect(request).toBeDefined();
+    expect((await chat.executions.list(userId)).executions).toEqual([]);
+
+    const answered = await chat.answerApproval(session.sessionId, userId, request!.approvalId, { approved: true });
+    const ran = await collect(chat.readRun(answered.resumed!));
+    const started = outputs(ran)[0] as { executionId: string; status: string };
+    expect(started.executionId).toMatch(/^[0-9a-f-]{36}$/);
+    const said = ran.flatMap((chunk) => (chunk.type === 'text-delta' ? [chunk.delta] : [])).join('');
+    expect(said).toContain(started.executionId);
+    await chat.executions.waitFor(started.executionId);
+    const execution = await chat.executions.get(started.executionId, userId);
+    expect(execution).toMatchObject({
+      slug: 'linkedin-post-generator',
+      status: 'finished',
+      inputs: expect.objectContaining({ topic: 'our launch' }),
+    });
+
+    const read = await collect(chat.streamChatCompletion(session.sessionId, 'Show me its output', { userId }));
+    expect(toolsCalled(read)).toEqual(['view_agent_output']);
+    expect(outputs(read)[0]).toMatchObject({ executionId: started.executionId, status: 'finished' });
+    const shown = read.flatMap((chunk) => (chunk.type === 'text-delta' ? [chunk.delta] : [])).join('');
+    expect(shown).toContain('our launch');
+  });
+
   it('runs an agent: 202 at once, then its output sections filled from the inputs, streamed and stored, its usage counted', async () => {
     const alice = api(server, 'alice');
     const response = await alice.start('money-printing-agent', { skills: 'graphic design', startupBudget: '500' });

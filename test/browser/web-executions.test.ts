@@ -2,13 +2,15 @@
  * Running agents in the web UI, in a real Chromium with a scripted upstream: the Library lists your
  * agents, Run opens a form built from the agent's inputs, a missing input is named, and the started
  * execution's output shows live in Executions, where Stop ends it keeping what it wrote; Run again
- * starts it anew. A `run_agent` call in chat shows as a card linking to the execution.
+ * starts it anew. A `run_agent` call in chat shows as a card linking to the execution. With the offline
+ * demo model, "find me an agent … and run it about …" finds it, asks its setup, waits for Approve,
+ * starts it, and "show me its output" reads it back into the chat.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
-import { startTestServer, upstreamOptions } from '../support/test-service.js';
+import { startTestServer, testOptions, upstreamOptions } from '../support/test-service.js';
 import { browserSkipReason, ensureWebBuilt, launchChromium, pageErrors, screenshot } from './browser.js';
 
 const WAIT_MS = 20_000;
@@ -115,5 +117,26 @@ describe.skipIf(browserSkipReason !== null)('running agents in the web UI', () =
     await expect.poll(() => page.getByTestId('execution-detail').getByTestId('execution-status').textContent()).toBe('finished');
     expect(await page.getByTestId('execution-output').textContent()).toContain('Pottery plan from the agent.');
     await screenshot(page, 'execution-from-chat');
+  });
+
+  it('with the demo model: find, set up, approve, run and read back an agent from the chat', async () => {
+    const demo = await startTestServer(testOptions({ dataDir: 'memory://' }));
+    try {
+      await page.goto(`${demo.url}/`);
+      await page.getByTestId('message-input').fill('Find me an agent that writes LinkedIn posts and run it about our launch');
+      await page.getByTestId('message-input').press('Enter');
+      await page.getByTestId('approve-tool').click();
+      const card = page.getByTestId('execution-card');
+      await card.waitFor({ state: 'visible' });
+      const [execution] = (await demo.chat.executions.list('local')).executions;
+      expect(execution).toMatchObject({ slug: 'linkedin-post-generator', inputs: expect.objectContaining({ topic: 'our launch' }) });
+      await demo.chat.executions.waitFor(execution!.executionId);
+      await page.getByTestId('message-input').fill('Show me its output');
+      await page.getByTestId('message-input').press('Enter');
+      await expect.poll(() => page.locator('body').textContent(), { timeout: WAIT_MS }).toContain('The execution is finished');
+      await screenshot(page, 'demo-agent-run-from-chat');
+    } finally {
+      await demo.close();
+    }
   });
 });
