@@ -12,7 +12,7 @@ import type { PendingSaves } from '../store/pending-saves.js';
 import type { RunsRepository } from '../store/runs-repository.js';
 import { outageOf } from '../service-outage.js';
 import { RunStateError } from './run-state.js';
-import { errorSummary } from './run.js';
+import { errorSummary } from '../logger.js';
 
 /** `stored`: in the database now. `pending`: kept, and stored later. `ended-elsewhere`: the run had already ended (or its session is gone). */
 export type SaveResult = 'stored' | 'pending' | 'ended-elsewhere';

@@ -5,7 +5,7 @@
  * cut short, and the usage of every upstream call) to the settler, which stores it in one statement
  * or, if the database is away, keeps it durably and stores it later; then it closes the log.
  */
-import { RetryError, type FinishReason, type ToolSet, type UIMessageChunk } from 'ai';
+import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
@@ -25,6 +25,7 @@ import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from
 import { continuationPrompt, type RunContinuation } from './run-continuation.js';
 import { modelViewOf, pauseRun, runAnsweredCalls, type RunResumption } from './tool-approvals.js';
 import type { ChatMessage, RunOutcome, RunResult, TokenUsage } from './types.js';
+import { errorSummary } from '../logger.js';
 
 export const SYSTEM_PROMPT = `You are the copilot of an AI agent platform. You help people find, understand and use agents from the platform's agent store.
 - To find agents, call find_agent with a short query in the user's words; then recommend the best matches by name, saying briefly why each fits.
@@ -375,28 +376,4 @@ export function totalsOf(usage: NewUsage[], before?: TokenUsage): TokenUsage {
     if (entry.costUsd !== undefined) cost = (cost ?? 0) + entry.costUsd;
   }
   return cost === undefined ? totals : { ...totals, costUsd: cost };
-}
-
-/** What may be logged of an error: its kind, status and code (and its cause's), never its message body or a stack. */
-export function errorSummary(error: unknown, depth = 0): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error };
-  const failed = RetryError.isInstance(error) ? error.lastError : error;
-  const status = (failed as { statusCode?: number }).statusCode;
-  const code = (error as { code?: string }).code;
-  const inner = failed instanceof Error ? failed.cause : undefined;
-  const cause = depth < 2 && inner !== undefined ? { cause: errorSummary(inner, depth + 1) } : {};
-  // At the top, the innermost coded cause says what really happened (ENOTFOUND, ECONNREFUSED, …) and,
-  // for a lookup or a connection, which host: configuration, never a secret.
-  let root: Error | undefined;
-  for (let current: unknown = failed, level = 0; depth === 0 && current instanceof Error && level < 6; current = current.cause, level++) {
-    if (current !== error && typeof (current as { code?: unknown }).code === 'string') root = current;
-  }
-  const host = (root as { hostname?: unknown } | undefined)?.hostname ?? (root as { address?: unknown } | undefined)?.address;
-  return {
-    type: error.name,
-    ...(status ? { status } : {}),
-    ...(code ? { code } : {}),
-    ...cause,
-    ...(root ? { rootCause: (root as unknown as { code: string }).code, ...(typeof host === 'string' ? { host } : {}) } : {}),
-  };
 }

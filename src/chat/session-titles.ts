@@ -11,9 +11,9 @@ import type { Logger } from 'pino';
 import { costFrom } from '../llm/upstream-cost.js';
 import type { SessionsRepository } from '../store/sessions-repository.js';
 import { toUsage } from '../usage/call-usage.js';
-import { errorSummary } from './run.js';
 import type { StartingTurns } from './starting-turns.js';
 import { titleText } from './title-text.js';
+import { errorSummary } from '../logger.js';
 
 const INSTRUCTION =
   'Write a short title (at most 6 words) for a chat that starts with the message below. Reply with the title only, no quotes.';

@@ -12,7 +12,6 @@ import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
 import { generate } from '../chat/generation.js';
 import type { LeaseKeeper } from '../chat/lease-keeper.js';
-import { errorSummary } from '../chat/run.js';
 import type { TokenUsage } from '../chat/types.js';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
 import { costFrom } from '../llm/upstream-cost.js';
@@ -22,6 +21,7 @@ import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createSerialAppender } from '../streams/serial-appender.js';
 import { toUsage } from '../usage/call-usage.js';
+import { errorSummary } from '../logger.js';
 
 export type ExecutionRunDeps = {
   executions: ExecutionsRepository;

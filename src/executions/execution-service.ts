@@ -9,7 +9,6 @@ import type { ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
 import { createLeaseKeeper, type LeaseKeeper } from '../chat/lease-keeper.js';
-import { errorSummary } from '../chat/run.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../errors.js';
 import { executionPrompt } from '../llm/agent-run-prompt.js';
@@ -33,6 +32,7 @@ import type { RateLimiter } from '../usage/rate-limiter.js';
 import { COMPLETION_RESERVE_TOKENS, type TokenBudget } from '../usage/token-budget.js';
 import { executeAgentRun, executionLogKey, SHUTDOWN } from './execution-run.js';
 import { storedExecutionChunks } from './stored-execution-chunks.js';
+import { errorSummary } from '../logger.js';
 
 /** What `get_required_setup_info` and the run form need: the agent's inputs and which are still missing. */
 export type RequiredSetup = { slug: string; name: string; inputs: AgentInputs; missing: string[] };

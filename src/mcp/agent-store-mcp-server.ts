@@ -7,7 +7,6 @@ import { McpServer, type ToolCallback } from '@modelcontextprotocol/sdk/server/m
 import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatService } from '../chat/chat-service.js';
-import { errorSummary } from '../chat/run.js';
 import { ChatError } from '../errors.js';
 import { agentSchema } from '../store/agents-repository.js';
 import { addAgentToLibraryInput } from '../tools/add-agent-to-library.js';
@@ -19,6 +18,7 @@ import { runAgentInput } from '../tools/run-agent.js';
 import { executionView, viewAgentOutputInput } from '../tools/view-agent-output.js';
 import { createToolSet } from '../tools/tool-set.js';
 import { version } from '../version.js';
+import { errorSummary } from '../logger.js';
 
 /** How many matches a search returns, as for the model's tools. */
 const SEARCH_LIMIT = 5;

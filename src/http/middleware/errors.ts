@@ -2,9 +2,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ChatError, type ErrorCode } from '../../errors.js';
-import { errorSummary } from '../../chat/run.js';
 import { outageOf, unavailableError } from '../../service-outage.js';
 import type { AppEnv } from '../app-context.js';
+import { errorSummary } from '../../logger.js';
 
 export function errorBody(code: ErrorCode, message: string, requestId: string) {
   return { error: { code, message, requestId } };

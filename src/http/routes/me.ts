@@ -2,10 +2,10 @@
  * The caller's own data as a whole: export (GDPR access), streamed as it is read so that a large
  * export holds neither the server's memory nor anyone else's requests, and erasure.
  */
-import { errorSummary } from '../../chat/run.js';
 import { defineRoute } from '../route-definition.js';
 import { executionResponse } from '../execution-schemas.js';
 import { userExportResponse } from '../schemas.js';
+import { errorSummary } from '../../logger.js';
 
 /** The export, with the caller's agent executions (routes/executions.ts) after the library. */
 const exportResponse = userExportResponse.extend({ executions: executionResponse.array() });
