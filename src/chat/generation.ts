@@ -32,6 +32,9 @@ import {
   type ToolSet,
   type UIMessageChunk,
 } from 'ai';
+import { costFrom } from '../llm/upstream-cost.js';
+import type { NewUsage } from '../store/runs-repository.js';
+import { toUsage } from '../usage/call-usage.js';
 
 export type GenerationInput = {
   model: LanguageModelV3;
@@ -64,6 +67,18 @@ export type StepResult = {
   modelId?: string;
   providerMetadata?: Record<string, Record<string, unknown>>;
 };
+
+/** The usage row of one finished call: the upstream's counts (estimated where it gave none), its model and cost. */
+export function stepUsage(step: StepResult, fallbackModel: string, promptEstimate: number, kind: NewUsage['kind']): NewUsage {
+  const { inputTokens, outputTokens } = step.usage;
+  return toUsage(
+    { inputTokens: inputTokens.total, outputTokens: outputTokens.total },
+    step.modelId || fallbackModel,
+    promptEstimate,
+    kind,
+    costFrom(step.providerMetadata),
+  );
+}
 
 type ToolResultOutput = { type: 'text'; value: string } | { type: 'json'; value: JSONValue } | { type: 'error-text'; value: string };
 type ToolCallRecord = { toolCallId: string; toolName: string; input: unknown; output?: ToolResultOutput; approvalId?: string };

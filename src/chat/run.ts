@@ -8,8 +8,6 @@
 import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
-import { costFrom } from '../llm/upstream-cost.js';
-import { toUsage } from '../usage/call-usage.js';
 import type { LanguageModels } from '../llm/language-models.js';
 import type { EndRecord } from '../store/end-record.js';
 import type { RunProgress } from '../store/run-progress.js';
@@ -17,7 +15,7 @@ import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createSerialAppender } from '../streams/serial-appender.js';
 import { AnswerBuilder } from './answer-builder.js';
-import { generate, type ApprovalRequest } from './generation.js';
+import { generate, stepUsage, type ApprovalRequest } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { decideRunOutcome } from './run-outcome.js';
 import type { RunSettler } from './run-settler.js';
@@ -216,16 +214,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
         asked = requests;
       },
       onStep: (step) => {
-        const { inputTokens, outputTokens } = step.usage;
-        usage.push(
-          toUsage(
-            { inputTokens: inputTokens.total, outputTokens: outputTokens.total },
-            step.modelId || deps.models.chatModelId,
-            promptEstimate,
-            'chat',
-            costFrom(step.providerMetadata),
-          ),
-        );
+        usage.push(stepUsage(step, deps.models.chatModelId, promptEstimate, 'chat'));
         calling = false;
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.

@@ -10,17 +10,15 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
-import { generate } from '../chat/generation.js';
+import { generate, stepUsage } from '../chat/generation.js';
 import type { LeaseKeeper } from '../chat/lease-keeper.js';
 import type { TokenUsage } from '../chat/types.js';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
-import { costFrom } from '../llm/upstream-cost.js';
 import type { ExecutionEnd, ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
 import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
 import { createSerialAppender } from '../streams/serial-appender.js';
-import { toUsage } from '../usage/call-usage.js';
 import { errorSummary } from '../logger.js';
 
 export type ExecutionRunDeps = {
@@ -142,15 +140,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
           responded = true;
         },
         onStep: (step) => {
-          usage.push(
-            toUsage(
-              { inputTokens: step.usage.inputTokens.total, outputTokens: step.usage.outputTokens.total },
-              step.modelId || input.modelId,
-              promptEstimate,
-              'execution',
-              costFrom(step.providerMetadata),
-            ),
-          );
+          usage.push(stepUsage(step, input.modelId, promptEstimate, 'execution'));
           calling = false;
           if (!step.reasonGiven) brokenStep = true;
         },
