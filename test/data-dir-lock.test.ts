@@ -11,6 +11,20 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, serveCli, type ServingCli } from './support/cli-process.js';
 
+/** A one-agent catalog for `store import`, which needs the DATA_DIR the lock guards. */
+const LOCK_TEST_CATALOG = JSON.stringify([
+  {
+    slug: 'lock-test-agent',
+    name: 'Lock Test Agent',
+    subHeading: 'Checks locks',
+    description: 'An agent that only exists in this test.',
+    creator: 'tests',
+    categories: ['testing'],
+    runs: 1,
+    rating: 4,
+  },
+]);
+
 describe('one DATA_DIR, one process', () => {
   let dataDir: string;
   let holder: ServingCli | undefined;
@@ -38,21 +52,7 @@ describe('one DATA_DIR, one process', () => {
     expect(second.stderr).toMatch(/stop that process first/);
 
     const catalog = join(dataDir, '..', `${basename(dataDir)}-catalog.json`);
-    await writeFile(
-      catalog,
-      JSON.stringify([
-        {
-          slug: 'lock-test-agent',
-          name: 'Lock Test Agent',
-          subHeading: 'Checks locks',
-          description: 'An agent that only exists in this test.',
-          creator: 'tests',
-          categories: ['testing'],
-          runs: 1,
-          rating: 4,
-        },
-      ]),
-    );
+    await writeFile(catalog, LOCK_TEST_CATALOG);
     try {
       const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
       expect(imported.code).not.toBe(0);
@@ -74,21 +74,7 @@ describe('one DATA_DIR, one process', () => {
     holder = undefined;
 
     // Stopped cleanly, the directory is free for a store import.
-    await writeFile(
-      catalog,
-      JSON.stringify([
-        {
-          slug: 'lock-test-agent',
-          name: 'Lock Test Agent',
-          subHeading: 'Checks locks',
-          description: 'An agent that only exists in this test.',
-          creator: 'tests',
-          categories: ['testing'],
-          runs: 1,
-          rating: 4,
-        },
-      ]),
-    );
+    await writeFile(catalog, LOCK_TEST_CATALOG);
     try {
       const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
       expect(imported).toMatchObject({ code: 0, stdout: expect.stringMatching(/Imported 1 agent/) });

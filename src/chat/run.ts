@@ -19,6 +19,7 @@ import { generate, stepUsage, type ApprovalRequest } from './generation.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { decideRunOutcome } from './run-outcome.js';
 import type { RunSettler } from './run-settler.js';
+import { CallTracker } from './call-tracker.js';
 import { fitToContextWindow, type ContextWindowPolicy, type StoredSummary } from './context-window.js';
 import { continuationPrompt, type RunContinuation } from './run-continuation.js';
 import { modelViewOf, pauseRun, runAnsweredCalls, type RunResumption } from './tool-approvals.js';
@@ -106,12 +107,13 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
   let handedOff = false;
   let failure: string | undefined;
   let promptEstimate = 0;
-  // True while an upstream call may be running: it has cost something no usage row records yet.
-  let calling = false;
-  let toolsRan = false;
+  // Whether an upstream call may be running: it has cost something no usage row records yet.
+  const calls = new CallTracker();
   let progressKnown = false;
   const progress = (): RunProgress | undefined =>
-    progressKnown ? { promptEstimate, model: deps.models.chatModelId, usage, calling, pendingChars: answer.unaccountedChars } : undefined;
+    progressKnown
+      ? { promptEstimate, model: deps.models.chatModelId, usage, calling: calls.calling, pendingChars: answer.unaccountedChars }
+      : undefined;
 
   const stop = () => {
     stopRequested = true;
@@ -148,16 +150,9 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       input.onFirstOutput?.(chunk);
     }
     answer.apply(chunk);
-    if (chunk.type === 'start-step') calling = true;
-    // A step that ran tools is followed by another call with their results.
-    if (chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error') toolsRan = true;
-    if (chunk.type === 'finish-step') {
-      calling = toolsRan;
-      toolsRan = false;
-      // A measured call is done and another begins: saved now rather than at the next renewal, so a
-      // crash in between charges it as measured. (After the last call the run's end stores it.)
-      if (calling) deps.leases.flush();
-    }
+    // A measured call is done and another begins: saved now rather than at the next renewal, so a
+    // crash in between charges it as measured. (After the last call the run's end stores it.)
+    if (calls.observe(chunk)) deps.leases.flush();
     appends.append(chunk);
   };
   // A continuation's chunks are joined onto the logged answer (one start, one text part that goes on).
@@ -193,7 +188,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     promptEstimate = fitted.tokens + Math.ceil(SYSTEM_PROMPT.length / 4);
     // From here the lease renewals save what the run spends (a run closed before the first renewal
     // is charged an estimate from the stored history).
-    calling = true;
+    calls.calling = true;
     progressKnown = true;
 
     if (!input.resume && !input.continuation?.answer) emit({ type: 'start', messageId: answer.messageId, messageMetadata: { sessionId } });
@@ -215,7 +210,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       },
       onStep: (step) => {
         usage.push(stepUsage(step, deps.models.chatModelId, promptEstimate, 'chat'));
-        calling = false;
+        calls.calling = false;
         // An upstream stream that simply ends (a connection reset after the first byte) yields a step
         // with no finish reason of its own: that answer is truncated, and must be reported as such.
         if (!step.reasonGiven) brokenStep = true;

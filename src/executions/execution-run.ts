@@ -10,6 +10,7 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
+import { CallTracker } from '../chat/call-tracker.js';
 import { generate, stepUsage } from '../chat/generation.js';
 import type { LeaseKeeper } from '../chat/lease-keeper.js';
 import type { TokenUsage } from '../chat/types.js';
@@ -70,10 +71,15 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   let leaseLost = false;
   let timedOut = false;
   let failure: { reason: string; message: string } | undefined;
-  let calling = false;
-  let toolsRan = false;
+  const calls = new CallTracker();
   const promptEstimate = Math.ceil((input.system.length + input.prompt.length) / 4) + 200 * Object.keys(input.tools).length;
-  const progress = (): RunProgress => ({ promptEstimate, model: input.modelId, usage, calling, pendingChars: answer.unaccountedChars });
+  const progress = (): RunProgress => ({
+    promptEstimate,
+    model: input.modelId,
+    usage,
+    calling: calls.calling,
+    pendingChars: answer.unaccountedChars,
+  });
 
   let shuttingDown = false;
   const stop = () => {
@@ -102,13 +108,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   );
   const emit = (chunk: UIMessageChunk) => {
     answer.apply(chunk);
-    if (chunk.type === 'start-step') calling = true;
-    if (chunk.type === 'tool-output-available' || chunk.type === 'tool-output-error') toolsRan = true;
-    if (chunk.type === 'finish-step') {
-      calling = toolsRan;
-      toolsRan = false;
-      if (calling) deps.leases.flush();
-    }
+    if (calls.observe(chunk)) deps.leases.flush();
     appends.append(chunk);
   };
 
@@ -125,7 +125,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
       stopRequested = true;
     } else {
       log.info({ from: 'queued', to: 'running' }, 'execution started');
-      calling = true;
+      calls.calling = true;
       began = true;
       finishReason = await generate({
         model: input.model,
@@ -141,7 +141,7 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
         },
         onStep: (step) => {
           usage.push(stepUsage(step, input.modelId, promptEstimate, 'execution'));
-          calling = false;
+          calls.calling = false;
           if (!step.reasonGiven) brokenStep = true;
         },
       });
