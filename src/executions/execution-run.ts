@@ -127,6 +127,9 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
       log.info({ from: 'queued', to: 'running' }, 'execution started');
       calls.calling = true;
       began = true;
+      // Saved at once, not at the first renewal: an owner killed before then is still charged for the
+      // call (executions have no stored history to estimate it from, as chat runs do).
+      void deps.leases.flush();
       finishReason = await generate({
         model: input.model,
         system: input.system,
