@@ -100,4 +100,49 @@ describe('upstream fetch (node:http behind the Fetch API)', () => {
     const error = await response.text().catch((caught: unknown) => caught);
     expect((error as { code?: string }).code).toBe('ECONNRESET');
   });
+
+  it('sends a request again when its kept-alive connection turns out closed, and only then', async () => {
+    // A provider that closes a kept-alive connection as the next request arrives on it, the way an
+    // idle connection closed by its keep-alive timeout meets a request sent in the same moment.
+    const served = new WeakMap<Socket, number>();
+    let connections = 0;
+    let requests = 0;
+    const provider = createServer((req, res) => {
+      requests++;
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      if (count > 1) req.socket.destroy();
+      else res.end('answered');
+    });
+    provider.on('connection', () => connections++);
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const address = `http://127.0.0.1:${(provider.address() as AddressInfo).port}/`;
+    const upstreamFetch = createUpstreamFetch(5000);
+    try {
+      expect(await (await upstreamFetch(address, { method: 'POST', body: '{}' })).text()).toBe('answered');
+      // The second request goes out on the kept-alive connection, is cut, and is sent on a new one.
+      expect(await (await upstreamFetch(address, { method: 'POST', body: '{}' })).text()).toBe('answered');
+      expect({ connections, requests }).toEqual({ connections: 2, requests: 3 });
+    } finally {
+      await new Promise((resolve) => provider.close(resolve));
+      provider.closeAllConnections();
+    }
+
+    // A new connection cut without an answer is a real failure: reported, not sent again.
+    const failing = createServer((req) => req.socket.destroy());
+    let tries = 0;
+    failing.on('request', () => tries++);
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await upstreamFetch(`http://127.0.0.1:${(failing.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        body: '{}',
+      }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toBe('fetch failed');
+      expect(tries).toBe(1);
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
 });
