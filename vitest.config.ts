@@ -23,6 +23,7 @@ export const slowTests = [
   'test/execution-instances.test.ts',
   'test/tool-approvals-instances.test.ts',
   'test/cli-run.test.ts',
+  'test/cli-reattach.test.ts',
   'test/cli-tool-approvals.test.ts',
   'test/mcp.test.ts',
   'test/serve.test.ts',

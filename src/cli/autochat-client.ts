@@ -183,7 +183,7 @@ export function createAutochatClient(options: AutochatClientOptions) {
 
     getSession: (sessionId: string) => json(sessionSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}`, { sessionId }),
 
-    /** Starts an answer; the response body is the SSE stream (read it with `readUiMessageChunks`). */
+    /** Starts an answer; the response body is the SSE stream (read it with `readToEnd`). */
     stream: (sessionId: string, message: StreamRequest, signal?: AbortSignal) =>
       request(`/api/chat/sessions/${encodeURIComponent(sessionId)}/stream`, {
         method: 'POST',
@@ -192,6 +192,21 @@ export function createAutochatClient(options: AutochatClientOptions) {
         signal,
         sessionId,
       }),
+
+    /**
+     * Attaches to the session's running answer; its stream replays it from the first event. Undefined
+     * when no answer is running (204).
+     */
+    attach: async (sessionId: string, signal?: AbortSignal) => {
+      const response = await request(`/api/chat/sessions/${encodeURIComponent(sessionId)}/stream`, {
+        headers: { accept: 'text/event-stream' },
+        signal,
+        sessionId,
+      });
+      if (response.status !== 204) return response;
+      await response.body?.cancel();
+      return undefined;
+    },
 
     /**
      * Approves or denies a tool call the answer waits for. When it was the last one wanted, the answer
@@ -210,7 +225,7 @@ export function createAutochatClient(options: AutochatClientOptions) {
     startExecution: (slug: string, inputs: Record<string, unknown>) =>
       json(startedExecutionSchema, '/api/executions', { method: 'POST', body: JSON.stringify({ slug, inputs }) }),
 
-    /** The execution's events from the first, then live; the response body is the SSE stream. */
+    /** The execution's events from the first, then live; the response body is the SSE stream (204: no log any more). */
     streamExecution: (executionId: string, signal?: AbortSignal) =>
       request(`/api/executions/${encodeURIComponent(executionId)}/stream`, { headers: { accept: 'text/event-stream' }, signal }),
 

@@ -16,7 +16,7 @@ import {
   type StreamRequest,
 } from './autochat-client.js';
 import { createAnswerRenderer, createStyle, renderHistory, wantsColor, type AnswerOutcome, type Terminal } from './chat-renderer.js';
-import { readUiMessageChunks } from './sse-events.js';
+import { readToEnd } from './sse-events.js';
 
 /** The server `autochat serve` would start with the same environment: HOST and PORT, as it reads them. */
 export function defaultServerUrl(env: { HOST?: string; PORT?: string }): string {
@@ -202,7 +202,8 @@ function startAnswer(
       while (response) {
         const asked: { approvalId: string; toolCallId: string }[] = [];
         let ended = false;
-        for await (const chunk of readUiMessageChunks(response)) {
+        const chunks = readToEnd(response, (signal) => client.attach(sessionId, signal), { signal: controller.signal });
+        for await (const chunk of chunks) {
           renderer.render(chunk);
           if (chunk.type === 'tool-input-available') calls.set(chunk.toolCallId, { toolName: chunk.toolName, input: chunk.input });
           if (chunk.type === 'tool-approval-request') asked.push({ approvalId: chunk.approvalId, toolCallId: chunk.toolCallId });

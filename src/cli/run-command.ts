@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { AutochatClientError, createAutochatClient, type AutochatClient } from './autochat-client.js';
 import { defaultServerUrl, type ChatCommandIo } from './chat-command.js';
-import { readUiMessageChunks } from './sse-events.js';
+import { readToEnd } from './sse-events.js';
 
 const RUN_HELP = `autochat run — run a store agent on a running autochat server
 
@@ -110,7 +110,8 @@ export async function runRunCommand(args: string[], io: ChatCommandIo): Promise<
   let lastText = '';
   try {
     const response = await client.streamExecution(executionId, reading.signal);
-    for await (const chunk of readUiMessageChunks(response)) {
+    const reattach = (signal?: AbortSignal) => client.streamExecution(executionId, signal);
+    for await (const chunk of readToEnd(response, reattach, { signal: reading.signal })) {
       if (chunk.type === 'text-delta') {
         io.stdout.write(chunk.delta);
         lastText = chunk.delta;
