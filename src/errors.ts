@@ -42,3 +42,6 @@ export class ChatError extends Error {
 }
 
 export const notFound = (what = 'Chat session') => new ChatError('not_found', `${what} not found.`);
+
+/** The store has no agent with this slug (the routes, the tools and the MCP server say it in these words). */
+export const noSuchAgent = (slug: string) => new ChatError('not_found', `No agent with slug "${slug}" exists in the store.`);
