@@ -3,23 +3,9 @@
  * the JSON shape are derived from it in one place.
  */
 
-export const errorStatus = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  request_timeout: 408,
-  run_in_progress: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  usage_limit_exceeded: 429,
-  rate_limited: 429,
-  upstream_unavailable: 503,
-  unavailable: 503,
-  internal: 500,
-} as const;
+import { errorStatus, type ErrorCode } from './api/error-codes.js';
 
-export type ErrorCode = keyof typeof errorStatus;
+export { errorStatus, type ErrorCode };
 
 const marker = Symbol.for('autochat.error');
 
@@ -56,3 +42,6 @@ export class ChatError extends Error {
 }
 
 export const notFound = (what = 'Chat session') => new ChatError('not_found', `${what} not found.`);
+
+/** The store has no agent with this slug (the routes, the tools and the MCP server say it in these words). */
+export const noSuchAgent = (slug: string) => new ChatError('not_found', `No agent with slug "${slug}" exists in the store.`);

@@ -1,5 +1,6 @@
 /** The shapes of the public library API (README.md, "As a library"), one definition each. */
 import type { UIMessage } from 'ai';
+import type { SessionSummary } from '../api/shapes.js';
 
 export type ChatMessage = UIMessage<ChatMessageMetadata>;
 
@@ -74,4 +75,5 @@ export type PendingToolApproval = {
   approved?: boolean;
 };
 
-export type ChatSessionSummary = Omit<ChatSession, 'messages' | 'usage'>;
+/** A session without its history: the API's `SessionSummary` (api/shapes.ts), defined there once. */
+export type ChatSessionSummary = SessionSummary;

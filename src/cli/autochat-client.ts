@@ -4,22 +4,30 @@
  * `AutochatClientError` whose message is fit to print as is.
  */
 import { z } from 'zod';
+import {
+  chatMessage,
+  errorResponse,
+  executionListResponse,
+  executionResponse,
+  infoResponse,
+  sessionListResponse,
+  sessionResponse,
+  sessionSummaryResponse,
+  startedExecutionResponse,
+  stopResponse,
+} from '../api/shapes.js';
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }) });
+// The server's own response shapes (api/shapes.ts); the client reads them as the server writes them.
 
-export const serverInfoSchema = z.object({
-  version: z.string(),
-  demoModel: z.boolean(),
-  model: z.string(),
-  authRequired: z.boolean(),
-});
+const errorBody = errorResponse();
+
+export const serverInfoSchema = infoResponse;
 export type ServerInfo = z.infer<typeof serverInfoSchema>;
 
-export const sessionSummarySchema = z.object({ sessionId: z.string(), title: z.string().nullable(), updatedAt: z.string() }).loose();
+export const sessionSummarySchema = sessionSummaryResponse;
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
-const sessionListSchema = z.object({ sessions: z.array(sessionSummarySchema), nextCursor: z.string().nullable().optional() });
-
+/** The fields of a message part the terminal shows (text, and a tool call's state and values). */
 const messagePartSchema = z
   .object({
     type: z.string(),
@@ -32,34 +40,14 @@ const messagePartSchema = z
   .loose();
 export type HistoryPart = z.infer<typeof messagePartSchema>;
 
-const historyMessageSchema = z
-  .object({
-    id: z.string(),
-    role: z.enum(['user', 'assistant', 'system']),
-    parts: z.array(messagePartSchema),
-    parentId: z.string().nullable().optional(),
-  })
-  .loose();
+const historyMessageSchema = chatMessage.extend({ parts: z.array(messagePartSchema) });
 export type HistoryMessage = z.infer<typeof historyMessageSchema>;
 
-export const sessionSchema = sessionSummarySchema.extend({ messages: z.array(historyMessageSchema) });
+export const sessionSchema = sessionResponse.extend({ messages: z.array(historyMessageSchema) });
 export type SessionWithMessages = z.infer<typeof sessionSchema>;
 
-const stopSchema = z.object({ stopped: z.boolean() });
-
-export const executionSummarySchema = z
-  .object({
-    executionId: z.string(),
-    slug: z.string(),
-    agentName: z.string(),
-    status: z.string(),
-    createdAt: z.string(),
-    error: z.string().optional(),
-  })
-  .loose();
+export const executionSummarySchema = executionResponse;
 export type ExecutionSummary = z.infer<typeof executionSummarySchema>;
-const executionListSchema = z.object({ executions: z.array(executionSummarySchema), nextCursor: z.string().nullable().optional() });
-const startedExecutionSchema = z.object({ executionId: z.string(), status: z.string() });
 
 export type AutochatClientErrorKind = 'unreachable' | 'unauthorized' | 'not_found' | 'rate_limited' | 'http' | 'invalid_response';
 
@@ -179,7 +167,7 @@ export function createAutochatClient(options: AutochatClientOptions) {
 
     createSession: () => json(sessionSummarySchema, '/api/chat/sessions', { method: 'POST' }),
 
-    listSessions: async (limit = 20) => (await json(sessionListSchema, `/api/chat/sessions?limit=${limit}`)).sessions,
+    listSessions: async (limit = 20) => (await json(sessionListResponse, `/api/chat/sessions?limit=${limit}`)).sessions,
 
     getSession: (sessionId: string) => json(sessionSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}`, { sessionId }),
 
@@ -223,7 +211,7 @@ export function createAutochatClient(options: AutochatClientOptions) {
 
     /** Runs an agent; answers at once with the execution's id (the output is read with `streamExecution`). */
     startExecution: (slug: string, inputs: Record<string, unknown>) =>
-      json(startedExecutionSchema, '/api/executions', { method: 'POST', body: JSON.stringify({ slug, inputs }) }),
+      json(startedExecutionResponse, '/api/executions', { method: 'POST', body: JSON.stringify({ slug, inputs }) }),
 
     /** The execution's events from the first, then live; the response body is the SSE stream (204: no log any more). */
     streamExecution: (executionId: string, signal?: AbortSignal) =>
@@ -232,13 +220,13 @@ export function createAutochatClient(options: AutochatClientOptions) {
     getExecution: (executionId: string) => json(executionSummarySchema, `/api/executions/${encodeURIComponent(executionId)}`),
 
     stopExecution: async (executionId: string) =>
-      (await json(stopSchema, `/api/executions/${encodeURIComponent(executionId)}/stop`, { method: 'POST' })).stopped,
+      (await json(stopResponse, `/api/executions/${encodeURIComponent(executionId)}/stop`, { method: 'POST' })).stopped,
 
-    listExecutions: async (limit = 20) => (await json(executionListSchema, `/api/executions?limit=${limit}`)).executions,
+    listExecutions: async (limit = 20) => (await json(executionListResponse, `/api/executions?limit=${limit}`)).executions,
 
     /** Asks the server to stop the session's running answer; true when one was running. */
     stop: async (sessionId: string, signal?: AbortSignal) =>
-      (await json(stopSchema, `/api/chat/sessions/${encodeURIComponent(sessionId)}/stop`, { method: 'POST', signal, sessionId })).stopped,
+      (await json(stopResponse, `/api/chat/sessions/${encodeURIComponent(sessionId)}/stop`, { method: 'POST', signal, sessionId })).stopped,
   };
 }
 

@@ -1,13 +1,9 @@
 /** Request and response shapes of the agent-execution routes (routes/executions.ts), described in the OpenAPI document. */
 import { z } from 'zod';
 import { agentSlug } from '../store/agent-slug.js';
-import { executionStatuses } from '../store/schema.js';
-import { apiShapes, chatMessage, isoTime, tokenUsage } from './schemas.js';
+import { documented } from '../api/shapes.js';
 
-function documented<T extends z.ZodType>(schema: T, meta: { id?: string; description?: string }): T {
-  apiShapes.add(schema, meta);
-  return schema;
-}
+export { executionListResponse, executionResponse, startedExecutionResponse } from '../api/shapes.js';
 
 export const executionIdParam = z.object({
   id: documented(z.uuid({ message: 'The execution id must be a UUID.' }), { description: 'The execution id.' }),
@@ -34,35 +30,6 @@ export const listExecutionsQuery = z.object({
   ),
   cursor: documented(z.string().max(200).optional(), { description: 'The `nextCursor` of the previous page, as it came.' }),
 });
-
-const executionStatus = documented(z.enum(executionStatuses), {
-  id: 'ExecutionStatus',
-  description: '`queued` → `running` → `finished`, `failed`, `stopped` or `interrupted` (its server died; what it wrote is kept).',
-});
-
-export const startedExecutionResponse = documented(z.object({ executionId: z.uuid(), status: executionStatus }), {
-  id: 'StartedExecution',
-  description: 'An execution that was accepted; follow it at `/api/executions/{executionId}/stream`.',
-});
-
-export const executionResponse = documented(
-  z.object({
-    executionId: z.uuid(),
-    slug: z.string(),
-    agentName: z.string(),
-    status: executionStatus,
-    inputs: z.record(z.string(), z.unknown()),
-    output: chatMessage.optional(),
-    error: documented(z.string().optional(), { description: 'Why it failed or was cut short, in a sentence.' }),
-    usage: tokenUsage.optional(),
-    createdAt: isoTime,
-    startedAt: isoTime.nullable(),
-    endedAt: isoTime.nullable(),
-  }),
-  { id: 'Execution', description: "One run of an agent for the caller; `output` (the agent's answer) once it has one." },
-);
-
-export const executionListResponse = z.object({ executions: z.array(executionResponse), nextCursor: z.string().nullable() });
 
 export const executionStopResponse = z.object({
   stopped: documented(z.boolean(), { description: 'Whether the execution was live and was asked to stop.' }),

@@ -4,7 +4,7 @@
  * headers and body shape, and the error responses all routes share, described once.
  */
 import { z } from 'zod';
-import { errorStatus, type ErrorCode } from '../errors.js';
+import { codesOf } from '../api/error-codes.js';
 import { API_TAGS, type ErrorStatus, type ResponseDefinition, type ResponseHeader, type RouteDefinition } from './route-definition.js';
 import { apiShapes, errorResponse } from './schemas.js';
 
@@ -94,9 +94,6 @@ const SHARED_ERRORS: Record<ErrorStatus, { component: string; description: strin
     headers: ['retry-after'],
   },
 };
-
-const codesOf = (status: number) =>
-  (Object.entries(errorStatus) as [ErrorCode, number][]).filter(([, code]) => code === status).map(([code]) => code);
 
 const DESCRIPTION = [
   'Durable, streaming chat back end for an agent platform. docs/api.md explains every route with examples.',

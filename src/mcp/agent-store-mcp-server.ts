@@ -7,7 +7,6 @@ import { McpServer, type ToolCallback } from '@modelcontextprotocol/sdk/server/m
 import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatService } from '../chat/chat-service.js';
-import { ChatError } from '../errors.js';
 import { agentSchema } from '../store/agents-repository.js';
 import { addAgentToLibraryInput } from '../tools/add-agent-to-library.js';
 import { findAgentInput } from '../tools/find-agent.js';
@@ -15,13 +14,11 @@ import { findLibraryAgentInput } from '../tools/find-library-agent.js';
 import { getAgentDetailsInput } from '../tools/get-agent-details.js';
 import { getRequiredSetupInfoInput } from '../tools/get-required-setup-info.js';
 import { runAgentInput } from '../tools/run-agent.js';
-import { executionView, viewAgentOutputInput } from '../tools/view-agent-output.js';
-import { createToolSet } from '../tools/tool-set.js';
+import { isToolRefusal } from '../tools/tool-errors.js';
+import { agentTools } from '../tools/tool-set.js';
+import { viewAgentOutputInput } from '../tools/view-agent-output.js';
 import { version } from '../version.js';
 import { errorSummary } from '../logger.js';
-
-/** How many matches a search returns, as for the model's tools. */
-const SEARCH_LIMIT = 5;
 
 const agentMatchOutput = agentSchema.extend({ score: z.number() });
 const searchOutput = z.object({ agents: z.array(agentMatchOutput), query: z.string() });
@@ -42,21 +39,22 @@ const executionOutput = z.object({
 });
 
 export function createAgentStoreMcpServer(chat: ChatService, userId: string): McpServer {
-  const { agents } = chat;
-  // The model's tools, for their descriptions: one wording for both audiences.
-  const modelTools = createToolSet({ agents, userId, executions: chat.executions });
+  // The model's own tools: their descriptions, and their `execute`, which is each tool's one body.
+  const tools = agentTools({ agents: chat.agents, userId, executions: chat.executions });
   const server = new McpServer({ name: 'autochat-agent-store', version });
-  /** Each tool's call: its arguments checked against its input schema, then its handler, guarded. */
+  /** Each tool's call: its arguments checked against its input schema, then the tool, guarded. */
   const calls = new Map<string, (args: unknown) => Promise<CallToolResult>>();
 
-  function define<Input extends z.ZodObject>(
-    name: string,
-    spec: { input: Input; output: z.ZodObject; run: (input: z.infer<Input>) => Promise<CallToolResult> },
-  ) {
-    const handler = guarded(name, spec.run);
+  function define(name: string, spec: { input: z.ZodObject; output: z.ZodObject }) {
+    const { description, execute } = tools[name]!;
+    const handler = guarded(name, async (input: unknown) => {
+      // The tools return their output at once (no stream); a refusal is one the caller can act on.
+      const output: unknown = await execute!(input as never, { toolCallId: `mcp-${name}`, messages: [] });
+      return isToolRefusal(output) ? refusalResult(output) : jsonResult(output as object);
+    });
     // TypeScript cannot resolve the SDK's callback type for a generic schema; it is this handler's.
-    const callback = handler as unknown as ToolCallback<Input>;
-    server.registerTool(name, { description: modelTools[name]!.description, inputSchema: spec.input, outputSchema: spec.output }, callback);
+    const callback = handler as unknown as ToolCallback<z.ZodObject>;
+    server.registerTool(name, { description, inputSchema: spec.input, outputSchema: spec.output }, callback);
     calls.set(name, async (args) => {
       const parsed = spec.input.safeParse(args);
       if (parsed.success) return handler(parsed.data);
@@ -66,50 +64,13 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
     });
   }
 
-  define('find_agent', {
-    input: findAgentInput,
-    output: searchOutput,
-    run: async ({ query }) => jsonResult({ agents: await agents.search(query, SEARCH_LIMIT), query }),
-  });
-  define('get_agent_details', {
-    input: getAgentDetailsInput,
-    output: agentSchema,
-    run: async ({ slug }) => {
-      const agent = await agents.get(slug);
-      return agent ? jsonResult(agent) : unknownSlug(slug);
-    },
-  });
-  define('add_agent_to_library', {
-    input: addAgentToLibraryInput,
-    output: libraryEntryOutput,
-    run: async ({ slug }) => {
-      const entry = await agents.addToLibrary(userId, slug);
-      return entry ? jsonResult(entry) : unknownSlug(slug);
-    },
-  });
-  define('find_library_agent', {
-    input: findLibraryAgentInput,
-    output: searchOutput,
-    run: async ({ query }) => jsonResult({ agents: await agents.searchLibrary(userId, query, SEARCH_LIMIT), query }),
-  });
-
-  define('get_required_setup_info', {
-    input: getRequiredSetupInfoInput,
-    output: setupOutput,
-    run: async ({ slug, inputs }) =>
-      refusalAsResult(async () => jsonResult(await chat.executions.requiredSetup(slug, inputs ?? {})), { slug }),
-  });
-  define('run_agent', {
-    input: runAgentInput,
-    output: startedOutput,
-    run: async ({ slug, inputs }) => refusalAsResult(async () => jsonResult(await chat.executions.start(userId, slug, inputs)), { slug }),
-  });
-  define('view_agent_output', {
-    input: viewAgentOutputInput,
-    output: executionOutput,
-    run: async ({ executionId }) =>
-      refusalAsResult(async () => jsonResult(executionView(await chat.executions.get(executionId, userId))), { executionId }),
-  });
+  define('find_agent', { input: findAgentInput, output: searchOutput });
+  define('get_agent_details', { input: getAgentDetailsInput, output: agentSchema });
+  define('add_agent_to_library', { input: addAgentToLibraryInput, output: libraryEntryOutput });
+  define('find_library_agent', { input: findLibraryAgentInput, output: searchOutput });
+  define('get_required_setup_info', { input: getRequiredSetupInfoInput, output: setupOutput });
+  define('run_agent', { input: runAgentInput, output: startedOutput });
+  define('view_agent_output', { input: viewAgentOutputInput, output: executionOutput });
 
   // McpServer lists the tools; calls are answered here, so that an unknown tool is a protocol error
   // (-32602, as the MCP specification asks) rather than a tool result, while invalid arguments and
@@ -144,28 +105,15 @@ export function createAgentStoreMcpServer(chat: ChatService, userId: string): Mc
   return server;
 }
 
-/** A refusal a caller can act on (unknown slug, missing inputs, a limit) as an error result in the tools' error shape. */
-async function refusalAsResult(call: () => Promise<CallToolResult>, about: Record<string, unknown>): Promise<CallToolResult> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!ChatError.isInstance(error) || error.code === 'internal' || error.code === 'unavailable') throw error;
-    return { content: [{ type: 'text', text: JSON.stringify({ error: error.message, ...about }) }], isError: true };
-  }
-}
+/**
+ * A refusal (unknown slug, missing inputs, a limit) in the tools' own words, flagged as an error. Text
+ * only: clients check any structured content against the tool's output schema, errors included.
+ */
+const refusalResult = (refusal: object): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(refusal) }], isError: true });
 
 const textError = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
 /** Clients that read only `content` get the JSON as text; the others get it structured. */
 function jsonResult(value: object): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: { ...value } };
-}
-
-/**
- * The same output the model's tools give for an unknown slug, flagged as an error. Text only: clients
- * check any structured content against the tool's output schema, errors included.
- */
-function unknownSlug(slug: string): CallToolResult {
-  const output = { error: `No agent with slug "${slug}" exists in the store.`, slug };
-  return { content: [{ type: 'text', text: JSON.stringify(output) }], isError: true };
 }

@@ -14,6 +14,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { executionStatuses } from '../api/shapes.js';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -190,7 +191,7 @@ export const erasedUsage = pgTable(
   (table) => [primaryKey({ columns: [table.subject, table.day] })],
 );
 
-export const executionStatuses = ['queued', 'running', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+export { executionStatuses };
 export type ExecutionStatus = (typeof executionStatuses)[number];
 
 /** One run of a store agent (migration 0013); inputs, output and checkpoint are sealed like message content. */

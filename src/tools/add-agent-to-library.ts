@@ -3,6 +3,7 @@ import { tool } from 'ai';
 import { z } from 'zod';
 import { agentSlug } from '../store/agent-slug.js';
 import type { ToolContext } from './tool-context.js';
+import { unknownSlug } from './tool-errors.js';
 
 export const addAgentToLibraryInput = z.object({ slug: agentSlug.describe('The slug of the store agent to add.') });
 
@@ -12,6 +13,6 @@ export const addAgentToLibrary = (context: ToolContext) =>
     inputSchema: addAgentToLibraryInput,
     execute: async ({ slug }) => {
       const entry = await context.agents.addToLibrary(context.userId, slug);
-      return entry ?? { error: `No agent with slug "${slug}" exists in the store.`, slug };
+      return entry ?? unknownSlug(slug);
     },
   });

@@ -3,6 +3,7 @@ import { tool } from 'ai';
 import { z } from 'zod';
 import { agentSlug } from '../store/agent-slug.js';
 import type { ToolContext } from './tool-context.js';
+import { unknownSlug } from './tool-errors.js';
 
 export const getAgentDetailsInput = z.object({ slug: agentSlug.describe('The agent slug, as returned by find_agent.') });
 
@@ -12,6 +13,6 @@ export const getAgentDetails = (context: ToolContext) =>
     inputSchema: getAgentDetailsInput,
     execute: async ({ slug }) => {
       const agent = await context.agents.get(slug);
-      return agent ?? { error: `No agent with slug "${slug}" exists in the store.`, slug };
+      return agent ?? unknownSlug(slug);
     },
   });

@@ -10,9 +10,14 @@ import { runAgent } from './run-agent.js';
 import type { ToolContext } from './tool-context.js';
 import { viewAgentOutput } from './view-agent-output.js';
 
+/** The tools offered to the model: `extra` and the agent tools, guarded (guard-tools.ts). */
 export function createToolSet(context: ToolContext, extra: ToolSet = {}): ToolSet {
-  return guardTools({
-    ...extra,
+  return guardTools({ ...extra, ...agentTools(context) });
+}
+
+/** The agent-store tools as they are, unguarded: the MCP server offers the same ones, with their own `execute`. */
+export function agentTools(context: ToolContext): ToolSet {
+  return {
     find_agent: findAgent(context),
     get_agent_details: getAgentDetails(context),
     add_agent_to_library: addAgentToLibrary(context),
@@ -25,5 +30,5 @@ export function createToolSet(context: ToolContext, extra: ToolSet = {}): ToolSe
           view_agent_output: viewAgentOutput(context),
         }
       : {}),
-  });
+  };
 }

@@ -1,4 +1,5 @@
 // One error type for every failed API call, built from the server's `{"error":{code,message,requestId}}` body.
+import type { ErrorCode } from '../../src/api/error-codes.js';
 import { isRecord } from './api-types.js';
 
 const marker = Symbol.for('autochat.web.ApiError');
@@ -27,7 +28,8 @@ export class ApiError extends Error {
   }
 }
 
-const statusCodes: Record<number, string> = {
+/** The code to assume when a failed response has no error body of ours (a proxy's page, say). */
+const statusCodes: Record<number, ErrorCode> = {
   400: 'invalid_request',
   401: 'unauthorized',
   404: 'not_found',

@@ -1,105 +1,46 @@
-// Shapes of the JSON the autochat HTTP API returns (see docs/api.md), as the browser sees them.
+// Types of the JSON the autochat HTTP API returns (see docs/api.md), as the browser sees them: the
+// server's own zod shapes (src/api/shapes.ts) inferred, so there is one definition of each. Type-only
+// imports: none of zod reaches the bundle from here.
 import type { UIMessage } from 'ai';
+import type * as Api from '../../src/api/shapes.js';
 
-export type SessionStatus = 'idle' | 'running';
-
-export interface SessionSummary {
-  sessionId: string;
-  title?: string | null;
-  createdAt: string;
-  updatedAt: string;
-  status?: SessionStatus;
-}
-
-export interface SessionPage {
-  sessions: SessionSummary[];
-  nextCursor?: string | null;
-}
-
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  costUsd?: number;
-}
-
-export interface UsageRow extends TokenUsage {
-  model?: string;
-  createdAt?: string;
-}
+export type SessionStatus = Api.SessionSummary['status'];
+export type SessionSummary = Api.SessionSummary;
+export type SessionPage = Api.SessionPage;
+export type TokenUsage = Api.TokenUsage;
+export type UsageRow = Api.UsageEntry;
 
 /** Metadata the stream's `finish` event attaches to an assistant message. */
-export interface MessageMetadata {
-  sessionId?: string;
-  usage?: TokenUsage;
-  /** The person's feedback on an answer, as stored. */
-  feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
+export type MessageMetadata = Api.MessageMetadata & {
   /** Set on the stream's `finish` when the answer is complete but the database has not stored it yet. */
   savePending?: string;
-}
+};
 
 /** Where a stored message sits among its versions (edits, regenerated answers); absent until the session is read again. */
-export interface MessagePlace {
-  parentId?: string | null;
-  siblingIds?: string[];
-  branch?: { index: number; count: number };
-}
+export type MessagePlace = Pick<Api.ApiChatMessage, 'parentId' | 'siblingIds' | 'branch'>;
 
+/** A message with the AI SDK's typed parts, which the API's shape leaves open. */
 export type ChatMessage = UIMessage<MessageMetadata> & MessagePlace;
 
 export type ChatPart = ChatMessage['parts'][number];
 
 /** A tool call of the last answer that waits for the user's approval (GET session). */
-export interface PendingApproval {
-  approvalId: string;
-  toolCallId: string;
-  toolName: string;
-  input: unknown;
-  expiresAt: string;
-  approved?: boolean;
-}
+export type PendingApproval = Api.PendingApproval;
 
-export interface SessionDetail {
-  sessionId: string;
-  pendingApprovals?: PendingApproval[];
-  title?: string | null;
-  messages: ChatMessage[];
-  usage?: UsageRow[];
-  status?: SessionStatus;
-  createdAt?: string;
-  updatedAt?: string;
-}
+export type SessionDetail = Omit<Api.Session, 'messages'> & { messages: ChatMessage[] };
 
-export interface UsageWindow {
-  used: number;
-  /** 0 means unlimited. */
-  limit: number;
-  resetsAt: string;
-}
+export type UsageWindow = Api.TokenBudgets['daily'];
+export type UsageReport = Api.TokenBudgets;
+export type ServerInfo = Api.ServerInfo;
+/** Feedback on an answer as a message's metadata holds it (`PUT …/feedback` answers it with its `messageId`). */
+export type Feedback = NonNullable<Api.MessageMetadata['feedback']>;
+export type Execution = Omit<Api.Execution, 'output'> & { output?: UIMessage };
+export type ExecutionStatus = Api.ExecutionStatus;
+export type StartedExecution = Api.StartedExecution;
+export type ExecutionPage = Omit<Api.ExecutionPage, 'executions'> & { executions: Execution[] };
 
-export interface UsageReport {
-  daily: UsageWindow;
-  weekly: UsageWindow;
-}
-
-export interface ServerInfo {
-  demoModel: boolean;
-  model: string;
-  authRequired: boolean;
-  version: string;
-}
-
-export interface AgentSummary {
-  slug: string;
-  name: string;
-  subHeading?: string;
-  description?: string;
-  creator?: string;
-  categories?: string[];
-  runs?: number;
-  rating?: number;
-  score?: number;
-}
+/** An agent as the store, the library and the find tools give it; only slug and name are sure to be there. */
+export type AgentSummary = Pick<Api.AgentMatch, 'slug' | 'name'> & Partial<Omit<Api.AgentMatch, 'slug' | 'name'>>;
 
 export interface FindAgentOutput {
   agents: AgentSummary[];

@@ -3,25 +3,11 @@
 import { parseJsonEventStream } from '@ai-sdk/provider-utils';
 import { readUIMessageStream, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from 'ai';
 import { ApiError, apiErrorFromBody } from './api-error.js';
-import type { TokenUsage } from './api-types.js';
+import type { Execution, ExecutionPage, ExecutionStatus, StartedExecution } from './api-types.js';
 import { authHeaders, markUnauthorized } from './auth-token.js';
 import { request } from './server-api.js';
 
-export type ExecutionStatus = 'queued' | 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted';
-
-export interface Execution {
-  executionId: string;
-  slug: string;
-  agentName: string;
-  status: ExecutionStatus;
-  inputs: Record<string, unknown>;
-  output?: UIMessage;
-  error?: string;
-  usage?: TokenUsage;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-}
+export type { Execution, ExecutionStatus };
 
 export interface AgentInput {
   type: 'string' | 'number' | 'integer' | 'boolean' | 'array';
@@ -49,9 +35,9 @@ export const isLive = (status: ExecutionStatus): boolean => status === 'queued' 
 export const getAgentSetup = (slug: string) => request<AgentSetup>(`/api/store/agents/${encodeURIComponent(slug)}/setup`);
 
 export const startExecution = (slug: string, inputs: Record<string, unknown>) =>
-  request<{ executionId: string; status: ExecutionStatus }>('/api/executions', { method: 'POST', body: { slug, inputs } });
+  request<StartedExecution>('/api/executions', { method: 'POST', body: { slug, inputs } });
 
-export const listExecutions = () => request<{ executions: Execution[]; nextCursor: string | null }>('/api/executions?limit=50');
+export const listExecutions = () => request<ExecutionPage>('/api/executions?limit=50');
 
 export const getExecution = (executionId: string, signal?: AbortSignal) =>
   request<Execution>(`/api/executions/${encodeURIComponent(executionId)}`, { signal });

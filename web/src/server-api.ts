@@ -1,6 +1,6 @@
 // Typed calls to the autochat HTTP API; every request carries the bearer token when one is set.
 import { ApiError, apiErrorFromBody } from './api-error.js';
-import type { AgentSummary, ServerInfo, SessionDetail, SessionPage, SessionSummary, UsageReport } from './api-types.js';
+import type { AgentSummary, Feedback, ServerInfo, SessionDetail, SessionPage, SessionSummary, UsageReport } from './api-types.js';
 import { authHeaders, markUnauthorized } from './auth-token.js';
 
 interface RequestOptions {
@@ -92,8 +92,8 @@ export function addToLibrary(slug: string): Promise<AgentSummary | Record<string
   return request<AgentSummary | Record<string, unknown>>('/api/library', { method: 'POST', body: { slug } });
 }
 
-export type FeedbackRating = 'up' | 'down';
-export type Feedback = { rating: FeedbackRating; comment?: string; updatedAt: string };
+export type FeedbackRating = Feedback['rating'];
+export type { Feedback };
 
 export function giveFeedback(sessionId: string, messageId: string, rating: FeedbackRating, comment?: string): Promise<Feedback> {
   return request<Feedback>(`${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/feedback`, {

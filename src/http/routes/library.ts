@@ -1,5 +1,5 @@
 /** The caller's agent library: list, add by slug, remove. */
-import { ChatError } from '../../errors.js';
+import { ChatError, noSuchAgent } from '../../errors.js';
 import { defineRoute } from '../route-definition.js';
 import { libraryEntryResponse, libraryResponse, librarySlugBody, librarySlugParam } from '../schemas.js';
 import { parseWith, readJson } from '../validation.js';
@@ -29,7 +29,7 @@ export const libraryRoutes = [
     handler: async (c) => {
       const { slug } = parseWith(librarySlugBody, await readJson(c), 'request body');
       const entry = await c.get('services').chat.agents.addToLibrary(c.get('userId'), slug);
-      if (!entry) throw new ChatError('not_found', `No agent with slug "${slug}" exists in the store.`);
+      if (!entry) throw noSuchAgent(slug);
       return c.json(entry, 201);
     },
   }),

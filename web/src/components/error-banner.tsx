@@ -1,4 +1,5 @@
 // An error shown where it happened, with an optional Retry.
+import type { ErrorCode } from '../../../src/api/error-codes.js';
 import type { ApiError } from '../api-error.js';
 
 interface ErrorBannerProps {
@@ -7,7 +8,8 @@ interface ErrorBannerProps {
   retryLabel?: string;
 }
 
-const titles: Record<string, string> = {
+/** Titles of the server's codes (the others get a generic one) and of the UI's own two. */
+const titles: Partial<Record<ErrorCode | 'network_error' | 'stream_error', string>> = {
   usage_limit_exceeded: 'Usage limit reached',
   rate_limited: 'Too many requests',
   unauthorized: 'Sign-in needed',
@@ -31,7 +33,7 @@ export function ErrorBanner({ error, onRetry, retryLabel = 'Retry' }: ErrorBanne
   return (
     <div className="error-banner" role="alert" data-testid="error-banner" data-code={error.code}>
       <div className="error-banner__text">
-        <strong>{titles[error.code] ?? 'Something went wrong'}</strong>
+        <strong>{titles[error.code as keyof typeof titles] ?? 'Something went wrong'}</strong>
         <span>
           {error.message}
           {extra}
