@@ -19,7 +19,8 @@ import {
 
 // The server's own response shapes (api/shapes.ts); the client reads them as the server writes them.
 
-const errorBody = errorResponse();
+/** The error shape with any code: a newer server's new codes still come with a sentence worth printing. */
+const errorBody = errorResponse().extend({ error: errorResponse().shape.error.extend({ code: z.string() }) });
 
 export const serverInfoSchema = infoResponse;
 export type ServerInfo = z.infer<typeof serverInfoSchema>;
