@@ -1,6 +1,7 @@
 /**
  * Agent executions as the database keeps them (migration 0013): started under the user's budget and
- * live-execution limit in one statement, leased while they run, ended once with their output and
+ * live-execution limit in one statement (reserving the execution's estimate while it is live,
+ * migration 0015), leased while they run, ended once with their output and
  * usage rows together. Inputs, output and checkpoints are sealed like message content.
  */
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
@@ -77,8 +78,9 @@ export class ExecutionsRepository {
   ) {}
 
   /**
-   * Records a new `queued` execution leased to `owner`, in one statement with the budget check and the
-   * limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
+   * Records a new `queued` execution leased to `owner`, in one statement with the budget check (which
+   * counts the reservations of the user's running answers and live executions), its own reservation
+   * and the limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
    * `rate_limited` (429) for too many live executions, writing nothing.
    */
   async start(input: StartInput): Promise<void> {
@@ -90,7 +92,8 @@ export class ExecutionsRepository {
       from autochat_start_execution(${input.executionId}, ${input.userId}, ${input.slug}, ${input.agentName},
         ${this.cipher.seal(JSON.stringify(input.inputs))}, ${input.owner}, ${`${input.leaseMs} milliseconds`}::interval, ${input.maxLive},
         ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
-        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()})`,
+        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()},
+        ${admission?.reserve ?? 0}::integer)`,
     );
     if (!row?.refused) return;
     if (row.refused === 'executions') {

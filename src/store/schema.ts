@@ -210,6 +210,8 @@ export const agentExecutions = pgTable('agent_executions', {
   leaseExpiresAt: timestamptz('lease_expires_at').notNull(),
   checkpoint: text('checkpoint'),
   progress: text('progress'),
+  /** The execution's token estimate, held against the budget while it is live (migration 0015). */
+  reservedTokens: integer('reserved_tokens').notNull().default(0),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   startedAt: timestamptz('started_at'),
   endedAt: timestamptz('ended_at'),

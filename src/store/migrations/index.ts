@@ -13,6 +13,7 @@ import { messageBranches } from './0011-message-branches.js';
 import { toolApprovals } from './0012-tool-approvals.js';
 import { agentExecutions } from './0013-agent-executions.js';
 import { runContinuation } from './0014-run-continuation.js';
+import { executionReservations } from './0015-execution-reservations.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -31,6 +32,7 @@ export const migrations: Migration[] = [
   { id: '0012-tool-approvals', sql: toolApprovals },
   { id: '0013-agent-executions', sql: agentExecutions },
   { id: '0014-run-continuation', sql: runContinuation },
+  { id: '0015-execution-reservations', sql: executionReservations },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
