@@ -4,7 +4,8 @@
  * message, with the agent's own tools, a step limit and a time limit (src/chat/generation.ts). Every
  * UI-stream chunk goes to the execution's event log, its lease is renewed (with a checkpoint and what
  * it has spent) by a `LeaseKeeper`, and it ends once, storing its output and one usage row per
- * upstream call together. Never throws.
+ * upstream call together — through the run settler, which keeps the end durably while the database
+ * is away and stores it when it answers (src/chat/run-settler.ts). Never throws.
  */
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
@@ -13,9 +14,11 @@ import { AnswerBuilder } from '../chat/answer-builder.js';
 import { CallTracker } from '../chat/call-tracker.js';
 import { generate, stepUsage } from '../chat/generation.js';
 import type { LeaseKeeper } from '../chat/lease-keeper.js';
+import type { RunSettler } from '../chat/run-settler.js';
 import type { TokenUsage } from '../chat/types.js';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
-import type { ExecutionEnd, ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
+import type { ExecutionEndRecord } from '../store/end-record.js';
+import type { ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
 import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
@@ -24,16 +27,13 @@ import { errorSummary } from '../logger.js';
 
 export type ExecutionRunDeps = {
   executions: ExecutionsRepository;
+  settler: RunSettler;
   eventLog: RunEventLog;
   leases: LeaseKeeper;
   log: Logger;
   maxRetries: number;
   maxSteps: number;
   timeoutMs: number;
-  /** Told the usage rows of an execution once they are stored (metrics). */
-  onUsageStored?: (usage: NewUsage[]) => void;
-  /** Waits between attempts to store the end while the database does not answer. */
-  endRetryDelaysMs?: number[];
 };
 
 export type ExecutionRunInput = {
@@ -193,7 +193,10 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
 
   const status: ExecutionEndStatus =
     leaseLost || shuttingDown ? 'interrupted' : failure ? 'failed' : stopRequested ? 'stopped' : 'finished';
-  const end: ExecutionEnd = {
+  const end: ExecutionEndRecord = {
+    kind: 'execution',
+    runId: executionId,
+    userId: input.userId,
     status,
     reason: leaseLost
       ? 'lease lost'
@@ -207,11 +210,13 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
     error: shuttingDown
       ? 'The server shut down while the agent was running. What it wrote so far has been kept; please run it again.'
       : failure?.message,
-    output: answer.message(),
+    message: answer.message(),
     usage,
+    endedAt: new Date().toISOString(),
   };
-  const stored = leaseLost ? false : await storeEnd(deps, executionId, end, log);
-  if (stored) deps.onUsageStored?.(usage);
+  // Stored now, or kept durably (Redis or the local journal) and stored when the database answers;
+  // the settler reports the usage once stored. Whoever took the lease ends it otherwise.
+  const saved = leaseLost ? 'ended-elsewhere' : await deps.settler.save(end);
 
   if (status === 'stopped' || status === 'interrupted') emit({ type: 'abort' });
   else
@@ -222,27 +227,8 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
     });
   await appends.settled();
   await deps.eventLog.end(logKey).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
-  log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, stored }, 'execution ended');
+  log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, saved }, 'execution ended');
   return status;
-}
-
-/**
- * Stores the end, trying again while the database does not answer. If it never does, the execution
- * stays live until its lease runs out and a sweep closes it as interrupted from the event log.
- */
-async function storeEnd(deps: ExecutionRunDeps, executionId: string, end: ExecutionEnd, log: Logger): Promise<boolean> {
-  const delays = deps.endRetryDelaysMs ?? [500, 2000, 5000];
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await deps.executions.end(executionId, end);
-    } catch (error) {
-      if (attempt >= delays.length) {
-        log.error({ err: errorSummary(error) }, 'storing the end of an execution failed; a sweep closes it when its lease expires');
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
-    }
-  }
 }
 
 /** Token totals of an execution's usage rows. */

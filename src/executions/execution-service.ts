@@ -9,6 +9,7 @@ import type { ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
 import { createLeaseKeeper, type LeaseKeeper } from '../chat/lease-keeper.js';
+import type { RunSettler } from '../chat/run-settler.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../errors.js';
 import { executionPrompt } from '../llm/agent-run-prompt.js';
@@ -66,6 +67,8 @@ export type ExecutionServiceDeps = {
   config: Config;
   executions: ExecutionsRepository;
   agents: AgentsRepository;
+  /** Stores an execution's end, or keeps it durably while the database is away (src/chat/run-settler.ts). */
+  settler: RunSettler;
   eventLog: RunEventLog;
   models: LanguageModels;
   budget: TokenBudget;
@@ -74,7 +77,7 @@ export type ExecutionServiceDeps = {
   owner: string;
   log: Logger;
   extraTools?: ToolSet;
-  /** Told the usage rows of every execution once stored, by its owner or by a sweep (metrics). */
+  /** Told the usage rows of an execution a sweep closed (metrics); the settler tells those of every other end. */
   onUsageStored?: (usage: NewUsage[]) => void;
 };
 
@@ -151,13 +154,13 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     const done = executeAgentRun(
       {
         executions,
+        settler: deps.settler,
         eventLog,
         leases,
         log,
         maxRetries: config.llm.maxRetries,
         maxSteps: config.executions.maxSteps,
         timeoutMs: config.executions.timeoutMs,
-        onUsageStored: deps.onUsageStored,
       },
       {
         executionId,
@@ -199,7 +202,8 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   }
 
   /**
-   * Closes live executions whose owner stopped renewing its lease, as interrupted with what they had.
+   * Closes live executions whose owner stopped renewing its lease: from the end record kept for it
+   * (it ended while the database was away), as it ended; else as interrupted with what it had.
    * The chat service calls it at start and with every sweep of chat runs (every RUN_LEASE_MS / 2).
    */
   async function recover(): Promise<number> {
@@ -221,6 +225,13 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   }
 
   async function closeOwnerless(expired: ExpiredExecution): Promise<boolean> {
+    const record = await deps.settler.find(expired.executionId);
+    if (record) {
+      const result = await deps.settler.settle(record);
+      if (result === 'stored')
+        log.info({ executionId: expired.executionId, to: record.status }, 'execution stored from its kept end record');
+      return result === 'stored';
+    }
     const logKey = executionLogKey(expired.executionId);
     const rebuilt = await rebuildFromLog(logKey);
     const partial = rebuilt?.message() ?? (await executions.checkpoint(expired.executionId));
