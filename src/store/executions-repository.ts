@@ -38,6 +38,9 @@ export type ExecutionCursor = { createdAt: string; id: string };
 
 export type ExpiredExecution = { executionId: string; userId: string; owner: string; progress?: RunProgress };
 
+/** An execution taken over to be continued: its count (1 for the first), what was spent, and what it runs. */
+export type ClaimedExecution = { continuations: number; progress?: RunProgress; slug: string; inputs: Record<string, unknown> };
+
 export type ExecutionEnd = {
   status: ExecutionEndStatus;
   reason?: string;
@@ -209,6 +212,46 @@ export class ExecutionsRepository {
   async idsOfUser(userId: string): Promise<string[]> {
     const rows = await this.db.select({ id: agentExecutions.id }).from(agentExecutions).where(eq(agentExecutions.userId, userId));
     return rows.map((row) => row.id);
+  }
+
+  /**
+   * Takes over a running execution whose lease expired from `previousOwner`, to continue it here, if it
+   * was continued fewer than `max` times: the owner, the lease and the count move in one conditional
+   * statement, so one instance wins. Undefined, changing nothing, when another claimed or ended it first
+   * or the limit is reached.
+   */
+  async claim(input: {
+    executionId: string;
+    previousOwner: string;
+    owner: string;
+    leaseMs: number;
+    max: number;
+  }): Promise<ClaimedExecution | undefined> {
+    const [row] = await queryRows<{ continuations: number; progress: string | null; slug: string; inputs: string }>(
+      this.db,
+      sql`
+      update agent_executions set owner = ${input.owner}, lease_expires_at = now() + ${`${input.leaseMs} milliseconds`}::interval,
+        continuations = continuations + 1
+      where id = ${input.executionId} and status = 'running' and owner = ${input.previousOwner}
+        and lease_expires_at < now() and continuations < ${input.max}
+      returning continuations, progress, slug, inputs`,
+    );
+    if (!row) return undefined;
+    return {
+      continuations: Number(row.continuations),
+      progress: parseRunProgress(row.progress),
+      slug: row.slug,
+      inputs: JSON.parse(this.cipher.open(row.inputs)) as Record<string, unknown>,
+    };
+  }
+
+  /** The owner of a live execution, or undefined once it ended. */
+  async liveOwner(executionId: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ owner: agentExecutions.owner })
+      .from(agentExecutions)
+      .where(and(eq(agentExecutions.id, executionId), inArray(agentExecutions.status, ['queued', 'running'])));
+    return row?.owner;
   }
 
   /** Live executions whose owner stopped renewing their lease. */

@@ -14,6 +14,7 @@ import { toolApprovals } from './0012-tool-approvals.js';
 import { agentExecutions } from './0013-agent-executions.js';
 import { runContinuation } from './0014-run-continuation.js';
 import { executionReservations } from './0015-execution-reservations.js';
+import { executionContinuation } from './0016-execution-continuation.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -33,6 +34,7 @@ export const migrations: Migration[] = [
   { id: '0013-agent-executions', sql: agentExecutions },
   { id: '0014-run-continuation', sql: runContinuation },
   { id: '0015-execution-reservations', sql: executionReservations },
+  { id: '0016-execution-continuation', sql: executionContinuation },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
