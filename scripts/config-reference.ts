@@ -193,7 +193,8 @@ export const descriptions: Record<string, Description> = {
       '(killed: once its lease expires; stopped with SIGTERM: when `SHUTDOWN_GRACE_MS` is over). The taking ' +
       'instance asks the model again with the partial answer and appends to the same answer, which readers see go ' +
       'on. Needs `REDIS_URL` (the shared event log) and a real model (not the offline demo). `0` never continues: ' +
-      'such answers end `interrupted` (killed) or `stopped` (grace over) with what they had. See ' +
+      'such answers end `interrupted` (killed) or `stopped` (grace over) with what they had. An agent execution ' +
+      'whose instance was killed is continued the same way, as often. See ' +
       '[operations](operations.md#continuing-an-answer-elsewhere).',
   },
   SHUTDOWN_GRACE_MS: {

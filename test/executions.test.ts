@@ -466,3 +466,90 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
     expect(outputOf(chunks)).toMatchObject({ error: 'Execution not found.' });
   });
 });
+
+describe.each(databaseTargets)('agent executions under a small token budget on $name', (target) => {
+  const LIMIT = 1000;
+  /** What one upstream call costs here: 340 tokens, held at a gate until the test has sent everything. */
+  let gate = 'budget';
+  const held = (): Script => ({
+    steps: [{ text: 'Working ' }, { gate }, { text: 'done.' }],
+    finishReason: 'stop',
+    usage: { prompt_tokens: 300, completion_tokens: 40 },
+  });
+  let database: Awaited<ReturnType<typeof target.create>>;
+  let server: RunningServer;
+  let upstream: FakeUpstream;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    upstream.setDefault((request) => (request.body.stream === true ? held() : say('A title')));
+    database = await target.create();
+    server = await startTestServer(
+      upstreamOptions(upstream.url, {
+        databaseUrl: database.databaseUrl,
+        dataDir: database.dataDir,
+        authJwtSecret: SECRET,
+        limits: { dailyTokens: LIMIT },
+        executions: { maxLive: 10 },
+      }),
+    );
+  });
+  afterAll(async () => {
+    upstream?.release('budget');
+    upstream?.release('budget-next');
+    await server?.close();
+    await database?.drop();
+    await upstream?.close();
+  });
+
+  it('reserves what an execution may spend: of executions and a chat turn sent at once, those beyond the budget get 429 with a sentence', async () => {
+    const lena = api(server, 'lena');
+    const session = await server.chat.createChatSession('lena');
+    // Each reservation (1,000 completion tokens and the prompt's estimate) fills the 1,000-token budget:
+    // whichever comes first is admitted, and holds the rest off until it ends.
+    const responses = await Promise.all([
+      ...Array.from({ length: 6 }, (_, index) =>
+        lena.start('money-printing-agent', { skills: `skill ${index}`, startupBudget: index + 1 }),
+      ),
+      lena.request(`/api/chat/sessions/${session.sessionId}/stream`, { method: 'POST', body: '{"message":"Hello"}' }),
+    ]);
+    expect(responses.map((response) => response.status).filter((status) => status !== 429)).toHaveLength(1);
+    const admitted = responses.filter((response) => response.status !== 429);
+    const refused = responses.filter((response) => response.status === 429);
+    for (const response of refused) {
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('usage_limit_exceeded');
+      expect(body.error.message).toMatch(/may use the rest of your daily budget of 1,000 tokens\. Try again when they have finished\./);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(await server.chat.executions.list('lena').then((page) => page.executions.length)).toBe(admitted[0]!.status === 202 ? 1 : 0);
+
+    await upstream.reached('budget');
+    gate = 'budget-next';
+    upstream.release('budget');
+    if (admitted[0]!.status === 202) {
+      const { executionId } = (await admitted[0]!.json()) as { executionId: string };
+      expect((await lena.finished(executionId)).status).toBe('finished');
+    } else {
+      expect(admitted[0]!.status).toBe(200);
+      await readSse(admitted[0]!);
+      await waitUntil(async () => (await server.chat.getChatSession(session.sessionId))?.status === 'idle', 15_000);
+    }
+
+    // Nothing overspent: one call's worth (and a title) against the limit.
+    const used = ((await (await lena.request('/api/usage')).json()) as { daily: { used: number } }).daily.used;
+    expect(used).toBeGreaterThanOrEqual(340);
+    expect(used).toBeLessThanOrEqual(340 + 22);
+
+    // The reservation ended with it: with budget left, the next execution is admitted, and holds its
+    // own reservation while it runs (a chat turn meanwhile is refused).
+    const next = await lena.start('money-printing-agent', { skills: 'next', startupBudget: 1 });
+    expect(next.status).toBe(202);
+    const { executionId } = (await next.json()) as { executionId: string };
+    const other = await server.chat.createChatSession('lena');
+    const turn = await lena.request(`/api/chat/sessions/${other.sessionId}/stream`, { method: 'POST', body: '{"message":"Hi"}' });
+    expect(turn.status).toBe(429);
+    upstream.release('budget-next');
+    expect((await lena.finished(executionId)).status).toBe('finished');
+  });
+});

@@ -2,12 +2,14 @@
  * The claim that lets one instance continue a run whose owner is gone (store/run-takeover.ts): of
  * many instances claiming the same expired run at once exactly one wins; a run whose lease is still
  * alive, or that ended, or was continued RUN_CONTINUE_MAX times, is not claimed; a released run is
- * claimable at once, with the progress its owner saved.
+ * claimable at once, with the progress its owner saved. The same for agent executions
+ * (`ExecutionsRepository.claim`).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContentCipher } from '../src/store/content-cipher.js';
 import { openDatabase, type Database } from '../src/store/database.js';
+import { ExecutionsRepository } from '../src/store/executions-repository.js';
 import { RunTakeovers } from '../src/store/run-takeover.js';
 import { RunsRepository } from '../src/store/runs-repository.js';
 import { SessionsRepository } from '../src/store/sessions-repository.js';
@@ -101,5 +103,77 @@ describe.each(databaseTargets)('taking over a run on $name', (target) => {
       progress,
     });
     expect(await takeovers.released(runId)).toBe(false);
+  });
+});
+
+describe.each(databaseTargets)('taking over an agent execution on $name', (target) => {
+  let database: Database;
+  let drop: () => Promise<void>;
+  let executions: ExecutionsRepository;
+
+  beforeAll(async () => {
+    const created = await target.create();
+    drop = created.drop;
+    database = await openDatabase({ databaseUrl: created.databaseUrl, dataDir: created.dataDir });
+    executions = new ExecutionsRepository(database.db, createContentCipher());
+  });
+  afterAll(async () => {
+    await database?.close();
+    await drop?.();
+  });
+
+  const running = async (leaseMs: number) => {
+    const executionId = randomUUID();
+    await executions.start({
+      executionId,
+      userId: 'u',
+      slug: 'an-agent',
+      agentName: 'An agent',
+      inputs: { topic: 'launch' },
+      owner: 'dead',
+      leaseMs,
+      maxLive: 100,
+    });
+    await executions.markRunning(executionId);
+    return executionId;
+  };
+  const expire = async () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  it('lets exactly one of ten instances claim an expired execution, with its inputs, and counts the continuation', async () => {
+    const executionId = await running(1);
+    await expire();
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        executions.claim({ executionId, previousOwner: 'dead', owner: `instance-${index}`, leaseMs: 60_000, max: 2 }),
+      ),
+    );
+    const winners = claims.filter((claim) => claim !== undefined);
+    expect(winners).toEqual([{ continuations: 1, progress: undefined, slug: 'an-agent', inputs: { topic: 'launch' } }]);
+    expect(await executions.liveOwner(executionId)).toBe(`instance-${claims.findIndex((claim) => claim !== undefined)}`);
+    expect((await executions.expired()).map((expired) => expired.executionId)).not.toContain(executionId);
+  });
+
+  it('claims nothing while the lease lives, after it ended, or once RUN_CONTINUE_MAX is reached', async () => {
+    const alive = await running(60_000);
+    expect(await executions.claim({ executionId: alive, previousOwner: 'dead', owner: 'b', leaseMs: 1, max: 2 })).toBeUndefined();
+
+    const ended = await running(1);
+    await executions.end(ended, { status: 'finished', usage: [] });
+    await expire();
+    expect(await executions.claim({ executionId: ended, previousOwner: 'dead', owner: 'b', leaseMs: 1, max: 2 })).toBeUndefined();
+    expect(await executions.liveOwner(ended)).toBeUndefined();
+
+    const limited = await running(1);
+    await expire();
+    expect(await executions.claim({ executionId: limited, previousOwner: 'dead', owner: 'b', leaseMs: 1, max: 2 })).toMatchObject({
+      continuations: 1,
+    });
+    await expire();
+    expect(await executions.claim({ executionId: limited, previousOwner: 'b', owner: 'c', leaseMs: 1, max: 2 })).toMatchObject({
+      continuations: 2,
+    });
+    await expire();
+    expect(await executions.claim({ executionId: limited, previousOwner: 'c', owner: 'd', leaseMs: 1, max: 2 })).toBeUndefined();
+    expect(await executions.liveOwner(limited)).toBe('c');
   });
 });

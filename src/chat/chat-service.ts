@@ -222,6 +222,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
   const presence: OwnerPresence = redis ? redisOwnerPresence(redis, owner, config.runLeaseMs) : noOwnerPresence;
   const settler = createRunSettler({
     runs,
+    executions: executionRows,
     place,
     log,
     maxBytes: config.pendingSaves.maxBytes,
@@ -245,6 +246,7 @@ export async function createChatService(options: ChatServiceOptions = {}) {
     config,
     executions: executionRows,
     agents: turnAgents,
+    settler,
     eventLog,
     models,
     budget,

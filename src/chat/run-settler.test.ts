@@ -8,7 +8,8 @@ import { waitUntil } from '../../test/support/wait-until.js';
 import { createLogger } from '../logger.js';
 import { createContentCipher } from '../store/content-cipher.js';
 import { openDatabase, type Database } from '../store/database.js';
-import type { EndRecord } from '../store/end-record.js';
+import type { ExecutionEndRecord, RunEndRecord } from '../store/end-record.js';
+import { ExecutionsRepository } from '../store/executions-repository.js';
 import { RunsRepository } from '../store/runs-repository.js';
 import { SessionsRepository } from '../store/sessions-repository.js';
 import { openSpillJournal } from '../store/spill-journal.js';
@@ -19,6 +20,7 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
   let database: Database;
   let sessions: SessionsRepository;
   let runs: RunsRepository;
+  let executions: ExecutionsRepository;
   let directory: string;
   const log = createLogger('silent');
 
@@ -28,6 +30,7 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     const cipher = createContentCipher();
     sessions = new SessionsRepository(database.db, cipher);
     runs = new RunsRepository(database.db, sessions, cipher);
+    executions = new ExecutionsRepository(database.db, cipher);
     directory = await mkdtemp(join(tmpdir(), 'autochat-settler-'));
   });
   afterAll(async () => {
@@ -37,7 +40,7 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     await rm(directory, { recursive: true, force: true });
   });
 
-  const endOfNewRun = async (): Promise<EndRecord> => {
+  const endOfNewRun = async (): Promise<RunEndRecord> => {
     const sessionId = randomUUID();
     const runId = randomUUID();
     await sessions.create(sessionId, 'u');
@@ -69,6 +72,7 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     // attempts below are half an hour of outage, and nothing the settler holds has any expiry.
     const settler = createRunSettler({
       runs,
+      executions,
       place,
       log,
       maxBytes: 1 << 20,
@@ -99,6 +103,7 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     // Another instance holding the same record (adopted from its journal) stores nothing twice.
     const other = createRunSettler({
       runs,
+      executions,
       place: await openSpillJournal(join(directory, 'b.journal'), { cipher: createContentCipher(), maxBytes: 1 << 20 }),
       log,
       maxBytes: 1 << 20,
@@ -112,7 +117,16 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     const record = await endOfNewRun();
     const place = await openSpillJournal(join(directory, 'c.journal'), { cipher: createContentCipher(), maxBytes: 1 << 20 });
     let overflows = 0;
-    const settler = createRunSettler({ runs, place, log, maxBytes: 100, baseDelayMs: 5, maxDelayMs: 20, onOverflow: () => overflows++ });
+    const settler = createRunSettler({
+      runs,
+      executions,
+      place,
+      log,
+      maxBytes: 100,
+      baseDelayMs: 5,
+      maxDelayMs: 20,
+      onOverflow: () => overflows++,
+    });
     await postgres.kill();
     expect(await settler.save(record)).toBe('pending');
     expect(overflows).toBe(1);
@@ -122,5 +136,69 @@ describe('run settler (against a PostgreSQL server the test stops and starts)', 
     await waitUntil(() => settler.stats().count === 0, 30_000);
     expect(await runs.status(record.runId)).toMatchObject({ status: 'finished' });
     await settler.close();
+  });
+  it("keeps an agent execution's end through an outage, and stores its output and usage once when the database returns", async () => {
+    const executionId = randomUUID();
+    await executions.start({
+      executionId,
+      userId: 'u',
+      slug: 'an-agent',
+      agentName: 'An agent',
+      inputs: { topic: 'launch' },
+      owner: 'me',
+      leaseMs: 60_000,
+      maxLive: 10,
+    });
+    expect(await executions.markRunning(executionId)).toBe(true);
+    const record: ExecutionEndRecord = {
+      kind: 'execution',
+      runId: executionId,
+      userId: 'u',
+      status: 'finished',
+      message: { id: executionId, role: 'assistant', parts: [{ type: 'text', text: 'the whole output' }] },
+      usage: [{ kind: 'execution', model: 'm', promptTokens: 30, completionTokens: 12, totalTokens: 42 }],
+      endedAt: new Date().toISOString(),
+    };
+    const journal = join(directory, 'd.journal');
+    const place = await openSpillJournal(journal, { cipher: createContentCipher(), maxBytes: 1 << 20 });
+    const stored: string[] = [];
+    const settler = createRunSettler({
+      runs,
+      executions,
+      place,
+      log,
+      maxBytes: 1 << 20,
+      baseDelayMs: 2,
+      maxDelayMs: 10,
+      onStored: (entry) => stored.push(entry.runId),
+    });
+    await postgres.kill();
+    expect(await settler.save(record)).toBe('pending');
+    expect(await place.get(executionId)).toEqual(record);
+    // This process stops before the database returns: the next one finds the record in the journal.
+    await settler.close();
+    const reopened = await openSpillJournal(journal, { cipher: createContentCipher(), maxBytes: 1 << 20 });
+    const leftBehind = await reopened.load();
+    expect(leftBehind).toEqual([record]);
+    const next = createRunSettler({
+      runs,
+      executions,
+      place: reopened,
+      log,
+      maxBytes: 1 << 20,
+      baseDelayMs: 2,
+      maxDelayMs: 10,
+      onStored: (entry) => stored.push(entry.runId),
+    });
+    next.adopt(leftBehind);
+    await postgres.start();
+    await waitUntil(() => stored.length === 1, 30_000);
+    const execution = await executions.get(executionId, 'u');
+    expect(execution).toMatchObject({ status: 'finished', output: record.message, usage: { totalTokens: 42 } });
+    expect(await reopened.get(executionId)).toBeUndefined();
+    // Stored once: the same record again (another instance held it too) stores nothing.
+    expect(await next.settle(record)).toBe('ended-elsewhere');
+    expect((await executions.get(executionId, 'u'))!.usage).toEqual({ promptTokens: 30, completionTokens: 12, totalTokens: 42 });
+    await next.close();
   });
 });

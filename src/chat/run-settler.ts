@@ -1,13 +1,14 @@
 /**
- * Stores the end of every run exactly once, even when the database is away as the run ends. A run
- * hands its end record here; it is stored at once if the database answers. If not, the record is
+ * Stores the end of every run — chat runs and agent executions alike — exactly once, even when the
+ * database is away as the run ends. A run hands its end record here; it is stored at once if the database answers. If not, the record is
  * first kept in a durable place (see PendingSaves) — only then does the run report its end — and
  * retried with backoff until the database takes it, for as long as that takes. The database's run
- * transition (`running` → an outcome, once) makes every retry, and every other instance trying the
+ * (or execution) transition (`running` → an outcome, once) makes every retry, and every other instance trying the
  * same record, safe: the first store wins and the rest are refused.
  */
 import type { Logger } from 'pino';
-import { serializeEndRecord, runEndOf, type EndRecord } from '../store/end-record.js';
+import { endRecordFields, executionEndOf, serializeEndRecord, runEndOf, type EndRecord } from '../store/end-record.js';
+import type { ExecutionsRepository } from '../store/executions-repository.js';
 import type { PendingSaves } from '../store/pending-saves.js';
 import type { RunsRepository } from '../store/runs-repository.js';
 import { outageOf } from '../service-outage.js';
@@ -38,6 +39,7 @@ export type RunSettler = {
 
 export type RunSettlerOptions = {
   runs: Pick<RunsRepository, 'end'>;
+  executions: Pick<ExecutionsRepository, 'end'>;
   place: PendingSaves;
   log: Logger;
   /** Bound on the bytes of records waiting in this process; beyond it a record is kept in memory only. */
@@ -56,7 +58,7 @@ export type RunSettlerOptions = {
 type Pending = { record: EndRecord; bytes: number; durable: boolean; attempts: number };
 
 export function createRunSettler(options: RunSettlerOptions): RunSettler {
-  const { runs, place, log } = options;
+  const { runs, executions, place, log } = options;
   const baseDelay = options.baseDelayMs ?? 500;
   const maxDelay = options.maxDelayMs ?? 30_000;
   const pending = new Map<string, Pending>();
@@ -85,20 +87,28 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
     const running = inFlight.get(record.runId);
     if (running) return running;
     const work = (async (): Promise<Exclude<SaveResult, 'pending'>> => {
-      try {
-        await runs.end(record.runId, record.sessionId, record.userId, runEndOf(record));
-      } catch (error) {
-        if (!RunStateError.isInstance(error)) throw error;
-        log.warn(
-          { runId: record.runId, sessionId: record.sessionId, from: error.from, to: error.to },
-          'run had already ended elsewhere, or its session was deleted: nothing stored',
-        );
-        await forget(record.runId, kept);
-        return 'ended-elsewhere';
+      if (record.kind === 'execution') {
+        if (!(await executions.end(record.runId, executionEndOf(record)))) {
+          log.warn({ executionId: record.runId }, 'execution had already ended elsewhere, or was erased: nothing stored');
+          await forget(record.runId, kept);
+          return 'ended-elsewhere';
+        }
+      } else {
+        try {
+          await runs.end(record.runId, record.sessionId, record.userId, runEndOf(record));
+        } catch (error) {
+          if (!RunStateError.isInstance(error)) throw error;
+          log.warn(
+            { runId: record.runId, sessionId: record.sessionId, from: error.from, to: error.to },
+            'run had already ended elsewhere, or its session was deleted: nothing stored',
+          );
+          await forget(record.runId, kept);
+          return 'ended-elsewhere';
+        }
       }
       const wasPending = pending.has(record.runId);
       await forget(record.runId, kept);
-      if (wasPending) log.info({ runId: record.runId, sessionId: record.sessionId, to: record.status }, 'pending answer saved');
+      if (wasPending) log.info({ ...endRecordFields(record), to: record.status }, 'pending answer saved');
       options.onStored?.(record);
       return 'stored';
     })();
@@ -182,7 +192,7 @@ export function createRunSettler(options: RunSettlerOptions): RunSettler {
         return await attempt(record, false);
       } catch (error) {
         log.warn(
-          { runId: record.runId, sessionId: record.sessionId, err: errorSummary(error), service: outageOf(error) },
+          { ...endRecordFields(record), err: errorSummary(error), service: outageOf(error) },
           'the database did not take the answer: it is kept and saved when the database answers',
         );
         await hold(record, false);

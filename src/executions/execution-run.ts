@@ -4,18 +4,22 @@
  * message, with the agent's own tools, a step limit and a time limit (src/chat/generation.ts). Every
  * UI-stream chunk goes to the execution's event log, its lease is renewed (with a checkpoint and what
  * it has spent) by a `LeaseKeeper`, and it ends once, storing its output and one usage row per
- * upstream call together. Never throws.
+ * upstream call together — through the run settler, which keeps the end durably while the database
+ * is away and stores it when it answers (src/chat/run-settler.ts). Never throws.
  */
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import type { FinishReason, ToolSet, UIMessageChunk } from 'ai';
+import { convertToModelMessages, type FinishReason, type ModelMessage, type ToolSet, type UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
 import { CallTracker } from '../chat/call-tracker.js';
 import { generate, stepUsage } from '../chat/generation.js';
 import type { LeaseKeeper } from '../chat/lease-keeper.js';
+import { continuationPrompt, type RunContinuation } from '../chat/run-continuation.js';
+import type { RunSettler } from '../chat/run-settler.js';
 import type { TokenUsage } from '../chat/types.js';
 import { describeUpstreamError } from '../llm/describe-upstream-error.js';
-import type { ExecutionEnd, ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
+import type { ExecutionEndRecord } from '../store/end-record.js';
+import type { ExecutionEndStatus, ExecutionsRepository } from '../store/executions-repository.js';
 import type { RunProgress } from '../store/run-progress.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import type { RunEventLog } from '../streams/run-event-log.js';
@@ -24,16 +28,13 @@ import { errorSummary } from '../logger.js';
 
 export type ExecutionRunDeps = {
   executions: ExecutionsRepository;
+  settler: RunSettler;
   eventLog: RunEventLog;
   leases: LeaseKeeper;
   log: Logger;
   maxRetries: number;
   maxSteps: number;
   timeoutMs: number;
-  /** Told the usage rows of an execution once they are stored (metrics). */
-  onUsageStored?: (usage: NewUsage[]) => void;
-  /** Waits between attempts to store the end while the database does not answer. */
-  endRetryDelaysMs?: number[];
 };
 
 export type ExecutionRunInput = {
@@ -49,6 +50,8 @@ export type ExecutionRunInput = {
   prompt: string;
   tools: ToolSet;
   stopSignal: AbortSignal;
+  /** Set when this continues an execution whose instance died (src/chat/run-continuation.ts). */
+  continuation?: RunContinuation;
 };
 
 /** The abort reason of a stop because this process shuts down: the execution ends `interrupted`. */
@@ -64,8 +67,10 @@ export const timeLimitMessage = (timeoutMs: number) =>
 export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRunInput): Promise<ExecutionEndStatus> {
   const { executionId, logKey } = input;
   const log = deps.log.child({ executionId, userId: input.userId });
-  const answer = new AnswerBuilder(executionId);
-  const usage: NewUsage[] = [];
+  const { continuation } = input;
+  const answer = continuation?.answer ?? new AnswerBuilder(executionId);
+  // What earlier owners spent is charged with this end, once.
+  const usage: NewUsage[] = [...(continuation?.usage ?? [])];
   const abort = new AbortController();
   let stopRequested = false;
   let leaseLost = false;
@@ -106,25 +111,40 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
   const appends = createSerialAppender(deps.eventLog, logKey, (error) =>
     log.error({ err: errorSummary(error) }, 'event log append failed'),
   );
-  const emit = (chunk: UIMessageChunk) => {
+  const emitOne = (chunk: UIMessageChunk) => {
     answer.apply(chunk);
     if (calls.observe(chunk)) deps.leases.flush();
     appends.append(chunk);
   };
+  // A continuation's chunks are joined onto the logged output (one start, one text part that goes on).
+  const emit = (chunk: UIMessageChunk) => {
+    for (const piece of continuation ? continuation.stitch(chunk) : [chunk]) emitOne(piece);
+  };
+  const continued = continuation ? { continuations: continuation.count } : {};
 
   let finishReason: FinishReason | undefined;
   let responded = false;
   let brokenStep = false;
   let began = false;
-  emit({ type: 'start', messageId: executionId, messageMetadata: { executionId } });
+  if (!continuation?.answer) emit({ type: 'start', messageId: executionId, messageMetadata: { executionId } });
   try {
     if (stopRequested) {
       // Stopped while queued: it ends without calling the model (queued → stopped), and costs nothing.
-    } else if (!(await deps.executions.markRunning(executionId))) {
+    } else if (!continuation && !(await deps.executions.markRunning(executionId))) {
       // Closed by a sweep before it began: whoever ended it stored its end.
       stopRequested = true;
     } else {
-      log.info({ from: 'queued', to: 'running' }, 'execution started');
+      log.info({ from: continuation ? 'running' : 'queued', to: 'running', ...continued }, 'execution started');
+      let system = input.system;
+      let messages: ModelMessage[] = [{ role: 'user', content: input.prompt }];
+      if (continuation) {
+        await continuation.settle(emitOne, abort.signal);
+        // The model is shown the output so far and asked to go on from there.
+        const request = { id: `${executionId}-inputs`, role: 'user' as const, parts: [{ type: 'text' as const, text: input.prompt }] };
+        const prompt = continuationPrompt(input.system, [request], answer.message());
+        system = prompt.system;
+        messages = await convertToModelMessages(prompt.history, { tools: input.tools, ignoreIncompleteToolCalls: true });
+      }
       calls.calling = true;
       began = true;
       // Saved at once, not at the first renewal: an owner killed before then is still charged for the
@@ -132,8 +152,8 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
       void deps.leases.flush();
       finishReason = await generate({
         model: input.model,
-        system: input.system,
-        messages: [{ role: 'user', content: input.prompt }],
+        system,
+        messages,
         tools: input.tools,
         maxSteps: deps.maxSteps,
         maxRetries: deps.maxRetries,
@@ -193,7 +213,10 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
 
   const status: ExecutionEndStatus =
     leaseLost || shuttingDown ? 'interrupted' : failure ? 'failed' : stopRequested ? 'stopped' : 'finished';
-  const end: ExecutionEnd = {
+  const end: ExecutionEndRecord = {
+    kind: 'execution',
+    runId: executionId,
+    userId: input.userId,
     status,
     reason: leaseLost
       ? 'lease lost'
@@ -207,42 +230,25 @@ export async function executeAgentRun(deps: ExecutionRunDeps, input: ExecutionRu
     error: shuttingDown
       ? 'The server shut down while the agent was running. What it wrote so far has been kept; please run it again.'
       : failure?.message,
-    output: answer.message(),
+    message: continuation ? { ...answer.message(), metadata: { continuations: continuation.count } } : answer.message(),
     usage,
+    endedAt: new Date().toISOString(),
   };
-  const stored = leaseLost ? false : await storeEnd(deps, executionId, end, log);
-  if (stored) deps.onUsageStored?.(usage);
+  // Stored now, or kept durably (Redis or the local journal) and stored when the database answers;
+  // the settler reports the usage once stored. Whoever took the lease ends it otherwise.
+  const saved = leaseLost ? 'ended-elsewhere' : await deps.settler.save(end);
 
   if (status === 'stopped' || status === 'interrupted') emit({ type: 'abort' });
   else
     emit({
       type: 'finish',
       ...(status === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { executionId, usage: totalsOf(usage) },
+      messageMetadata: { executionId, usage: totalsOf(usage), ...continued },
     });
   await appends.settled();
   await deps.eventLog.end(logKey).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
-  log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, stored }, 'execution ended');
+  log.info({ from: 'running', to: status, reason: end.reason, upstreamCalls: usage.length, saved }, 'execution ended');
   return status;
-}
-
-/**
- * Stores the end, trying again while the database does not answer. If it never does, the execution
- * stays live until its lease runs out and a sweep closes it as interrupted from the event log.
- */
-async function storeEnd(deps: ExecutionRunDeps, executionId: string, end: ExecutionEnd, log: Logger): Promise<boolean> {
-  const delays = deps.endRetryDelaysMs ?? [500, 2000, 5000];
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await deps.executions.end(executionId, end);
-    } catch (error) {
-      if (attempt >= delays.length) {
-        log.error({ err: errorSummary(error) }, 'storing the end of an execution failed; a sweep closes it when its lease expires');
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
-    }
-  }
 }
 
 /** Token totals of an execution's usage rows. */

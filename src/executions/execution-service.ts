@@ -9,12 +9,14 @@ import type { ToolSet, UIMessageChunk } from 'ai';
 import type { Logger } from 'pino';
 import { AnswerBuilder } from '../chat/answer-builder.js';
 import { createLeaseKeeper, type LeaseKeeper } from '../chat/lease-keeper.js';
+import { createContinuation, LoggedAnswer, type RunContinuation } from '../chat/run-continuation.js';
+import type { RunSettler } from '../chat/run-settler.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../errors.js';
 import { executionPrompt } from '../llm/agent-run-prompt.js';
 import type { LanguageModels } from '../llm/language-models.js';
 import { outageOf } from '../service-outage.js';
-import { validateInputs, missingInputs, type AgentInputs } from '../store/agent-definition.js';
+import { validateInputs, missingInputs, type AgentDefinition, type AgentInputs } from '../store/agent-definition.js';
 import type { AgentsRepository } from '../store/agents-repository.js';
 import type {
   Execution,
@@ -66,6 +68,8 @@ export type ExecutionServiceDeps = {
   config: Config;
   executions: ExecutionsRepository;
   agents: AgentsRepository;
+  /** Stores an execution's end, or keeps it durably while the database is away (src/chat/run-settler.ts). */
+  settler: RunSettler;
   eventLog: RunEventLog;
   models: LanguageModels;
   budget: TokenBudget;
@@ -74,7 +78,7 @@ export type ExecutionServiceDeps = {
   owner: string;
   log: Logger;
   extraTools?: ToolSet;
-  /** Told the usage rows of every execution once stored, by its owner or by a sweep (metrics). */
+  /** Told the usage rows of an execution a sweep closed (metrics); the settler tells those of every other end. */
   onUsageStored?: (usage: NewUsage[]) => void;
 };
 
@@ -142,22 +146,41 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       await eventLog.forget([logKey]).catch(() => undefined);
       throw error;
     }
+    launch({ executionId, userId, definition, prompt });
+    log.info({ executionId, userId, slug: agent.slug, to: 'queued' }, 'execution queued');
+    return { executionId, status: 'queued' };
+  }
+
+  /** The agent's own tools, as this user runs them. */
+  function toolsOf(definition: AgentDefinition, userId: string): ToolSet {
     const allTools = createToolSet({ agents, userId }, deps.extraTools);
-    const tools = Object.fromEntries(
-      definition.tools.filter((name) => Object.hasOwn(allTools, name)).map((name) => [name, allTools[name]!]),
-    );
+    return Object.fromEntries(definition.tools.filter((name) => Object.hasOwn(allTools, name)).map((name) => [name, allTools[name]!]));
+  }
+
+  /** Runs an execution in this process, from its start or as the continuation of one whose instance died. */
+  function launch(run: {
+    executionId: string;
+    userId: string;
+    definition: AgentDefinition;
+    prompt: string;
+    tools?: ToolSet;
+    continuation?: RunContinuation;
+  }): void {
+    const { executionId, userId, definition } = run;
+    const logKey = executionLogKey(executionId);
+    const tools = run.tools ?? toolsOf(definition, userId);
     const modelId = !models.demo && definition.model ? definition.model : models.chatModelId;
     const controller = new AbortController();
     const done = executeAgentRun(
       {
         executions,
+        settler: deps.settler,
         eventLog,
         leases,
         log,
         maxRetries: config.llm.maxRetries,
         maxSteps: config.executions.maxSteps,
         timeoutMs: config.executions.timeoutMs,
-        onUsageStored: deps.onUsageStored,
       },
       {
         executionId,
@@ -166,9 +189,10 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
         model: modelId === models.chatModelId ? models.chat : models.modelFor(modelId),
         modelId,
         system: definition.instructions,
-        prompt,
+        prompt: run.prompt,
         tools,
         stopSignal: controller.signal,
+        continuation: run.continuation,
       },
     )
       .catch((error: unknown) => {
@@ -177,8 +201,6 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       })
       .finally(() => active.delete(executionId));
     active.set(executionId, { userId, controller, done });
-    log.info({ executionId, userId, slug: agent.slug, to: 'queued' }, 'execution queued');
-    return { executionId, status: 'queued' };
   }
 
   async function reader(executionId: string, userId: string): Promise<(signal?: AbortSignal) => AsyncIterable<UIMessageChunk>> {
@@ -199,7 +221,8 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   }
 
   /**
-   * Closes live executions whose owner stopped renewing its lease, as interrupted with what they had.
+   * Closes live executions whose owner stopped renewing its lease: from the end record kept for it
+   * (it ended while the database was away), as it ended; else as interrupted with what it had.
    * The chat service calls it at start and with every sweep of chat runs (every RUN_LEASE_MS / 2).
    */
   async function recover(): Promise<number> {
@@ -221,6 +244,19 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
   }
 
   async function closeOwnerless(expired: ExpiredExecution): Promise<boolean> {
+    const record = await deps.settler.find(expired.executionId);
+    if (record) {
+      const result = await deps.settler.settle(record);
+      if (result === 'stored')
+        log.info({ executionId: expired.executionId, to: record.status }, 'execution stored from its kept end record');
+      return result === 'stored';
+    }
+    // Rather than cut it short, continue it here when possible (as chat answers: src/chat/run-takeover.ts).
+    if (!closing) {
+      const taken = await tryContinue(expired);
+      if (taken === 'continued') return true;
+      if (taken === 'taken') return false;
+    }
     const logKey = executionLogKey(expired.executionId);
     const rebuilt = await rebuildFromLog(logKey);
     const partial = rebuilt?.message() ?? (await executions.checkpoint(expired.executionId));
@@ -250,6 +286,55 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       await eventLog.end(logKey);
     }
     return true;
+  }
+
+  /**
+   * Takes over an execution whose owner died and continues it here: its output so far rebuilt from
+   * the shared event log, the model asked to go on, appended to the same log and output. Possible with
+   * a shared log (Redis), a real model, and fewer than RUN_CONTINUE_MAX continuations; the claim is one
+   * conditional statement, so exactly one instance continues it.
+   */
+  async function tryContinue(expired: ExpiredExecution): Promise<'continued' | 'taken' | 'no'> {
+    if (eventLog.kind !== 'redis' || models.demo || config.runContinueMax <= 0) return 'no';
+    const { executionId } = expired;
+    const claimed = await executions.claim({
+      executionId,
+      previousOwner: expired.owner,
+      owner,
+      leaseMs: config.runLeaseMs,
+      max: config.runContinueMax,
+    });
+    if (!claimed) {
+      const now = await executions.liveOwner(executionId);
+      return now === expired.owner ? 'no' : 'taken';
+    }
+    // From here it is ours (its lease renewed by the claim): continue it, or close it as interrupted.
+    const found = await agents.runnable(claimed.slug);
+    const checked = found?.definition ? validateInputs(found.definition, claimed.inputs) : undefined;
+    const events = checked?.ok ? await eventLog.adopt(executionLogKey(executionId)) : undefined;
+    if (!found?.definition || !checked?.ok || !events) return 'no';
+    const logged = new LoggedAnswer();
+    for (const event of events) logged.apply(event);
+    const usage = interruptedRunUsage({
+      progress: claimed.progress,
+      inFlightChars: logged.builder?.unaccountedChars,
+      model: models.chatModelId,
+      fallbackPromptTokens: 0,
+    }).map((entry) => ({ ...entry, kind: 'execution' as const }));
+    const tools = toolsOf(found.definition, expired.userId);
+    log.warn(
+      { executionId, userId: expired.userId, previousOwner: expired.owner, continuations: claimed.continuations },
+      'continuing an execution whose instance stopped',
+    );
+    launch({
+      executionId,
+      userId: expired.userId,
+      definition: found.definition,
+      prompt: executionPrompt(found.definition, checked.inputs),
+      tools,
+      continuation: createContinuation(logged, { count: claimed.continuations, usage, tools }),
+    });
+    return 'continued';
   }
 
   async function rebuildFromLog(logKey: string): Promise<AnswerBuilder | undefined> {

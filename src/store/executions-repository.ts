@@ -1,6 +1,7 @@
 /**
  * Agent executions as the database keeps them (migration 0013): started under the user's budget and
- * live-execution limit in one statement, leased while they run, ended once with their output and
+ * live-execution limit in one statement (reserving the execution's estimate while it is live,
+ * migration 0015), leased while they run, ended once with their output and
  * usage rows together. Inputs, output and checkpoints are sealed like message content.
  */
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
@@ -36,6 +37,9 @@ export type Execution = {
 export type ExecutionCursor = { createdAt: string; id: string };
 
 export type ExpiredExecution = { executionId: string; userId: string; owner: string; progress?: RunProgress };
+
+/** An execution taken over to be continued: its count (1 for the first), what was spent, and what it runs. */
+export type ClaimedExecution = { continuations: number; progress?: RunProgress; slug: string; inputs: Record<string, unknown> };
 
 export type ExecutionEnd = {
   status: ExecutionEndStatus;
@@ -77,8 +81,9 @@ export class ExecutionsRepository {
   ) {}
 
   /**
-   * Records a new `queued` execution leased to `owner`, in one statement with the budget check and the
-   * limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
+   * Records a new `queued` execution leased to `owner`, in one statement with the budget check (which
+   * counts the reservations of the user's running answers and live executions), its own reservation
+   * and the limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
    * `rate_limited` (429) for too many live executions, writing nothing.
    */
   async start(input: StartInput): Promise<void> {
@@ -90,7 +95,8 @@ export class ExecutionsRepository {
       from autochat_start_execution(${input.executionId}, ${input.userId}, ${input.slug}, ${input.agentName},
         ${this.cipher.seal(JSON.stringify(input.inputs))}, ${input.owner}, ${`${input.leaseMs} milliseconds`}::interval, ${input.maxLive},
         ${admission?.subject ?? ''}, ${admission?.dailyLimit ?? 0}, ${admission?.weeklyLimit ?? 0},
-        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()})`,
+        ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()},
+        ${admission?.reserve ?? 0}::integer)`,
     );
     if (!row?.refused) return;
     if (row.refused === 'executions') {
@@ -206,6 +212,46 @@ export class ExecutionsRepository {
   async idsOfUser(userId: string): Promise<string[]> {
     const rows = await this.db.select({ id: agentExecutions.id }).from(agentExecutions).where(eq(agentExecutions.userId, userId));
     return rows.map((row) => row.id);
+  }
+
+  /**
+   * Takes over a running execution whose lease expired from `previousOwner`, to continue it here, if it
+   * was continued fewer than `max` times: the owner, the lease and the count move in one conditional
+   * statement, so one instance wins. Undefined, changing nothing, when another claimed or ended it first
+   * or the limit is reached.
+   */
+  async claim(input: {
+    executionId: string;
+    previousOwner: string;
+    owner: string;
+    leaseMs: number;
+    max: number;
+  }): Promise<ClaimedExecution | undefined> {
+    const [row] = await queryRows<{ continuations: number; progress: string | null; slug: string; inputs: string }>(
+      this.db,
+      sql`
+      update agent_executions set owner = ${input.owner}, lease_expires_at = now() + ${`${input.leaseMs} milliseconds`}::interval,
+        continuations = continuations + 1
+      where id = ${input.executionId} and status = 'running' and owner = ${input.previousOwner}
+        and lease_expires_at < now() and continuations < ${input.max}
+      returning continuations, progress, slug, inputs`,
+    );
+    if (!row) return undefined;
+    return {
+      continuations: Number(row.continuations),
+      progress: parseRunProgress(row.progress),
+      slug: row.slug,
+      inputs: JSON.parse(this.cipher.open(row.inputs)) as Record<string, unknown>,
+    };
+  }
+
+  /** The owner of a live execution, or undefined once it ended. */
+  async liveOwner(executionId: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ owner: agentExecutions.owner })
+      .from(agentExecutions)
+      .where(and(eq(agentExecutions.id, executionId), inArray(agentExecutions.status, ['queued', 'running'])));
+    return row?.owner;
   }
 
   /** Live executions whose owner stopped renewing their lease. */

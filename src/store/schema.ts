@@ -211,6 +211,10 @@ export const agentExecutions = pgTable('agent_executions', {
   leaseExpiresAt: timestamptz('lease_expires_at').notNull(),
   checkpoint: text('checkpoint'),
   progress: text('progress'),
+  /** The execution's token estimate, held against the budget while it is live (migration 0015). */
+  reservedTokens: integer('reserved_tokens').notNull().default(0),
+  /** How often another instance took it over and continued it (migration 0016). */
+  continuations: integer('continuations').notNull().default(0),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   startedAt: timestamptz('started_at'),
   endedAt: timestamptz('ended_at'),

@@ -4,10 +4,11 @@
  * the window (`erased_usage`, under an anonymous subject), and — at admission — the reservations of
  * the user's running answers. Days start at 00:00 UTC, weeks on Monday 00:00 UTC.
  *
- * Admission is one atomic step with claiming the session (`autochat_admit_run`, migration 0007): a
- * new answer is admitted while used + reserved is below the limit, and then reserves its own
- * estimate until it ends. So answers started together overshoot the budget by at most about one
- * answer's worth, on any number of instances.
+ * Admission is one atomic step with claiming the session (`autochat_admit_run`, migration 0007) or
+ * recording an agent execution (`autochat_start_execution`, migration 0015): a new answer or
+ * execution is admitted while used + reserved is below the limit, and then reserves its own estimate
+ * until it ends. So answers and executions started together overshoot the budget by at most about
+ * one answer's worth, on any number of instances.
  */
 import { sql } from 'drizzle-orm';
 import { ChatError } from '../errors.js';

@@ -3,7 +3,7 @@
  * usage and its status are stored when the database returns — without restarting autochat — and
  * nothing expires meanwhile; readers get the whole answer and then a sentence that saving is pending
  * (a stream the AI SDK accepts); if the instance that generated it dies during the outage, another
- * stores it, as finished with its real usage. Against a PostgreSQL and a Redis server this test
+ * stores it, as finished with its real usage — for an agent execution too. Against a PostgreSQL and a Redis server this test
  * starts, kills and restarts itself.
  */
 import { spawn } from 'node:child_process';
@@ -210,6 +210,49 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
       expect.objectContaining({ promptTokens: 21, completionTokens: 13 }),
     ]);
     expect(await redis.client().exists(`autochat:end:${runId}`)).toBe(0);
+  });
+
+  it("keeps an agent execution's end while the database is away; another instance stores it as finished after its owner died", async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    upstream.enqueue(gated('outage-execution'));
+    const started = await fetch(`${a.url}/api/executions`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ slug: 'money-printing-agent', inputs: { skills: 'knitting', startupBudget: 10 } }),
+    });
+    expect(started.status).toBe(202);
+    const { executionId } = (await started.json()) as { executionId: string };
+    await upstream.reached('outage-execution');
+    const follower = followSse(await fetch(`${b.url}/api/executions/${executionId}/stream`));
+    await follower.until((live) => live.text() === BEFORE);
+
+    await postgres.kill();
+    upstream.release('outage-execution');
+    // Its followers get the whole output and its finish: the end is kept (in Redis, with no expiry).
+    const stream = await follower.ended;
+    expect(stream.invalid).toEqual([]);
+    expect(textOf(stream.chunks)).toBe(BEFORE + AFTER);
+    expect(typesOf(stream.chunks).at(-1)).toBe('finish');
+    const inspect = redis.client();
+    expect(await inspect.pttl(`autochat:end:${executionId}`)).toBe(-1);
+    await waitUntil(async () => (await metric(a.url, 'autochat_pending_saves')) === 1, 10_000);
+
+    // Its owner dies before the database returns: only Redis holds the end.
+    await a.kill();
+    await postgres.start();
+    let execution: { status: string; output?: { parts: { text?: string }[] }; usage?: { promptTokens: number; completionTokens: number } } =
+      { status: 'unknown' };
+    await waitUntil(async () => {
+      const response = await fetch(`${b.url}/api/executions/${executionId}`);
+      if (response.status !== 200) return false;
+      execution = await response.json();
+      return execution.status !== 'queued' && execution.status !== 'running';
+    }, 30_000);
+    expect(execution.status).toBe('finished');
+    expect(execution.output!.parts.map((part) => part.text ?? '').join('')).toBe(BEFORE + AFTER);
+    // Its real usage, once: not an interrupted run's estimate.
+    expect(execution.usage).toMatchObject({ promptTokens: 21, completionTokens: 13 });
+    expect(await inspect.exists(`autochat:end:${executionId}`)).toBe(0);
   });
 
   it('the terminal client prints the answer and the pending sentence, and exits 0 (not an error)', async () => {

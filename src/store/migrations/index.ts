@@ -13,6 +13,8 @@ import { messageBranches } from './0011-message-branches.js';
 import { toolApprovals } from './0012-tool-approvals.js';
 import { agentExecutions } from './0013-agent-executions.js';
 import { runContinuation } from './0014-run-continuation.js';
+import { executionReservations } from './0015-execution-reservations.js';
+import { executionContinuation } from './0016-execution-continuation.js';
 
 export type Migration = { id: string; sql: string };
 
@@ -31,6 +33,8 @@ export const migrations: Migration[] = [
   { id: '0012-tool-approvals', sql: toolApprovals },
   { id: '0013-agent-executions', sql: agentExecutions },
   { id: '0014-run-continuation', sql: runContinuation },
+  { id: '0015-execution-reservations', sql: executionReservations },
+  { id: '0016-execution-continuation', sql: executionContinuation },
 ];
 
 /** Splits a migration into statements at `;` line ends, keeping `$$ … $$` bodies whole. */
