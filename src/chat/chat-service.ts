@@ -42,7 +42,8 @@ import { loadUsageSubject, type UsageSubject } from '../usage/usage-subject.js';
 import { outageOf } from '../service-outage.js';
 import { AnswerBuilder } from './answer-builder.js';
 import { createLeaseKeeper } from './lease-keeper.js';
-import { RunStateError } from './run-state.js';
+import { RunRefusal, RunStateError } from './run-state.js';
+import { runRefusalError } from './run-refusal-words.js';
 import { createRunSettler } from './run-settler.js';
 import { createRunTakeover, type ContinuedRun } from './run-takeover.js';
 import { executeRun, SYSTEM_PROMPT, totalsOf, type RunDeps } from './run.js';
@@ -431,14 +432,9 @@ export async function createChatService(options: ChatServiceOptions = {}) {
       });
     } catch (error) {
       await eventLog.forget([runId]);
-      if (ChatError.isInstance(error) && error.code === 'run_in_progress' && (await approvals.isWaiting(sessionId).catch(() => false))) {
-        throw new ChatError(
-          'run_in_progress',
-          'The answer in this chat waits for your approval of a tool call. Approve or deny it (or stop the answer) first.',
-          {
-            retryAfterSeconds: 1,
-          },
-        );
+      if (RunRefusal.isInstance(error)) {
+        const waiting = error.code === 'run_in_progress' && (await approvals.isWaiting(sessionId).catch(() => false));
+        throw runRefusalError(error, waiting);
       }
       throw error;
     }
