@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createChatService } from '../src/chat/chat-service.js';
+import { appServicesOf } from '../src/http/app-context.js';
 import { createApp } from '../src/http/app.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { createLogger } from '../src/logger.js';
@@ -25,10 +26,9 @@ const chat = await createChatService({
   logger: createLogger('silent'),
 });
 try {
-  const app = createApp(
-    { chat, metrics: createMetrics({ defaultMetrics: false }), log: chat.log, version },
-    { mcp: createMcpEndpoint(chat) },
-  );
+  const app = createApp(appServicesOf(chat, { metrics: createMetrics({ defaultMetrics: false }), version }), {
+    mcp: createMcpEndpoint(chat),
+  });
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`/openapi.json answered ${response.status}: ${await response.text()}`);
   await mkdir(dirname(file), { recursive: true });

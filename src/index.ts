@@ -1,6 +1,10 @@
 /** autochat's public library surface. */
-export { createChatService, LOCAL_USER } from './chat/chat-service.js';
-export type { ChatService, ChatServiceOptions, StreamOptions } from './chat/chat-service.js';
+import { type ChatService, type ChatServiceOptions, createChatService as openChatRuntime } from './chat/chat-service.js';
+
+/** Opens the chat service: the database, the run event log and the models (README.md, "As a library"). */
+export const createChatService: (options?: ChatServiceOptions) => Promise<ChatService> = openChatRuntime;
+export { LOCAL_USER } from './chat/chat-service.js';
+export type { ChatService, ChatServiceOptions, RunRequest, StartedRun, StreamOptions } from './chat/chat-service.js';
 export type { ChatMessage, ChatSession, ChatSessionSummary, TokenUsage, UsageEntry, RunOutcome, SessionStatus } from './chat/types.js';
 export { ChatError, errorStatus } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChatService } from '../src/index.js';
+import { createChatService } from '../src/chat/chat-service.js';
 import { ChatError } from '../src/errors.js';
 import { welcomeSuggestions } from '../web/src/welcome-suggestions.js';
 import { databaseTargets } from './support/databases.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { createChatService } from '../src/index.js';
+import { createChatService } from '../src/chat/chat-service.js';
 import { createContentCipher } from '../src/store/content-cipher.js';
 import { openDatabase } from '../src/store/database.js';
 import { ExecutionsRepository } from '../src/store/executions-repository.js';

@@ -13,7 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ToolSet, UIMessageChunk } from 'ai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createChatService, type ChatService } from '../src/chat/chat-service.js';
+import { createChatService, type ChatRuntime as ChatService } from '../src/chat/chat-service.js';
 import type { Config } from '../src/config.js';
 import { signJwt } from '../src/http/middleware/jwt.js';
 import { createLogger } from '../src/logger.js';

@@ -11,7 +11,7 @@ import { openDatabase, type Database } from '../src/store/database.js';
 import { RunsRepository } from '../src/store/runs-repository.js';
 import { runStatuses } from '../src/store/schema.js';
 import { SessionsRepository } from '../src/store/sessions-repository.js';
-import { createChatService } from '../src/index.js';
+import { createChatService } from '../src/chat/chat-service.js';
 import { databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { upstreamOptions } from './support/test-service.js';

@@ -8,7 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChatService, type ChatService } from '../src/chat/chat-service.js';
+import { createChatService, type ChatRuntime as ChatService } from '../src/chat/chat-service.js';
 import { searchStatement } from '../src/store/agents-repository.js';
 import { openDatabase } from '../src/store/database.js';
 import { databaseTargets } from './support/databases.js';

@@ -7,7 +7,7 @@
 import { tool, type UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createChatService, type ChatService } from '../src/chat/chat-service.js';
+import { createChatService, type ChatRuntime as ChatService } from '../src/chat/chat-service.js';
 import { databaseTargets } from './support/databases.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { upstreamOptions } from './support/test-service.js';

@@ -8,9 +8,10 @@ import { convertToModelMessages, generateText, type LanguageModel, type ModelMes
 import { costFrom } from '../llm/upstream-cost.js';
 import type { NewUsage } from '../store/runs-repository.js';
 import { toUsage } from '../usage/call-usage.js';
+import type { StoredSummary } from '../store/records.js';
 import type { ChatMessage } from './types.js';
 
-export type StoredSummary = { text: string; throughSeq: number };
+export type { StoredSummary } from '../store/records.js';
 
 export type ContextWindowPolicy = {
   windowTokens: number;

@@ -13,6 +13,7 @@ import type { SessionsRepository } from '../store/sessions-repository.js';
 import { toUsage } from '../usage/call-usage.js';
 import type { StartingTurns } from './starting-turns.js';
 import { titleText } from './title-text.js';
+import type { ChatMessage, RunResult } from './types.js';
 import { errorSummary } from '../logger.js';
 
 const INSTRUCTION =
@@ -121,4 +122,41 @@ export function createSessionTitles(deps: {
       abort.abort();
     },
   };
+}
+
+/**
+ * Whether and when a run names its chat. Only the first exchange names a session (later runs never
+ * pay for a title); it is asked for as the answer starts streaming rather than after it, when the
+ * next turn may be starting. A first answer that ended before any output (stopped, or failed) still
+ * leaves a chat to find again; after a failure the provider is not asked again: the first words name it.
+ */
+export function firstExchangeTitle(
+  titles: Pick<SessionTitles, 'request'>,
+  run: { sessionId: string; userId: string; title: string | null; history: ChatMessage[] },
+): { onFirstOutput(first: { type: string }): void; onEnded(outcome: RunResult, kept: boolean): void } {
+  const firstExchange = run.title === null && run.history.filter((message) => message.role === 'user').length === 1;
+  let titled = false;
+  const request = (askModel = true) =>
+    titles.request({ sessionId: run.sessionId, userId: run.userId, firstMessage: textOf(run.history), askModel });
+  return {
+    onFirstOutput(first) {
+      if (first.type !== 'error' && firstExchange) {
+        titled = true;
+        request();
+      }
+    },
+    onEnded(outcome, kept) {
+      if (firstExchange && !titled && !kept) request(outcome !== 'failed');
+    },
+  };
+}
+
+/** The text of the first user message of a history (what a title is made from). */
+function textOf(history: ChatMessage[]): string {
+  return (
+    history
+      .find((message) => message.role === 'user')
+      ?.parts.map((part) => (part.type === 'text' ? part.text : ''))
+      .join(' ') ?? ''
+  );
 }

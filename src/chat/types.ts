@@ -1,79 +1,25 @@
-/** The shapes of the public library API (README.md, "As a library"), one definition each. */
-import type { UIMessage } from 'ai';
-import type { SessionSummary } from '../api/shapes.js';
-
-export type ChatMessage = UIMessage<ChatMessageMetadata>;
-
-export type ChatMessageMetadata = {
-  sessionId?: string;
-  usage?: TokenUsage;
-  createdAt?: string;
-  /** How often the answer was continued on another instance after its own stopped (absent: never). */
-  continuations?: number;
-  /** The session owner's feedback on an answer, when they gave some. */
-  feedback?: { rating: 'up' | 'down'; comment?: string; updatedAt: string };
-};
-
 /**
- * Where a message sits in its session's history, which is a tree (docs/architecture.md, "Branches"):
- * an edit or a regenerated answer is a sibling of the message it replaces.
+ * The shapes of the public library API (README.md, "As a library"), one definition each. What the
+ * store persists is defined there (src/store/records.ts) and re-exported here.
  */
-export type MessagePlace = {
-  /** The message this one follows; null for a first message. */
-  parentId: string | null;
-  /** The messages with the same parent, this one included, oldest first. */
-  siblingIds: string[];
-  /** This message's position among its siblings (`index` from 0) and their number. */
-  branch: { index: number; count: number };
-};
+import type { SessionSummary } from '../api/shapes.js';
+import type { RunOutcome } from '../store/records.js';
 
-/** A message as a session holds it: with its place in the tree when it was read from the store. */
-export type SessionMessage = ChatMessage & Partial<MessagePlace>;
+export type {
+  ChatMessage,
+  ChatMessageMetadata,
+  ChatSession,
+  MessagePlace,
+  PendingToolApproval,
+  RunOutcome,
+  SessionMessage,
+  SessionStatus,
+  TokenUsage,
+  UsageEntry,
+} from '../store/records.js';
 
-export type TokenUsage = {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  costUsd?: number;
-};
-
-export type UsageEntry = TokenUsage & {
-  model: string;
-  createdAt: string;
-  kind?: 'chat' | 'title' | 'summary' | 'execution';
-  /** True when the upstream reported no counts (a cut-short call) and they were estimated. */
-  estimated?: boolean;
-};
-
-export type SessionStatus = 'idle' | 'running';
-export type RunOutcome = 'finished' | 'failed' | 'stopped' | 'interrupted';
 /** What a run's execution comes to: an outcome, or a pause until the user answers tool approvals. */
 export type RunResult = RunOutcome | 'awaiting-approval';
-
-export type ChatSession = {
-  sessionId: string;
-  userId: string;
-  title: string | null;
-  /** The active path: from the first message to the session's active leaf. */
-  messages: SessionMessage[];
-  usage: UsageEntry[];
-  createdAt: string;
-  updatedAt: string;
-  status: SessionStatus;
-  lastRunStatus: RunOutcome | null;
-  /** Tool calls of the last answer that wait for the user's approval (the answer is the last message). */
-  pendingApprovals?: PendingToolApproval[];
-};
-
-export type PendingToolApproval = {
-  approvalId: string;
-  toolCallId: string;
-  toolName: string;
-  input: unknown;
-  expiresAt: string;
-  /** Present once answered (the run resumes when every call is). */
-  approved?: boolean;
-};
 
 /** A session without its history: the API's `SessionSummary` (api/shapes.ts), defined there once. */
 export type ChatSessionSummary = SessionSummary;

@@ -43,7 +43,7 @@ export type AppOptions = {
 };
 
 export function createApp(services: AppServices, options: AppOptions = {}) {
-  const { config } = services.chat;
+  const { config } = services;
   const app = new Hono<AppEnv>();
   // Bodies are JSON of one message at most; the envelope allows for the useChat body's history.
   const maxBodyBytes = Math.max(64 * 1024, config.limits.maxMessageChars * 8 + 16 * 1024);

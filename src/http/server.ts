@@ -11,14 +11,14 @@ import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { configOf, createChatService, type ChatServiceOptions } from '../chat/chat-service.js';
+import { type ChatRuntime, type ChatServiceOptions, configOf, createChatService, type RunEventsHook } from '../chat/chat-service.js';
 import { isLoopbackHost } from '../config.js';
 import { createLogger } from '../logger.js';
 import { version } from '../version.js';
-import type { AppEnv } from './app-context.js';
+import { type AppEnv, appServicesOf } from './app-context.js';
 import { createApp } from './app.js';
 import { answerClientErrors } from './client-errors.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { errorBody } from './middleware/errors.js';
 
 /** At shutdown, how long open responses get to finish at least, even with no grace period. */
@@ -34,14 +34,14 @@ const HANDED_ON_FOLLOW_MS = 30_000;
 export type RunningServer = {
   url: string;
   port: number;
-  chat: Awaited<ReturnType<typeof createChatService>>;
+  chat: ChatRuntime;
   app: Hono<AppEnv>;
   close(graceMs?: number): Promise<void>;
 };
 
 export type ServerOptions = ChatServiceOptions & {
   /** Builds the MCP endpoint, given the chat service (kept optional so the core has no MCP dependency). */
-  mcp?: (chat: Awaited<ReturnType<typeof createChatService>>) => Hono<AppEnv>;
+  mcp?: (chat: ChatRuntime) => Hono<AppEnv>;
   /** Where the built web UI is (default: beside the server code); `false` serves none. */
   webRoot?: string | false;
 };
@@ -55,28 +55,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   // The server logs on stdout (a library user's program gets them on stderr, see createChatService).
-  const chat = await createChatService({ ...serviceOptions, logger: serviceOptions.logger ?? createLogger(settings.logLevel) });
-  const { config, log } = chat;
   const metrics = createMetrics();
-  chat.hooks.runStarted = () => metrics.activeRuns.inc();
-  chat.hooks.runEnded = (outcome) => {
-    metrics.activeRuns.dec();
-    metrics.runs.inc({ outcome });
-    if (outcome === 'failed') metrics.upstreamErrors.inc();
-  };
-  chat.hooks.runContinued = () => metrics.runsContinued.inc();
-  chat.hooks.runPaused = () => metrics.activeRuns.dec();
-  chat.hooks.waitingRunEnded = () => metrics.runs.inc({ outcome: 'stopped' });
-  chat.hooks.saveRetryFailed = () => metrics.pendingSaveRetries.inc();
-  chat.hooks.saveOverflowed = () => metrics.pendingSaveOverflows.inc();
-  chat.hooks.tokensUsed = (usage) => {
-    for (const entry of usage) {
-      metrics.tokens.inc({ kind: 'prompt' }, entry.promptTokens);
-      metrics.tokens.inc({ kind: 'completion' }, entry.completionTokens);
-    }
-  };
-  chat.hooks.feedbackGiven = (rating) => metrics.feedback.inc({ rating });
-  const app = createApp({ chat, metrics, log, version }, { tls: Boolean(config.tls), mcp: mcp?.(chat), webRoot });
+  const chat = await createChatService({
+    ...serviceOptions,
+    logger: serviceOptions.logger ?? createLogger(settings.logLevel),
+    events: metricsEvents(metrics),
+  });
+  const { config, log } = chat;
+  const app = createApp(appServicesOf(chat, { metrics, version }), { tls: Boolean(config.tls), mcp: mcp?.(chat), webRoot });
 
   const { headersTimeoutMs, bodyTimeoutMs } = config.limits;
   // Node's deadlines end a request that has not fully arrived: headers within headersTimeoutMs of
@@ -162,6 +148,30 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       })();
       return closing;
     },
+  };
+}
+
+/** The service's runs as the metrics count them. */
+function metricsEvents(metrics: Metrics): RunEventsHook {
+  return {
+    runStarted: () => metrics.activeRuns.inc(),
+    runEnded: (outcome) => {
+      metrics.activeRuns.dec();
+      metrics.runs.inc({ outcome });
+      if (outcome === 'failed') metrics.upstreamErrors.inc();
+    },
+    runContinued: () => metrics.runsContinued.inc(),
+    runPaused: () => metrics.activeRuns.dec(),
+    waitingRunEnded: () => metrics.runs.inc({ outcome: 'stopped' }),
+    saveRetryFailed: () => metrics.pendingSaveRetries.inc(),
+    saveOverflowed: () => metrics.pendingSaveOverflows.inc(),
+    tokensUsed: (usage) => {
+      for (const entry of usage) {
+        metrics.tokens.inc({ kind: 'prompt' }, entry.promptTokens);
+        metrics.tokens.inc({ kind: 'completion' }, entry.completionTokens);
+      }
+    },
+    feedbackGiven: (rating) => metrics.feedback.inc({ rating }),
   };
 }
 

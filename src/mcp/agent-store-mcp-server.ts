@@ -6,7 +6,7 @@
 import { McpServer, type ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ChatService } from '../chat/chat-service.js';
+import type { ChatRuntime as ChatService } from '../chat/chat-service.js';
 import { agentSchema } from '../store/agents-repository.js';
 import { addAgentToLibraryInput } from '../tools/add-agent-to-library.js';
 import { findAgentInput } from '../tools/find-agent.js';

@@ -5,7 +5,7 @@
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { Hono } from 'hono';
-import type { ChatService } from '../chat/chat-service.js';
+import type { ChatRuntime as ChatService } from '../chat/chat-service.js';
 import { ChatError } from '../errors.js';
 import type { AppEnv } from '../http/app-context.js';
 import { readJson } from '../http/validation.js';

@@ -5,11 +5,11 @@
  * the resume is one atomic claim (`awaiting-approval → running`), so exactly one instance continues.
  */
 import { sql } from 'drizzle-orm';
-import type { ChatMessage } from '../chat/types.js';
+import type { ChatMessage } from './records.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
 import type { NewUsage } from './runs-repository.js';
-import { usageRecords } from './sessions-repository.js';
+import { usageRecords } from './usage-rows.js';
 
 /** A tool call the run asks about. */
 export type ApprovalRequest = { approvalId: string; toolCallId: string; toolName: string; input: unknown };

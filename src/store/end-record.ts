@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { ExecutionEnd } from './executions-repository.js';
 import type { RunEnd } from './runs-repository.js';
-import type { ChatMessage } from '../chat/types.js';
+import type { ChatMessage } from './records.js';
 
 export const usageSchema = z.object({
   kind: z.enum(['chat', 'title', 'summary', 'execution']),

@@ -5,7 +5,7 @@
  * usage rows together. Inputs, output and checkpoints are sealed like message content.
  */
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { ChatMessage, TokenUsage } from '../chat/types.js';
+import type { ChatMessage, TokenUsage } from './records.js';
 import { ChatError } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
@@ -14,7 +14,7 @@ import { queryRows, type Db } from './database.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import type { NewUsage } from './runs-repository.js';
 import { agentExecutions, usageEvents, type ExecutionStatus } from './schema.js';
-import { usageRecords } from './sessions-repository.js';
+import { usageRecords } from './usage-rows.js';
 
 export type ExecutionEndStatus = Exclude<ExecutionStatus, 'queued' | 'running'>;
 

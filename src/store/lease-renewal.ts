@@ -4,7 +4,7 @@
  * statement, saving each one's crash checkpoint (sealed like message content) and what it has spent.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { ChatMessage } from '../chat/types.js';
+import type { ChatMessage } from './records.js';
 import type { ContentCipher } from './content-cipher.js';
 import type { RunProgress } from './run-progress.js';
 

@@ -5,17 +5,17 @@
  * two instances can never both start a run on one session, nor both end one run.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
-import type { StoredSummary } from '../chat/context-window.js';
-import type { ChatMessage, RunOutcome, UsageEntry } from '../chat/types.js';
-import { RunStateError } from '../chat/run-state.js';
-import { ChatError, notFound } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
 import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
+import { MessageCodec } from './message-codec.js';
+import type { ChatMessage, NewUsage, RunOutcome, StoredSummary } from './records.js';
+import { RunRefusal, RunStateError } from './run-state-error.js';
 import { chatRuns } from './schema.js';
-import { usageRecords, type SessionsRepository } from './sessions-repository.js';
+import type { SessionsRepository } from './sessions-repository.js';
+import { usageRecords } from './usage-rows.js';
 
 export type RunEnd = {
   status: RunOutcome;
@@ -24,16 +24,10 @@ export type RunEnd = {
   usage: NewUsage[];
 };
 
-export type NewUsage = Omit<UsageEntry, 'createdAt'> & { kind: NonNullable<UsageEntry['kind']> };
-
-const parentMissing = () => new ChatError('invalid_request', 'The message to branch from (parentId) is not in this chat.');
-const notAQuestion = () =>
-  new ChatError('invalid_request', 'Only an answer, or the message it answers, can be regenerated; this message is neither in this chat.');
+export type { NewUsage } from './records.js';
 
 /** `p_parent` of `autochat_begin_run`: null continues the active path, '' starts a new first message. */
 const parentParam = (parentId: string | null | undefined) => (parentId === undefined ? null : parentId === null ? '' : parentId);
-
-const messageIdUsed = () => new ChatError('invalid_request', 'This message id was already used. Send new messages with a new id.');
 
 /** What a run needs once its session is claimed and the user's message stored. */
 export type BegunRun = {
@@ -93,19 +87,24 @@ function refusalOf(row: Pick<BeginRow, 'refused' | 'daily_used' | 'weekly_used' 
 }
 
 export class RunsRepository {
+  private readonly codec: MessageCodec;
+
   constructor(
     private readonly db: Db,
     private readonly sessions: SessionsRepository,
     private readonly cipher: ContentCipher,
-  ) {}
+  ) {
+    this.codec = new MessageCodec(cipher);
+  }
 
   /**
    * idle → running, in one statement (two for a retried message id): claims the session, records the run and stores the user's
    * message together, so a message is never stored without a run that answers it, nor twice. A
    * message id that is already stored is a retry, allowed for the session's last user message while
    * it has no complete answer; it is answered again, not stored again. Message ids are scoped to
-   * their session (migration 0008): another session's ids, anyone's, neither collide nor show. Throws
-   * `not_found`, `run_in_progress`, `invalid_request` for an id used earlier in this session, or —
+   * their session (migration 0008): another session's ids, anyone's, neither collide nor show. Throws a
+   * `RunRefusal` (`not_found`, `run_in_progress`, `message_id_used` for an id used earlier in this
+   * session, `parent_missing`, `not_a_question`) that the service words for the user, or —
    * with `admission` — the budget's `usage_limit_exceeded`, checked in the same statement and
    * writing nothing.
    *
@@ -121,7 +120,7 @@ export class RunsRepository {
       result = input.regenerate ? await this.claim(input, true) : ((await this.claim(input, false)) ?? (await this.claim(input, true)));
     } catch (error) {
       // The same id inserted concurrently in this session: nothing was written.
-      if (sqlStateOf(error) === '23505') throw messageIdUsed();
+      if (sqlStateOf(error) === '23505') throw new RunRefusal('message_id_used');
       throw error;
     }
     if (result) {
@@ -136,24 +135,23 @@ export class RunsRepository {
       }
     }
     const row = await this.sessions.findRow(sessionId);
-    if (!row || row.userId !== userId) throw notFound();
+    if (!row || row.userId !== userId) throw new RunRefusal('not_found');
     if (row.status === 'idle') {
-      if (input.regenerate) throw notAQuestion();
-      if (typeof input.parentId === 'string' && !(await this.sessions.hasMessage(sessionId, input.parentId))) throw parentMissing();
-      throw messageIdUsed();
+      if (input.regenerate) throw new RunRefusal('not_a_question');
+      if (typeof input.parentId === 'string' && !(await this.sessions.hasMessage(sessionId, input.parentId)))
+        throw new RunRefusal('parent_missing');
+      throw new RunRefusal('message_id_used');
     }
-    throw new ChatError('run_in_progress', 'An answer is already being generated in this chat. Wait for it, or stop it first.', {
-      retryAfterSeconds: 1,
-    });
+    throw new RunRefusal('run_in_progress');
   }
 
   private readBegun(result: BeginRow, userMessage: ChatMessage, retry: boolean): BegunRun {
     // The history was read in the statement's snapshot: a new message is not in it yet.
     const stored = (JSON.parse(result.history) as StoredMessageTuple[]).map(([id, role, parts, metadata, createdAt]) =>
-      this.sessions.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
+      this.codec.toMessage({ id, role, parts, metadata, createdAt: new Date(createdAt) }),
     );
     // A summary covers a prefix of one path: it applies only if that path is the one answered now.
-    const summary = this.sessions.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq });
+    const summary = this.codec.readSummary({ summary: result.summary, summaryThroughSeq: result.summary_through_seq });
     const applies =
       summary !== undefined && result.summary_through_id !== null && stored[summary.throughSeq]?.id === result.summary_through_id;
     return {
@@ -326,7 +324,7 @@ export class RunsRepository {
    */
   async end(runId: string, sessionId: string, userId: string, end: RunEnd): Promise<void> {
     const message = end.message && end.message.parts.length > 0 ? end.message : undefined;
-    const sealed = message ? this.sessions.seal(message) : undefined;
+    const sealed = message ? this.codec.seal(message) : undefined;
     const [row] = await queryRows<{ ended: boolean }>(
       this.db,
       sql`

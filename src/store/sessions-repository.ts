@@ -3,11 +3,21 @@
  * computed by the database from the (session_id, seq) index, so its cost does not grow with history.
  */
 import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
-import type { ChatMessage, ChatSession, ChatSessionSummary, RunOutcome, SessionMessage, UsageEntry } from '../chat/types.js';
 import type { ContentCipher } from './content-cipher.js';
 import { queryRows, type Db } from './database.js';
+import { MessageCodec, type SealedMessage, type StoredMessageRow } from './message-codec.js';
+import type {
+  ChatMessage,
+  ChatSession,
+  NewUsage,
+  RunOutcome,
+  SessionMessage,
+  SessionRecord,
+  StoredSummary,
+  UsageEntry,
+} from './records.js';
 import { agentExecutions, chatMessages, chatRuns, chatSessions, libraryAgents, messageFeedback, usageEvents } from './schema.js';
-import type { NewUsage } from './runs-repository.js';
+import { costOf, toUsageEntry } from './usage-rows.js';
 
 type SessionRow = typeof chatSessions.$inferSelect;
 
@@ -31,18 +41,22 @@ export type SessionCursor = { updatedAt: string; id: string };
 /** Where a page of sessions in creation order ends (for the export); like `SessionCursor`. */
 export type CreationCursor = { createdAt: string; id: string };
 
-export type SessionsPage = { sessions: ChatSessionSummary[]; nextCursor: CreationCursor | null };
+export type SessionsPage = { sessions: SessionRecord[]; nextCursor: CreationCursor | null };
 
 /** A timestamp as an ISO text with all six decimals the column keeps, in UTC. */
 const exactTime = (column: SQL) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export class SessionsRepository {
+  private readonly codec: MessageCodec;
+
   constructor(
     private readonly db: Db,
     private readonly cipher: ContentCipher,
-  ) {}
+  ) {
+    this.codec = new MessageCodec(cipher);
+  }
 
-  async create(id: string, userId: string, title: string | null = null): Promise<ChatSessionSummary> {
+  async create(id: string, userId: string, title: string | null = null): Promise<SessionRecord> {
     const [row] = await this.db
       .insert(chatSessions)
       .values({ id, userId, title: title === null ? null : this.cipher.seal(title) })
@@ -61,7 +75,7 @@ export class SessionsRepository {
     return row;
   }
 
-  async summary(id: string): Promise<ChatSessionSummary | undefined> {
+  async summary(id: string): Promise<SessionRecord | undefined> {
     const row = await this.findRow(id);
     return row && this.toSummary(row);
   }
@@ -208,16 +222,8 @@ export class SessionsRepository {
   }
 
   /** A stored message row as the message it holds (decrypted when content is encrypted). */
-  toMessage(row: { id: string; role: ChatMessage['role']; parts: string; metadata: string | null; createdAt: Date }): ChatMessage {
-    return {
-      id: row.id,
-      role: row.role,
-      parts: JSON.parse(this.cipher.open(row.parts)) as ChatMessage['parts'],
-      metadata: {
-        ...(row.metadata === null ? {} : (JSON.parse(this.cipher.open(row.metadata)) as ChatMessage['metadata'])),
-        createdAt: row.createdAt.toISOString(),
-      },
-    };
+  toMessage(row: StoredMessageRow): ChatMessage {
+    return this.codec.toMessage(row);
   }
 
   async usage(sessionId: string): Promise<UsageEntry[]> {
@@ -297,12 +303,8 @@ export class SessionsRepository {
   }
 
   /** A message's parts and metadata as stored: JSON, sealed when content is encrypted. */
-  seal(message: ChatMessage): { parts: string; metadata: string | null } {
-    const { createdAt: _createdAt, ...kept } = message.metadata ?? {};
-    return {
-      parts: this.cipher.seal(JSON.stringify(message.parts)),
-      metadata: Object.keys(kept).length > 0 ? this.cipher.seal(JSON.stringify(kept)) : null,
-    };
+  seal(message: ChatMessage): SealedMessage {
+    return this.codec.seal(message);
   }
 
   async setTitle(id: string, title: string): Promise<void> {
@@ -328,9 +330,8 @@ export class SessionsRepository {
       .where(eq(chatSessions.id, id));
   }
 
-  readSummary(row: Pick<SessionRow, 'summary' | 'summaryThroughSeq'>): { text: string; throughSeq: number } | undefined {
-    if (row.summary === null || row.summaryThroughSeq === null) return undefined;
-    return { text: this.cipher.open(row.summary), throughSeq: row.summaryThroughSeq };
+  readSummary(row: Pick<SessionRow, 'summary' | 'summaryThroughSeq'>): StoredSummary | undefined {
+    return this.codec.readSummary(row);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -391,7 +392,7 @@ export class SessionsRepository {
     });
   }
 
-  toSummary(row: SessionRow): ChatSessionSummary {
+  toSummary(row: SessionRow): SessionRecord {
     return {
       sessionId: row.id,
       userId: row.userId,
@@ -402,35 +403,4 @@ export class SessionsRepository {
       lastRunStatus: (row.lastRunStatus as RunOutcome | null) ?? null,
     };
   }
-}
-
-export function toUsageEntry(row: typeof usageEvents.$inferSelect): UsageEntry {
-  return {
-    promptTokens: row.promptTokens,
-    completionTokens: row.completionTokens,
-    totalTokens: row.totalTokens,
-    model: row.model,
-    ...(row.costUsd === null ? {} : { costUsd: Number(row.costUsd) }),
-    createdAt: row.createdAt.toISOString(),
-    kind: row.kind,
-    ...(row.estimated ? { estimated: true } : {}),
-  };
-}
-
-/** The cost column's value: an exact decimal string, or null when the upstream reported none. */
-const costOf = (entry: NewUsage) => (entry.costUsd === undefined ? null : entry.costUsd.toFixed(8));
-
-/** Usage rows as the JSON records `autochat_end_run` reads (`jsonb_to_recordset`). */
-export function usageRecords(usage: NewUsage[]): string {
-  return JSON.stringify(
-    usage.map((entry) => ({
-      kind: entry.kind,
-      model: entry.model,
-      prompt_tokens: entry.promptTokens,
-      completion_tokens: entry.completionTokens,
-      total_tokens: entry.totalTokens,
-      cost_usd: costOf(entry),
-      estimated: entry.estimated ?? false,
-    })),
-  );
 }

@@ -11,7 +11,8 @@ import type { ExecutionsRepository } from './executions-repository.js';
 import type { FeedbackRepository } from './feedback-repository.js';
 import type { Db } from './database.js';
 import { chatMessages, chatSessions, usageEvents } from './schema.js';
-import { toUsageEntry, type SessionsRepository } from './sessions-repository.js';
+import type { SessionsRepository } from './sessions-repository.js';
+import { toUsageEntry } from './usage-rows.js';
 
 /** Sessions per batch; their messages and usage are read together. */
 const SESSIONS_PER_BATCH = 100;

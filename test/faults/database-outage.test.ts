@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChatService } from '../../src/index.js';
+import { createChatService } from '../../src/chat/chat-service.js';
 import { startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
 import { spawnServer, type ServerProcess } from '../support/server-processes.js';

@@ -36,7 +36,7 @@ export const executionRoutes = [
     errors: [400, 404, 429, 503],
     handler: async (c) => {
       const body = parseWith(startExecutionBody, await readJson(c), 'request body', 'Send {"slug": "agent-slug", "inputs": {…}}.');
-      const started = await c.get('services').chat.executions.start(c.get('userId'), body.slug, body.inputs);
+      const started = await c.get('services').executions.start(c.get('userId'), body.slug, body.inputs);
       return c.json(started, 202);
     },
   }),
@@ -57,9 +57,7 @@ export const executionRoutes = [
     errors: [400, 503],
     handler: async (c) => {
       const query = parseWith(listExecutionsQuery, c.req.query(), 'query');
-      const page = await c
-        .get('services')
-        .chat.executions.list(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
+      const page = await c.get('services').executions.list(c.get('userId'), { limit: query.limit, cursor: decodeCursor(query.cursor) });
       return c.json({
         executions: page.executions,
         nextCursor: page.nextCursor ? Buffer.from(JSON.stringify(page.nextCursor)).toString('base64url') : null,
@@ -78,7 +76,7 @@ export const executionRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id } = parseWith(executionIdParam, c.req.param(), 'execution id');
-      return c.json(await c.get('services').chat.executions.get(id, c.get('userId')));
+      return c.json(await c.get('services').executions.get(id, c.get('userId')));
     },
   }),
   defineRoute({
@@ -93,8 +91,8 @@ export const executionRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id } = parseWith(executionIdParam, c.req.param(), 'execution id');
-      const { chat, metrics } = c.get('services');
-      const reader = await chat.executions.reader(id, c.get('userId'));
+      const { executions, metrics } = c.get('services');
+      const reader = await executions.reader(id, c.get('userId'));
       metrics.activeStreams.inc();
       return sseResponse((signal) => reader(signal), {
         headers: { 'x-request-id': c.get('requestId'), 'x-run-id': id },
@@ -116,7 +114,7 @@ export const executionRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { id } = parseWith(executionIdParam, c.req.param(), 'execution id');
-      return c.json(await c.get('services').chat.executions.stop(id, c.get('userId')));
+      return c.json(await c.get('services').executions.stop(id, c.get('userId')));
     },
   }),
   defineRoute({
@@ -136,7 +134,7 @@ export const executionRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { slug } = parseWith(agentSlugParam, c.req.param(), 'agent slug');
-      return c.json(await c.get('services').chat.executions.requiredSetup(slug));
+      return c.json(await c.get('services').executions.requiredSetup(slug));
     },
   }),
 ];

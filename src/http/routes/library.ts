@@ -14,7 +14,7 @@ export const libraryRoutes = [
     security: ['bearer'],
     responses: { 200: { description: 'The library.', content: { 'application/json': libraryResponse } } },
     errors: [503],
-    handler: async (c) => c.json({ agents: await c.get('services').chat.agents.library(c.get('userId')) }),
+    handler: async (c) => c.json({ agents: await c.get('services').agents.library(c.get('userId')) }),
   }),
   defineRoute({
     method: 'post',
@@ -28,7 +28,7 @@ export const libraryRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { slug } = parseWith(librarySlugBody, await readJson(c), 'request body');
-      const entry = await c.get('services').chat.agents.addToLibrary(c.get('userId'), slug);
+      const entry = await c.get('services').agents.addToLibrary(c.get('userId'), slug);
       if (!entry) throw noSuchAgent(slug);
       return c.json(entry, 201);
     },
@@ -45,7 +45,7 @@ export const libraryRoutes = [
     errors: [400, 404, 503],
     handler: async (c) => {
       const { slug } = parseWith(librarySlugParam, c.req.param(), 'slug');
-      const removed = await c.get('services').chat.agents.removeFromLibrary(c.get('userId'), slug);
+      const removed = await c.get('services').agents.removeFromLibrary(c.get('userId'), slug);
       if (!removed) throw new ChatError('not_found', 'That agent is not in your library.');
       return c.body(null, 204);
     },

@@ -41,7 +41,7 @@ export const operationsRoutes = (document: () => OpenApiDocument) => [
       },
     },
     handler: async (c) => {
-      const checks = await c.get('services').chat.ready();
+      const checks = await c.get('services').status.ready();
       const ok = Object.values(checks).every(Boolean);
       if (ok) return c.json({ status: 'ready', checks }, 200);
       // Which backing service is down, by name, so an operator (or a probe's log) sees it at once.
@@ -60,9 +60,9 @@ export const operationsRoutes = (document: () => OpenApiDocument) => [
     responses: { 200: { description: 'Prometheus text format (see docs/operations.md).', content: { 'text/plain': z.string() } } },
     handler: async (c) => {
       const { registry, activeRuns, pendingSaves, pendingSaveBytes } = c.get('services').metrics;
-      const { chat } = c.get('services');
-      activeRuns.set(chat.activeRunCount());
-      const pending = chat.pendingSaves();
+      const { status } = c.get('services');
+      activeRuns.set(status.activeRunCount());
+      const pending = status.pendingSaves();
       pendingSaves.set(pending.count);
       pendingSaveBytes.set(pending.bytes);
       return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
@@ -87,13 +87,13 @@ export const operationsRoutes = (document: () => OpenApiDocument) => [
     security: [],
     responses: { 200: { description: 'The facts.', content: { 'application/json': infoResponse } } },
     handler: (c) => {
-      const { chat, version } = c.get('services');
+      const { status, config, version } = c.get('services');
       return c.json({
         version,
-        demoModel: chat.demo,
-        model: chat.chatModelId,
-        authRequired: Boolean(chat.config.authJwtSecret),
-        maxMessageChars: chat.config.limits.maxMessageChars,
+        demoModel: status.demo,
+        model: status.chatModelId,
+        authRequired: Boolean(config.authJwtSecret),
+        maxMessageChars: config.limits.maxMessageChars,
       });
     },
   }),

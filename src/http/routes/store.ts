@@ -16,7 +16,7 @@ export const storeRoutes = [
     errors: [400, 503],
     handler: async (c) => {
       const query = parseWith(storeQuery, c.req.query(), 'query');
-      return c.json({ agents: await c.get('services').chat.agents.search(query.q, query.limit) });
+      return c.json({ agents: await c.get('services').agents.search(query.q, query.limit) });
     },
   }),
 ];

@@ -51,9 +51,9 @@ export async function streamAnswer(c: Context<AppEnv>, sessionId: string, body: 
 
 /** Attaches to the session's active run from its first event; 204 when nothing runs. */
 export async function resumeAnswer(c: Context<AppEnv>, sessionId: string): Promise<Response> {
-  const { chat, metrics } = c.get('services');
+  const { chat, eventLog, metrics } = c.get('services');
   const logId = await chat.activeLogId(sessionId, c.get('userId'));
-  if (!logId || !(await chat.eventLog.exists(logId))) return c.body(null, 204);
+  if (!logId || !(await eventLog.exists(logId))) return c.body(null, 204);
   metrics.activeStreams.inc();
   return sseResponse((signal) => chat.readRun(logId, signal), {
     headers: { 'x-request-id': c.get('requestId'), 'x-run-id': logId.split('.')[0]! },
