@@ -283,15 +283,22 @@ async function parseToolInput(tool: Tool | undefined, toolName: string, rawInput
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 500);
 
-/** The tools as the provider takes them; JSON schemas are worked out once per schema object. */
+/** The tools as the provider takes them: worked out once per tool set (a user's is kept across turns), JSON schemas once per schema object. */
 function functionTools(tools: ToolSet): LanguageModelV3FunctionTool[] {
-  return Object.entries(tools).map(([name, tool]) => ({
-    type: 'function',
-    name,
-    description: tool.description,
-    inputSchema: jsonSchemaOf(tool.inputSchema),
-  }));
+  let listed = toolLists.get(tools);
+  if (!listed) {
+    listed = Object.entries(tools).map(([name, tool]) => ({
+      type: 'function',
+      name,
+      description: tool.description,
+      inputSchema: jsonSchemaOf(tool.inputSchema),
+    }));
+    toolLists.set(tools, listed);
+  }
+  return listed;
 }
+
+const toolLists = new WeakMap<ToolSet, LanguageModelV3FunctionTool[]>();
 
 const jsonSchemas = new WeakMap<object, LanguageModelV3FunctionTool['inputSchema']>();
 

@@ -130,8 +130,10 @@ export type ServiceWiring = {
   executions: ExecutionService;
   extraTools: ToolSet | undefined;
   needsApproval: ReturnType<typeof createToolApprovalPolicy>;
-  /** The tools of a turn of this user (the store as a turn's tools use it). */
+  /** The tools of a turn of this user (the store as a turn's tools use it); made once per user and kept. */
   toolsFor(userId: string): ToolSet;
+  /** Drops the tools kept for a user (erasure). */
+  forgetTools(userId: string): void;
   /** Closes, in order, what was opened here (the settler stores what it still holds first, if it can). */
   close(): Promise<void>;
 };
@@ -249,6 +251,18 @@ export async function openServiceWiring(options: ChatRuntimeOptions): Promise<Se
   });
   const leases = createLeaseKeeper({ runs, owner, leaseMs: config.runLeaseMs, checkpoints: eventLog.kind === 'memory', log, presence });
 
+  // A user's tools hold nothing of a run: made once per user (the most recent few hundred kept), not
+  // per turn, which an open answer would otherwise hold (bench/findings.md, memory per open stream).
+  const userTools = new Map<string, ToolSet>();
+  function toolsFor(userId: string): ToolSet {
+    let tools = userTools.get(userId);
+    if (tools) userTools.delete(userId);
+    else tools = createToolSet({ agents: turnAgents, userId, executions }, extraTools);
+    userTools.set(userId, tools);
+    if (userTools.size > 500) userTools.delete(userTools.keys().next().value!);
+    return tools;
+  }
+
   return {
     config,
     log,
@@ -276,7 +290,10 @@ export async function openServiceWiring(options: ChatRuntimeOptions): Promise<Se
     executions,
     extraTools,
     needsApproval,
-    toolsFor: (userId) => createToolSet({ agents: turnAgents, userId, executions }, extraTools),
+    toolsFor,
+    forgetTools: (userId) => {
+      userTools.delete(userId);
+    },
     async close() {
       leases.stop();
       executions.close();

@@ -232,6 +232,7 @@ export function createSessionApi(deps: { wiring: ServiceWiring; active: ActiveRu
       await eventLog.forget(runIds);
       await rateLimiter.forget(userId);
       await executions.forgetUser(userId);
+      wiring.forgetTools(userId);
       await sessions.eraseUser(userId, { subject: wiring.subjectOf(userId), since: startOfUtcWeek(new Date()) });
     },
   };
