@@ -6,7 +6,7 @@
  * shared server other tests use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -100,19 +100,22 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     }, 30_000);
   };
 
-  const signal = async (name: NodeJS.Signals, group: boolean) => {
+  const signal = async (name: NodeJS.Signals, everyProcess: boolean) => {
     const current = child;
     if (!current?.pid) return;
-    try {
-      process.kill(group ? -current.pid : current.pid, name);
-    } catch {
-      // already gone
+    // Each backend makes itself a process group leader (setsid), so a signal to the postmaster's
+    // group does not reach them: they are found as the postmaster's descendants, and all signalled
+    // at once. Otherwise a backend lives on for a moment and may still answer on an open connection.
+    const targets = everyProcess ? [current.pid, ...(await descendantsOf(current.pid))] : [current.pid];
+    for (const pid of targets) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // already gone
+      }
     }
     await exited;
-    if (group) {
-      // Backends notice a dead postmaster on their own; wait until none holds the data directory.
-      await waitUntil(async () => !(await groupAlive(current.pid!)), 10_000);
-    }
+    await waitUntil(async () => !(await anyAlive(targets)), 10_000);
   };
 
   await start();
@@ -156,11 +159,29 @@ function runToEnd(command: string, args: string[], options: { uid?: number; gid?
   });
 }
 
-async function groupAlive(pgid: number): Promise<boolean> {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
+/** Every process below `pid` (from /proc: the parent of each process is field 4 of its stat). */
+async function descendantsOf(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent) parents.set(parent, [...(parents.get(parent) ?? []), Number(entry)]);
   }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const children = parents.get(queue.shift()!) ?? [];
+    found.push(...children);
+    queue.push(...children);
+  }
+  return found;
+}
+
+/** Whether any of the processes still runs (a zombie left for its new parent to reap does not). */
+async function anyAlive(pids: number[]): Promise<boolean> {
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') return true;
+  }
+  return false;
 }
