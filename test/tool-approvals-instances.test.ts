@@ -2,7 +2,8 @@
  * Tool approvals across instances, with PostgreSQL and Redis and an MCP tool (which needs approval by
  * default): the request is made on instance A and answered on instance B — after A is gone, since a
  * waiting run holds no process — which runs the tool and continues the answer; a denial is shown to
- * the model; an unanswered request expires and the run ends.
+ * the model; an unanswered request expires and the run ends; an instance killed while it goes on
+ * with an approved answer has it continued by another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/databases.js';
@@ -150,12 +151,12 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);
   });
 
-  it('an instance that dies while it continues an approved answer: another closes it as interrupted, keeping the tool result and the text so far', async () => {
+  it('an instance that dies while it goes on with an approved answer: another continues it, keeping the tool result and the text so far', async () => {
     c = await spawnServer(env);
     const sessionId = await newSession(b.url);
     const approvalId = await askOn(b.url, sessionId, 'crash');
     upstream.enqueue({
-      steps: [{ text: 'Half of ' }, { gate: 'crash' }, { text: 'the answer.' }],
+      steps: [{ text: 'Half of ' }, { gate: 'crash' }, { text: 'never sent.' }],
       finishReason: 'stop',
       usage: { prompt_tokens: 50, completion_tokens: 4 },
     });
@@ -171,17 +172,29 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     let seen = '';
     while (!seen.includes('Half of')) seen += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
+    // What the model says when shown the answer so far.
+    upstream.enqueue({ steps: [{ text: 'the answer.' }], finishReason: 'stop', usage: { prompt_tokens: 70, completion_tokens: 3 } });
+    const callsBefore = streamedRequests().length;
     await b.kill();
     await waitUntil(async () => (await getSession(c!.url, sessionId)).status === 'idle', 20_000, 200);
     upstream.release('crash');
     const stored = await getSession(c!.url, sessionId);
-    expect(stored.lastRunStatus).toBe('interrupted');
+    expect(stored.lastRunStatus).toBe('finished');
     expect(stored.messages).toHaveLength(2);
+    expect(stored.messages[1].metadata).toMatchObject({ continuations: 1 });
     expect(stored.messages[1].parts).toContainEqual(
       expect.objectContaining({ type: 'tool-echo__echo_upper', state: 'output-available', output: 'CRASH' }),
     );
-    expect(stored.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toContain('Half of');
-    // The call before the pause, and the one cut short (estimated): each charged once.
-    expect(stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toHaveLength(2);
+    expect(stored.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('')).toBe('Half of the answer.');
+    // The model was shown the tool call, its result and the text so far, and asked to go on.
+    const continued = streamedRequests().slice(callsBefore);
+    expect(continued).toHaveLength(1);
+    const sent = continued[0]!.body.messages;
+    expect(sent.at(-1)).toMatchObject({ role: 'assistant', content: 'Half of ' });
+    expect(JSON.stringify(sent)).toContain('CRASH');
+    // The call before the pause, the one cut short (estimated) and the continuation: each charged once.
+    const chat = stored.usage.filter((entry: { kind: string }) => entry.kind === 'chat');
+    expect(chat).toHaveLength(3);
+    expect(chat.filter((entry: { estimated?: boolean }) => entry.estimated)).toHaveLength(1);
   });
 });

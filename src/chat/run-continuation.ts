@@ -9,7 +9,7 @@ import { executeTool } from '@ai-sdk/provider-utils';
 import type { ToolSet, UIMessageChunk } from 'ai';
 import type { NewUsage } from '../store/runs-repository.js';
 import { AnswerBuilder } from './answer-builder.js';
-import type { ChatMessage } from './types.js';
+import type { ChatMessage, TokenUsage } from './types.js';
 
 /**
  * Tools that only read, so a call cut in flight may simply be run again. Anything else (adding to a
@@ -42,6 +42,15 @@ export const INTERRUPTED_INPUT = 'This tool call was interrupted by a server res
 export class LoggedAnswer {
   builder?: AnswerBuilder;
   ended = false;
+
+  /**
+   * `paused`: for a run that went on after tool approvals, the answer it paused with; its current log
+   * holds only what came after (no `start`).
+   */
+  constructor(private readonly paused?: ChatMessage) {
+    if (paused) this.builder = AnswerBuilder.continuing(paused);
+  }
+
   stepOpen = false;
   stepHasTools = false;
   readonly openParts = new Map<string, 'text' | 'reasoning'>();
@@ -49,7 +58,8 @@ export class LoggedAnswer {
   readonly toolCalls = new Map<string, { toolName: string; input: unknown }>();
 
   apply(chunk: UIMessageChunk): void {
-    if (chunk.type === 'start') this.builder = new AnswerBuilder(chunk.messageId ?? crypto.randomUUID());
+    // A resumed run's log starts again with the same message: it goes on from the paused answer.
+    if (chunk.type === 'start' && !this.paused) this.builder = new AnswerBuilder(chunk.messageId ?? crypto.randomUUID());
     this.builder?.apply(chunk);
     switch (chunk.type) {
       case 'start-step':
@@ -104,6 +114,8 @@ export type RunContinuation = {
   answer?: AnswerBuilder;
   /** What the earlier owners spent; charged with this run's end, once. */
   usage: NewUsage[];
+  /** What the answer had spent before it paused for tool approvals (already charged; shown in its totals). */
+  priorUsage?: TokenUsage;
   /** Closes what was cut in the middle and settles tool calls in flight, emitting (unstitched) chunks. */
   settle(emit: (chunk: UIMessageChunk) => void, signal: AbortSignal): Promise<void>;
   /** Maps one chunk of the continuing generation to the chunks readers get (none, one, or two). */
@@ -117,7 +129,10 @@ export type RunContinuation = {
  * growing. Otherwise what was open is closed, tool calls in flight are settled, the open step is
  * finished, and the continuation's chunks pass as they are, starting a new step.
  */
-export function createContinuation(logged: LoggedAnswer, input: { count: number; usage: NewUsage[]; tools: ToolSet }): RunContinuation {
+export function createContinuation(
+  logged: LoggedAnswer,
+  input: { count: number; usage: NewUsage[]; tools: ToolSet; priorUsage?: TokenUsage },
+): RunContinuation {
   const answer = logged.builder;
   // Its characters were charged with the earlier owner's usage; a cut-short estimate here would count them twice.
   if (answer) answer.unaccountedChars = 0;
@@ -134,6 +149,7 @@ export function createContinuation(logged: LoggedAnswer, input: { count: number;
     count: input.count,
     answer,
     usage: input.usage,
+    priorUsage: input.priorUsage,
 
     async settle(emit, signal) {
       if (!answer) return;

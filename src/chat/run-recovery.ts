@@ -76,10 +76,8 @@ export function createRunRecovery(deps: { wiring: ServiceWiring; active: ActiveR
         log.info({ runId: run.runId, sessionId: run.sessionId, to: record.status }, 'run stored from its kept end record');
       return result;
     }
-    // Rather than cut the answer, continue it here (when possible: see run-takeover.ts). A run that
-    // went on after tool approvals writes the log of its latest part, which continuing does not follow
-    // yet: such a run is closed with what it had, as before.
-    if (mayContinue && !active.closing && !run.resumes) {
+    // Rather than cut the answer, continue it here (when possible: see run-takeover.ts).
+    if (mayContinue && !active.closing) {
       const taken = await takeover.tryContinue(run);
       if (taken === 'continued') return 'continued';
       if (taken === 'taken') return 'ended-elsewhere';

@@ -224,6 +224,7 @@ export function createRunStarts(deps: {
     await eventLog.open(logId);
     const [row, history] = await Promise.all([sessions.findRow(sessionId), sessions.activePath(sessionId)]);
     const controller = new AbortController();
+    const handOff = new AbortController();
     events.runStarted?.();
     const done = executeRun(runDeps, {
       runId,
@@ -238,6 +239,8 @@ export function createRunStarts(deps: {
       needsApproval,
       resume: resumptionOf(resumed),
       logId,
+      handOffSignal: handOff.signal,
+      handOff: async (progress) => void (await takeovers.release(runId, owner, progress)),
     })
       .catch((error: unknown) => failUnexpectedly(runId, sessionId, userId, error, logId))
       .then((outcome) => {
@@ -245,7 +248,7 @@ export function createRunStarts(deps: {
         return outcome;
       })
       .finally(() => active.delete(runId));
-    active.add(runId, { controller, done });
+    active.add(runId, { controller, done, handOff, continuations: 0 });
     return logId;
   }
 

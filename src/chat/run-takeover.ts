@@ -15,6 +15,7 @@ import type { RunEventLog } from '../streams/run-event-log.js';
 import { interruptedRunUsage } from '../usage/interrupted-run-usage.js';
 import type { StoredSummary } from './context-window.js';
 import { createContinuation, LoggedAnswer, type RunContinuation } from './run-continuation.js';
+import { logIdOf } from './tool-approvals.js';
 import type { ChatMessage } from './types.js';
 
 /** `continued`: it goes on here. `taken`: another instance took it first. `no`: close it as interrupted. */
@@ -29,11 +30,13 @@ export type ContinuedRun = {
   tools: ToolSet;
   summary?: StoredSummary;
   continuation: RunContinuation;
+  /** The event log of the run's current part (a run that went on after tool approvals writes a new one per resume). */
+  logId: string;
 };
 
 export type RunTakeoverDeps = {
   takeovers: RunTakeovers;
-  runs: Pick<RunsRepository, 'running' | 'promptEstimate'>;
+  runs: Pick<RunsRepository, 'running' | 'promptEstimate' | 'checkpoint'>;
   sessions: Pick<SessionsRepository, 'findRow' | 'activePath' | 'readSummary'>;
   eventLog: RunEventLog;
   owner: string;
@@ -73,10 +76,14 @@ export function createRunTakeover(deps: RunTakeoverDeps): RunTakeover {
         return !now || now.owner !== run.owner ? 'taken' : 'no';
       }
       // From here the run is ours (its lease renewed by the claim): continue it, or say it cannot be.
-      const events = await deps.eventLog.adopt(run.runId);
+      // A run that went on after tool approvals: its current log holds what came after the pause,
+      // and the answer it paused with is kept with the run (saved when it paused).
+      const logId = logIdOf(run.runId, run.resumes ?? 0);
+      const paused = run.resumes ? await deps.runs.checkpoint(run.runId) : undefined;
+      const events = await deps.eventLog.adopt(logId);
       const row = await deps.sessions.findRow(run.sessionId);
-      if (!events || !row) return 'no';
-      const logged = new LoggedAnswer();
+      if (!events || !row || (run.resumes && !paused)) return 'no';
+      const logged = new LoggedAnswer(paused);
       for (const event of events) logged.apply(event);
       // The model sees the active path, which ends with the question this run answers.
       const messages = await deps.sessions.activePath(run.sessionId);
@@ -103,7 +110,8 @@ export function createRunTakeover(deps: RunTakeoverDeps): RunTakeover {
         history: messages.slice(0, lastUser + 1),
         tools,
         summary: deps.sessions.readSummary(row),
-        continuation: createContinuation(logged, { count: claimed.continuations, usage, tools }),
+        continuation: createContinuation(logged, { count: claimed.continuations, usage, tools, priorUsage: paused?.metadata?.usage }),
+        logId,
       });
       return 'continued';
     },

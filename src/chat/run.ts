@@ -101,6 +101,8 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     input.continuation?.answer ?? (input.resume ? AnswerBuilder.continuing(input.resume.answer) : new AnswerBuilder(input.messageId));
   let asked: ApprovalRequest[] | undefined;
   const usage: NewUsage[] = [...(input.continuation?.usage ?? [])];
+  // What the answer spent before it paused for tool approvals: charged then, shown in its totals.
+  const priorUsage = input.resume?.priorUsage ?? input.continuation?.priorUsage;
   const abort = new AbortController();
   let stopRequested = false;
   let leaseLost = false;
@@ -265,7 +267,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       runId,
       sessionId,
       userId,
-      answer: { ...answer.message({ waiting: true }), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage) } },
+      answer: { ...answer.message({ waiting: true }), metadata: { sessionId, usage: totalsOf(usage, priorUsage) } },
       usage,
       requests: asked,
     });
@@ -274,7 +276,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
       emit({
         type: 'finish',
         finishReason: 'tool-calls',
-        messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), awaitingApproval: true },
+        messageMetadata: { sessionId, usage: totalsOf(usage, priorUsage), awaitingApproval: true },
       });
       await appends.settled();
       await deps.eventLog.end(logId).catch((error: unknown) => log.error({ err: errorSummary(error) }, 'closing the event log failed'));
@@ -316,7 +318,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     userId,
     status: outcome,
     reason,
-    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...continued } },
+    message: { ...answer.message(), metadata: { sessionId, usage: totalsOf(usage, priorUsage), ...continued } },
     usage,
     endedAt: new Date().toISOString(),
   };
@@ -333,7 +335,7 @@ export async function executeRun(deps: RunDeps, input: RunInput): Promise<RunRes
     emit({
       type: 'finish',
       ...(outcome === 'finished' && finishReason ? { finishReason } : {}),
-      messageMetadata: { sessionId, usage: totalsOf(usage, input.resume?.priorUsage), ...continued, ...pending },
+      messageMetadata: { sessionId, usage: totalsOf(usage, priorUsage), ...continued, ...pending },
     });
   }
   await appends.settled();
