@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
-import { spawnServer, type ServerProcess } from './support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from './support/server-processes.js';
 import { startTestServer, upstreamOptions } from './support/test-service.js';
 import { parseSseText, readSse, textOf, typesOf } from './support/ui-stream.js';
 
 const json = { 'content-type': 'application/json' };
-const newSession = async (url: string) => (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
 const send = (url: string, sessionId: string, message: string, signal?: AbortSignal) =>
   fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: JSON.stringify({ message }), signal });
 const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
@@ -168,19 +167,12 @@ describe.runIf(canScaleOut)('two instances sharing PostgreSQL and Redis', () => 
   behaviours('redis mode', async () => {
     upstream = await startFakeUpstream();
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const env = {
+    const env = instanceEnv(upstream.url, {
       DATABASE_URL: database.databaseUrl!,
       REDIS_URL: TEST_REDIS_URL!,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
       // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
       RUN_CONTINUE_MAX: '0',
-    };
+    });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     return { a: a.url, b: b.url, upstream, killA: () => a.kill() };
   });
