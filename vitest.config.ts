@@ -22,6 +22,8 @@ export const slowTests = [
   // Two instances (PostgreSQL + Redis) or a real terminal: executions and approvals across processes,
   // the drain of a stopping server, and the terminal clients of both.
   'test/drain.test.ts',
+  // A single embedded instance killed with -9 and restarted: two processes opening PGlite from disk.
+  'test/embedded-crash.test.ts',
   'test/execution-instances.test.ts',
   'test/tool-approvals-instances.test.ts',
   'test/cli-run.test.ts',

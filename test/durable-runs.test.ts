@@ -2,7 +2,7 @@
  * Durable runs: an answer survives a dropped connection and is resumable from its first event on any
  * instance; stop works from any instance and really closes the upstream request; one run per session
  * even under concurrent requests on two instances; a crashed owner's run is closed as interrupted
- * with its partial answer. Against real PostgreSQL and Redis with two server processes, and the
+ * with its partial answer (a crashed embedded instance: test/embedded-crash.test.ts). Against real PostgreSQL and Redis with two server processes, and the
  * same behaviour in memory mode in one process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,51 +189,5 @@ describe('one process in memory mode', () => {
     upstream = await startFakeUpstream();
     server = await startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
     return { a: server.url, b: server.url, upstream };
-  });
-});
-
-describe('crash of a single embedded instance', () => {
-  it('on restart, closes the dead run as interrupted with its checkpointed partial answer', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const upstream = await startFakeUpstream();
-    const dataDir = await mkdtemp(join(tmpdir(), 'autochat-crash-'));
-    const env = {
-      DATA_DIR: dataDir,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      LLM_MAX_RETRIES: '0',
-      RUN_LEASE_MS: '900',
-    };
-    let server = await spawnServer(env);
-    try {
-      const sessionId = await newSession(server.url);
-      upstream.enqueue(say(SLOW.repeat(100), 30));
-      const controller = new AbortController();
-      await readSome(await send(server.url, sessionId, 'Hello', controller.signal), 40, controller);
-      // Let lease renewals (every lease/3 = 300 ms) checkpoint the partial answer, then die. Measured
-      // by the answer's own progress rather than a fixed sleep: 40 more words at 30 ms each take the
-      // server at least 1.2 s (four renewals), however slowly a loaded machine runs both.
-      const resumed = new AbortController();
-      await readSome(await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { signal: resumed.signal }), 80, resumed);
-      await server.kill();
-      server = await spawnServer(env);
-      await expect.poll(async () => (await getSession(server.url, sessionId)).status, { timeout: 10_000 }).toBe('idle');
-      const session = await getSession(server.url, sessionId);
-      expect(session.lastRunStatus).toBe('interrupted');
-      const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
-      expect(partial.startsWith('one two three')).toBe(true);
-      // The call it had in flight is charged, as an estimate (its usage never arrived).
-      expect(session.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toEqual([
-        expect.objectContaining({ kind: 'chat', estimated: true }),
-      ]);
-      expect(session.usage.every((entry: { totalTokens: number }) => entry.totalTokens > 0)).toBe(true);
-      expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
-    } finally {
-      await server.stop();
-      await upstream.close();
-      await rm(dataDir, { recursive: true, force: true });
-    }
   });
 });
