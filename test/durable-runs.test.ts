@@ -11,26 +11,12 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/da
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { instanceEnv, newSession, spawnServer, type ServerProcess } from './support/server-processes.js';
 import { startTestServer, upstreamOptions } from './support/test-service.js';
-import { parseSseText, readSse, textOf, typesOf } from './support/ui-stream.js';
+import { parseSseText, readSome, readSse, textOf, typesOf } from './support/ui-stream.js';
 
 const json = { 'content-type': 'application/json' };
 const send = (url: string, sessionId: string, message: string, signal?: AbortSignal) =>
   fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: JSON.stringify({ message }), signal });
 const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
-
-/** Reads SSE frames until `count` data events have arrived, then drops the connection. */
-async function readSome(response: Response, count: number, controller: AbortController): Promise<string> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while ((text.match(/^data: /gm) ?? []).length < count) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  controller.abort();
-  return text;
-}
 
 const SLOW = 'one two three four five six seven eight nine ten ';
 

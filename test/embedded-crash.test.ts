@@ -10,26 +10,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeUpstream, say } from './support/fake-upstream.js';
 import { newSession, spawnServer } from './support/server-processes.js';
+import { readSome } from './support/ui-stream.js';
 
 const json = { 'content-type': 'application/json' };
 const send = (url: string, sessionId: string, message: string, signal?: AbortSignal) =>
   fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: JSON.stringify({ message }), signal });
 const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
 const SLOW = 'one two three four five six seven eight nine ten ';
-
-/** Reads SSE frames until `count` data events have arrived, then drops the connection. */
-async function readSome(response: Response, count: number, controller: AbortController): Promise<string> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while ((text.match(/^data: /gm) ?? []).length < count) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  controller.abort();
-  return text;
-}
 
 describe('crash of a single embedded instance', () => {
   it('on restart, closes the dead run as interrupted with its checkpointed partial answer', { timeout: 180_000 }, async () => {
