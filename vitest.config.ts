@@ -17,9 +17,13 @@ export const slowTests = [
   // the README's library example run as a program.
   'test/cli-chat.test.ts',
   'test/library-snippet.test.ts',
+  // `autochat store import` in a process per case (tsx and an embedded database each): 10–35 s a case on a loaded machine.
+  'test/cli-store-import.test.ts',
   // Two instances (PostgreSQL + Redis) or a real terminal: executions and approvals across processes,
   // the drain of a stopping server, and the terminal clients of both.
   'test/drain.test.ts',
+  // A single embedded instance killed with -9 and restarted: two processes opening PGlite from disk.
+  'test/embedded-crash.test.ts',
   'test/execution-instances.test.ts',
   'test/tool-approvals-instances.test.ts',
   'test/cli-run.test.ts',

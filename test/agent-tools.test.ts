@@ -2,23 +2,20 @@
  * The agent-store tools as the model uses them: each one called by a scripted upstream in a full chat
  * turn, its input and output streamed as events and stored as a tool part of the answer — on PGlite
  * and on PostgreSQL when TEST_DATABASE_URL is set. Unknown slugs are an error the model can read (an
- * output), not a failed tool; a library search sees only the caller's own library. Then the
- * `autochat store import` command with a file holding valid and broken entries.
+ * output), not a failed tool; a library search sees only the caller's own library. (`autochat store
+ * import` is test/cli-store-import.test.ts.)
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChatService } from '../src/chat/chat-service.js';
 import { signJwt } from '../src/http/middleware/jwt.js';
 import type { RunningServer } from '../src/http/server.js';
 import type { Agent, AgentMatch, LibraryEntry } from '../src/store/agents-repository.js';
 import { databaseTargets } from './support/databases.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
-import { startTestServer, testOptions, upstreamOptions } from './support/test-service.js';
+import { startTestServer, upstreamOptions } from './support/test-service.js';
 
 const SECRET = 'agent-tools-test-secret-long-enough';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -144,105 +141,5 @@ describe.each(databaseTargets)('agent tools in a chat turn on $name', (target) =
     expect(await search('dave', 'moneny printing agent')).toEqual(['money-printing-agent']);
     expect(await search('dave', 'invoice chaser')).toEqual([]);
     expect(await search('erin', 'moneny printing agent')).toEqual([]);
-  });
-});
-
-describe('autochat store import', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-
-  const newDataDir = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'autochat-import-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    return dir;
-  };
-
-  /** Runs the CLI as its own process, with nothing from this machine's environment but PATH and HOME. */
-  const runImport = (file: string, dataDir: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'store', 'import', file], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-
-  const valid: Agent[] = [
-    {
-      slug: 'garden-pest-identifier',
-      name: 'Garden Pest Identifier',
-      subHeading: 'Name the bug eating your tomatoes and stop it',
-      description: 'Upload a photo of a damaged leaf and it identifies the garden pest, then suggests organic treatments.',
-      creator: 'greenthumb',
-      categories: ['personal'],
-      runs: 1200,
-      rating: 4.3,
-    },
-    {
-      slug: 'wine-pairing-sommelier',
-      name: 'Wine Pairing Sommelier',
-      subHeading: 'The right bottle for tonight’s dinner',
-      description: 'Tell it what you are cooking and your budget, and it recommends wines that pair well.',
-      creator: 'cellarmind',
-      categories: ['personal'],
-      runs: 800,
-      rating: 4.5,
-    },
-  ];
-
-  it('imports the valid entries, names each invalid one by index and reason, and exits 1', { timeout: 120_000 }, async () => {
-    const dataDir = await newDataDir();
-    const file = join(dataDir, 'agents.json');
-    const { name: _name, ...nameless } = { ...valid[0]!, slug: 'nameless-agent' };
-    const entries = [valid[0], nameless, { ...valid[1], slug: 'Bad Slug!' }, valid[1], { ...valid[0], slug: 'too-good-agent', rating: 9 }];
-    await writeFile(file, JSON.stringify(entries));
-
-    const result = await runImport(file, dataDir);
-    expect(result.code, result.stderr).toBe(1);
-    expect(result.stdout).toContain('Imported 2 agent(s)');
-    expect(result.stderr).toMatch(/entry 1 \(nameless-agent\): .*name/);
-    expect(result.stderr).toMatch(/entry 2 \(Bad Slug!\): .*slug/);
-    expect(result.stderr).toMatch(/entry 4 \(too-good-agent\): .*rating/);
-    expect(result.stderr).not.toMatch(/entry [03]\b/);
-
-    const chat = await createChatService(testOptions({ dataDir }));
-    try {
-      expect((await chat.agents.search('gardn pest identifer', 5))[0]?.slug).toBe('garden-pest-identifier');
-      expect((await chat.agents.search('wine pairing', 5))[0]?.slug).toBe('wine-pairing-sommelier');
-      expect(await chat.agents.get('nameless-agent')).toBeUndefined();
-      expect(await chat.agents.get('too-good-agent')).toBeUndefined();
-      expect(await chat.agents.count()).toBe(catalog.length + 2);
-    } finally {
-      await chat.close();
-    }
-  });
-
-  it('refuses a file that is not JSON, or not an array, with a clear message and exit 1', { timeout: 120_000 }, async () => {
-    const dataDir = await newDataDir();
-    const notJson = join(dataDir, 'broken.json');
-    await writeFile(notJson, '{"slug": "half-an-agent",');
-    const broken = await runImport(notJson, dataDir);
-    expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/not valid JSON/);
-    expect(broken.stdout).not.toContain('Imported');
-
-    const notArray = join(dataDir, 'object.json');
-    await writeFile(notArray, JSON.stringify({ agents: valid }));
-    const object = await runImport(notArray, dataDir);
-    expect(object.code).toBe(1);
-    expect(object.stderr).toMatch(/must hold a JSON array of agents/);
-    expect(object.stdout).not.toContain('Imported');
-
-    const missing = await runImport(join(dataDir, 'missing.json'), dataDir);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/no such file/);
   });
 });

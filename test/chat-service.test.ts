@@ -348,56 +348,52 @@ describe('titles of chats whose first answer did not finish', () => {
 });
 
 describe('offline demo model', () => {
+  let chat: Awaited<ReturnType<typeof createChatService>>;
+  beforeAll(async () => {
+    chat = await createChatService(testOptions({ dataDir: 'memory://' }));
+  });
+  afterAll(async () => chat?.close());
+
   it('answers offline, says it is the demo, and finds agents with find_agent', async () => {
-    const chat = await createChatService(testOptions({ dataDir: 'memory://' }));
-    try {
-      expect(chat.demo).toBe(true);
-      const session = await chat.createChatSession('local');
-      const greeting = await collect(chat.streamChatCompletion(session.sessionId, GREETING));
-      const text = greeting.map((chunk) => (chunk.type === 'text-delta' ? chunk.delta : '')).join('');
-      expect(text).toMatch(/offline demo/i);
-      expect(text).toMatch(/OPEN_ROUTER_API_KEY/);
-      const found = await collect(chat.streamChatCompletion(session.sessionId, FIND_AGENT));
-      const output = found.find((chunk) => chunk.type === 'tool-output-available') as Extract<
-        UIMessageChunk,
-        { type: 'tool-output-available' }
-      >;
-      expect((output.output as { agents: { slug: string }[] }).agents[0]!.slug).toBe('money-printing-agent');
-      expect(found.at(-1)!.type).toBe('finish');
-      expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);
-    } finally {
-      await chat.close();
-    }
+    expect(chat.demo).toBe(true);
+    const session = await chat.createChatSession('local');
+    const greeting = await collect(chat.streamChatCompletion(session.sessionId, GREETING));
+    const text = greeting.map((chunk) => (chunk.type === 'text-delta' ? chunk.delta : '')).join('');
+    expect(text).toMatch(/offline demo/i);
+    expect(text).toMatch(/OPEN_ROUTER_API_KEY/);
+    const found = await collect(chat.streamChatCompletion(session.sessionId, FIND_AGENT));
+    const output = found.find((chunk) => chunk.type === 'tool-output-available') as Extract<
+      UIMessageChunk,
+      { type: 'tool-output-available' }
+    >;
+    expect((output.output as { agents: { slug: string }[] }).agents[0]!.slug).toBe('money-printing-agent');
+    expect(found.at(-1)!.type).toBe('finish');
+    expect((await chat.getChatSession(session.sessionId))!.usage.length).toBeGreaterThan(0);
   });
 
   it('answers each welcome suggestion of the web UI with a store search that finds agents', async () => {
-    const chat = await createChatService(testOptions({ dataDir: 'memory://' }));
-    try {
-      for (const suggestion of welcomeSuggestions) {
-        const session = await chat.createChatSession('local');
-        const chunks = await collect(chat.streamChatCompletion(session.sessionId, suggestion));
-        const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as
-          | Extract<UIMessageChunk, { type: 'tool-input-available' }>
-          | undefined;
-        expect(call?.toolName, suggestion).toBe('find_agent');
-        const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<
-          UIMessageChunk,
-          { type: 'tool-output-available' }
-        >;
-        expect((output.output as { agents: unknown[] }).agents.length, suggestion).toBeGreaterThan(0);
-      }
-      // A greeting is not a search.
+    for (const suggestion of welcomeSuggestions) {
       const session = await chat.createChatSession('local');
-      const greeting = await collect(chat.streamChatCompletion(session.sessionId, 'What can you do?'));
-      expect(greeting.some((chunk) => chunk.type === 'tool-input-available')).toBe(false);
-    } finally {
-      await chat.close();
+      const chunks = await collect(chat.streamChatCompletion(session.sessionId, suggestion));
+      const call = chunks.find((chunk) => chunk.type === 'tool-input-available') as
+        | Extract<UIMessageChunk, { type: 'tool-input-available' }>
+        | undefined;
+      expect(call?.toolName, suggestion).toBe('find_agent');
+      const output = chunks.find((chunk) => chunk.type === 'tool-output-available') as Extract<
+        UIMessageChunk,
+        { type: 'tool-output-available' }
+      >;
+      expect((output.output as { agents: unknown[] }).agents.length, suggestion).toBeGreaterThan(0);
     }
+    // A greeting is not a search.
+    const session = await chat.createChatSession('local');
+    const greeting = await collect(chat.streamChatCompletion(session.sessionId, 'What can you do?'));
+    expect(greeting.some((chunk) => chunk.type === 'tool-input-available')).toBe(false);
   });
 
   it('is never used when a key is set', async () => {
-    const chat = await createChatService(testOptions({ dataDir: 'memory://', llm: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v1' } }));
-    expect(chat.demo).toBe(false);
-    await chat.close();
+    const keyed = await createChatService(testOptions({ dataDir: 'memory://', llm: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v1' } }));
+    expect(keyed.demo).toBe(false);
+    await keyed.close();
   });
 });

@@ -2,7 +2,7 @@
  * `autochat chat` as a user runs it: a child process against a real server started in this process,
  * one-shot (`-m`), driven through a pipe, and in a real pseudo-terminal (tmux) for Ctrl-C and Ctrl-D.
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
 import { signJwt } from '../src/http/middleware/jwt.js';
+import { runCli, startCli } from './support/cli-process.js';
 import { say, startFakeUpstream, type FakeUpstream, type RecordedRequest, type Script } from './support/fake-upstream.js';
 import { startTestServer, upstreamOptions } from './support/test-service.js';
 
@@ -19,67 +20,10 @@ const CLI = ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'chat'];
 const DEMO_GREETING = "Hello! I'm autochat's built-in demo model";
 const ESC = '\u001b[';
 
-type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
-
-type CliProcess = {
-  child: ChildProcessWithoutNullStreams;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves when stdout contains `text`. */
-  waitForStdout(text: string, timeoutMs?: number): Promise<void>;
-  exited: Promise<Run>;
-};
-
-/** Environment of the child: the test's, without the settings the chat command reads. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of ['AUTOCHAT_URL', 'AUTOCHAT_TOKEN', 'NO_COLOR', 'FORCE_COLOR']) if (!(name in extra)) delete env[name];
-  return env;
-}
-
-function startCli(args: string[], options: { env?: Record<string, string> } = {}): CliProcess {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(options.env), stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (data: string) => {
-    stdout += data;
-    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
-  const exited = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    waitForStdout(text, timeoutMs = 20_000) {
-      if (stdout.includes(text)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`stdout never contained ${JSON.stringify(text)}; it was:\n${stdout}\nstderr:\n${stderr}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          text,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-      });
-    },
-    exited,
-  };
-}
-
-async function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const cli = startCli(args, options);
-  cli.child.stdin.end(options.input ?? '');
-  return cli.exited;
-}
+/** `autochat chat` as its own process, its stdin open for the test to type into. */
+const startChat = (args: string[], options: { env?: Record<string, string> } = {}) => startCli(['chat', ...args], options);
+/** `autochat chat` with `input` (or nothing) on its stdin, to its end. */
+const runChat = (args: string[], options: { input?: string; env?: Record<string, string> } = {}) => runCli(['chat', ...args], options);
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -107,7 +51,7 @@ describe('autochat chat against the demo model', () => {
   });
 
   it('-m streams the answer to stdout and exits 0, without colour when stdout is not a terminal', async () => {
-    const run = await runCli(['-m', 'Hello', '--url', server.url]);
+    const run = await runChat(['-m', 'Hello', '--url', server.url]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(DEMO_GREETING);
@@ -117,14 +61,14 @@ describe('autochat chat against the demo model', () => {
 
   it('finds the server from PORT (and HOST) as `autochat serve` does, when no --url or AUTOCHAT_URL is given', async () => {
     const port = new URL(server.url).port;
-    const run = await runCli(['-m', 'Hello'], { env: { PORT: port, HOST: '0.0.0.0' } });
+    const run = await runChat(['-m', 'Hello'], { env: { PORT: port, HOST: '0.0.0.0' } });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(DEMO_GREETING);
   });
 
   it('-m shows the find_agent call and its result on one line each', async () => {
-    const run = await runCli(['-m', "find me an agent for 'moneny printing agent'", '--url', server.url]);
+    const run = await runChat(['-m', "find me an agent for 'moneny printing agent'", '--url', server.url]);
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines).toContain('⚙ find_agent {"query":"moneny printing agent"}');
@@ -136,7 +80,7 @@ describe('autochat chat against the demo model', () => {
 
   it('--session continues an existing session, and AUTOCHAT_URL stands in for --url', async () => {
     const session = await server.chat.createChatSession('local');
-    const run = await runCli(['-m', 'Hello again', '--session', session.sessionId], { env: { AUTOCHAT_URL: server.url } });
+    const run = await runChat(['-m', 'Hello again', '--session', session.sessionId], { env: { AUTOCHAT_URL: server.url } });
     expect(run.code).toBe(0);
     const stored = await server.chat.getChatSession(session.sessionId);
     expect(stored?.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
@@ -144,7 +88,7 @@ describe('autochat chat against the demo model', () => {
   });
 
   it('an unknown session is reported on stderr with exit 1', async () => {
-    const run = await runCli(['-m', 'Hello', '--session', '00000000-0000-4000-8000-000000000000', '--url', server.url]);
+    const run = await runChat(['-m', 'Hello', '--session', '00000000-0000-4000-8000-000000000000', '--url', server.url]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('session 00000000-0000-4000-8000-000000000000 not found');
@@ -152,25 +96,25 @@ describe('autochat chat against the demo model', () => {
 
   it('a closed port gives exit 1 and says the server cannot be reached', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const oneShot = await runCli(['-m', 'Hello', '--url', url]);
+    const oneShot = await runChat(['-m', 'Hello', '--url', url]);
     expect(oneShot.code).toBe(1);
     expect(oneShot.stderr).toContain(`cannot reach autochat at ${url} — is \`autochat serve\` running?`);
-    const interactive = await runCli(['--url', url], { input: 'Hello\n' });
+    const interactive = await runChat(['--url', url], { input: 'Hello\n' });
     expect(interactive.code).toBe(1);
     expect(interactive.stderr).toContain(`cannot reach autochat at ${url}`);
   });
 
   it('bad flags exit 2 with usage; --help exits 0', async () => {
-    const bad = await runCli(['--bogus']);
+    const bad = await runChat(['--bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Usage:');
-    const help = await runCli(['--help']);
+    const help = await runChat(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('/sessions');
   });
 
   it('reads lines from a pipe: answers, lists sessions, opens one, and exits 0 on /quit', async () => {
-    const run = await runCli(['--url', server.url], { input: 'Hello\n/sessions\n/open 1\n/bogus\n/quit\nnever sent\n' });
+    const run = await runChat(['--url', server.url], { input: 'Hello\n/sessions\n/open 1\n/bogus\n/quit\nnever sent\n' });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^autochat v\\S+ · ${server.url} · autochat/offline-demo \\(offline demo model`));
@@ -188,7 +132,7 @@ describe('autochat chat against the demo model', () => {
   });
 
   it('exits 0 at the end of piped input after answering every line', async () => {
-    const run = await runCli(['--url', server.url], { input: 'Hello\nHello' });
+    const run = await runChat(['--url', server.url], { input: 'Hello\nHello' });
     expect(run.code).toBe(0);
     expect(run.stdout.split(DEMO_GREETING)).toHaveLength(3);
   });
@@ -206,24 +150,24 @@ describe('autochat chat against a server that requires a token', () => {
 
   it('without a token: exit 1 and says how to pass one, in both modes', async () => {
     for (const input of [undefined, 'Hello\n']) {
-      const run = await runCli(input === undefined ? ['-m', 'Hello', '--url', server.url] : ['--url', server.url], { input });
+      const run = await runChat(input === undefined ? ['-m', 'Hello', '--url', server.url] : ['--url', server.url], { input });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('the server requires a token: pass --token or set AUTOCHAT_TOKEN');
     }
   });
 
   it('with a token from --token or AUTOCHAT_TOKEN: answers as that user', async () => {
-    const byFlag = await runCli(['-m', 'Hello', '--url', server.url, '--token', signJwt({ sub: 'alice' }, 'k')]);
+    const byFlag = await runChat(['-m', 'Hello', '--url', server.url, '--token', signJwt({ sub: 'alice' }, 'k')]);
     expect(byFlag.code).toBe(0);
     expect(byFlag.stdout).toContain(DEMO_GREETING);
-    const byEnv = await runCli(['-m', 'Hello', '--url', server.url], { env: { AUTOCHAT_TOKEN: signJwt({ sub: 'bob' }, 'k') } });
+    const byEnv = await runChat(['-m', 'Hello', '--url', server.url], { env: { AUTOCHAT_TOKEN: signJwt({ sub: 'bob' }, 'k') } });
     expect(byEnv.code).toBe(0);
     expect((await server.chat.listChatSessions('alice', { limit: 5 })).sessions).toHaveLength(1);
     expect((await server.chat.listChatSessions('bob', { limit: 5 })).sessions).toHaveLength(1);
   });
 
   it('a wrong token is refused with exit 1', async () => {
-    const run = await runCli(['-m', 'Hello', '--url', server.url, '--token', signJwt({ sub: 'eve' }, 'not-k')]);
+    const run = await runChat(['-m', 'Hello', '--url', server.url, '--token', signJwt({ sub: 'eve' }, 'not-k')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the server refused the token');
   });
@@ -246,7 +190,7 @@ describe('autochat chat against a scripted upstream', () => {
     upstream.setDefault((request) =>
       request.body.tools?.length ? { steps: [{ text: 'Partial answer ' }, { errorChunk: 'the model fell over' }] } : say('Title'),
     );
-    const run = await runCli(['-m', 'Hello', '--url', server.url]);
+    const run = await runChat(['-m', 'Hello', '--url', server.url]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('Partial answer');
     expect(run.stderr).toMatch(/^error: .+/m);
@@ -255,7 +199,7 @@ describe('autochat chat against a scripted upstream', () => {
   it('/retry answers the last message again and /edit replaces it, each keeping the earlier version', async () => {
     let answers = 0;
     upstream.setDefault((request) => (request.body.tools?.length ? say(`Version ${++answers} of the answer.`) : say('Title')));
-    const cli = startCli(['--url', server.url]);
+    const cli = startChat(['--url', server.url]);
     cli.child.stdin.write('Name a colour\n');
     await cli.waitForStdout('Version 1 of the answer.');
     cli.child.stdin.write('/retry\n');
@@ -284,7 +228,7 @@ describe('autochat chat against a scripted upstream', () => {
   it('Ctrl-C (SIGINT) mid-answer in a piped session stops the run on the server, then /quit still works', async () => {
     slowAnswers(upstream);
     const earlierRequests = upstream.requests.length;
-    const cli = startCli(['--url', server.url]);
+    const cli = startChat(['--url', server.url]);
     cli.child.stdin.write('Tell me a long story\n');
     await cli.waitForStdout('word word word');
     cli.child.kill('SIGINT');
@@ -303,7 +247,7 @@ describe('autochat chat against a scripted upstream', () => {
   it('Ctrl-C during -m stops the run on the server and exits 130', async () => {
     slowAnswers(upstream);
     upstream.requests.forEach((request) => (request.closedEarly = false));
-    const cli = startCli(['-m', 'Tell me a long story', '--url', server.url]);
+    const cli = startChat(['-m', 'Tell me a long story', '--url', server.url]);
     await cli.waitForStdout('word word word');
     cli.child.kill('SIGINT');
     await upstream.waitForEarlyClose();

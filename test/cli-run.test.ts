@@ -3,43 +3,11 @@
  * server started in this process (a scripted upstream). The output streams to stdout, a refused run
  * says why and exits 1, Ctrl-C (SIGINT) stops the execution on the server, and the list shows them.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
+import { runCli, startCli } from './support/cli-process.js';
 import { say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { startTestServer, upstreamOptions } from './support/test-service.js';
-
-const ROOT = join(import.meta.dirname, '..');
-
-type Cli = {
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  waitForStdout(text: string): Promise<void>;
-  interrupt(): void;
-};
-
-function cli(args: string[]): Cli {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.AUTOCHAT_URL;
-  delete env.AUTOCHAT_TOKEN;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (data: string) => {
-    stdout += data;
-    for (const waiter of waiters.filter((entry) => stdout.includes(entry.text))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
-  return {
-    exited: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
-    waitForStdout: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
-    interrupt: () => child.kill('SIGINT'),
-  };
-}
 
 describe('autochat run and autochat executions', () => {
   let upstream: FakeUpstream;
@@ -57,8 +25,7 @@ describe('autochat run and autochat executions', () => {
 
   it('streams the output of a run to stdout and exits 0', async () => {
     upstream.enqueue(say('Here is your plan, step by step.'));
-    const run = await cli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '-i', 'startupBudget=250', '--url', server.url])
-      .exited;
+    const run = await runCli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '-i', 'startupBudget=250', '--url', server.url]);
     expect(run.stderr).toContain('Running money-printing-agent');
     expect(run.stdout).toBe('Here is your plan, step by step.\n');
     expect(run.code).toBe(0);
@@ -68,21 +35,21 @@ describe('autochat run and autochat executions', () => {
   });
 
   it('says why a run is refused and exits 1', async () => {
-    const run = await cli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '--url', server.url]).exited;
+    const run = await runCli(['run', 'money-printing-agent', '--input', 'skills=woodwork', '--url', server.url]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Startup budget is required');
-    const unknown = await cli(['run', 'no-such-agent', '--url', server.url]).exited;
+    const unknown = await runCli(['run', 'no-such-agent', '--url', server.url]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('"no-such-agent"');
-    const usage = await cli(['run', 'money-printing-agent', '--input', 'oops', '--url', server.url]).exited;
+    const usage = await runCli(['run', 'money-printing-agent', '--input', 'oops', '--url', server.url]);
     expect(usage.code).toBe(2);
   });
 
   it('stops the execution on the server at Ctrl-C, keeping what it wrote, and lists it', async () => {
     upstream.enqueue({ steps: [{ text: 'First idea. ' }, { gate: 'cli-held' }, { text: 'Never sent.' }], finishReason: 'stop' });
-    const running = cli(['run', 'money-printing-agent', '--input', 'skills=glass', '--input', 'startupBudget=5', '--url', server.url]);
+    const running = startCli(['run', 'money-printing-agent', '--input', 'skills=glass', '--input', 'startupBudget=5', '--url', server.url]);
     await running.waitForStdout('First idea.');
-    running.interrupt();
+    running.child.kill('SIGINT');
     const run = await running.exited;
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('ended stopped');
@@ -91,7 +58,7 @@ describe('autochat run and autochat executions', () => {
     expect(stored.status).toBe('stopped');
     expect(stored.output?.parts.find((part) => part.type === 'text')).toMatchObject({ text: 'First idea. ' });
 
-    const list = await cli(['executions', '--url', server.url]).exited;
+    const list = await runCli(['executions', '--url', server.url]);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(
       new RegExp(`^${executionId}\\s+stopped\\s+.+Money Printing Agent \\(money-printing-agent\\)$`),

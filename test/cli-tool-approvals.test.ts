@@ -3,27 +3,15 @@
  * default for MCP tools), the CLI asks `Allow <tool> {input}? [y/N]`, and y runs the tool while
  * anything else denies it — one-shot (`-m`) and in a piped interactive session.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
+import { runCli } from './support/cli-process.js';
 import { serveEchoOverHttp } from './support/echo-mcp-server.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { startTestServer, testOptions, upstreamOptions } from './support/test-service.js';
 
-const ROOT = join(import.meta.dirname, '..');
-
-function runCli(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['AUTOCHAT_URL', 'AUTOCHAT_TOKEN', 'NO_COLOR', 'FORCE_COLOR']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'chat', ...args], { cwd: ROOT, env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
-  child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+/** `autochat chat` with `input` on its stdin, to its end. */
+const chat = (args: string[], input: string) => runCli(['chat', ...args], { input });
 
 describe('autochat chat with a tool that needs approval', () => {
   let upstream: FakeUpstream;
@@ -45,7 +33,7 @@ describe('autochat chat with a tool that needs approval', () => {
   it('-m asks, and y runs the tool and the answer goes on', async () => {
     const session = await server.chat.createChatSession('local');
     upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_yes'), say('It says HI.'));
-    const run = await runCli(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], 'y\n');
+    const run = await chat(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], 'y\n');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
@@ -61,7 +49,7 @@ describe('autochat chat with a tool that needs approval', () => {
   it('-m with anything but y (here: end of input) denies it: the tool does not run, the answer goes on', async () => {
     const session = await server.chat.createChatSession('local');
     upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_no'), say('Fine, no shouting.'));
-    const run = await runCli(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], '');
+    const run = await chat(['-m', 'Shout hi', '--url', server.url, '--session', session.sessionId], '');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(QUESTION);
     expect(run.stdout).toContain('⊘ everything__echo_upper not allowed');
@@ -72,7 +60,7 @@ describe('autochat chat with a tool that needs approval', () => {
 
   it('in a piped interactive session, the next line answers the question', async () => {
     upstream.enqueue(callTool('everything__echo_upper', { text: 'hi' }, 'call_piped'), say('Shouted.'), say('Bye!'));
-    const run = await runCli(['--url', server.url], 'Shout hi\nn\nThanks\n/quit\n');
+    const run = await chat(['--url', server.url], 'Shout hi\nn\nThanks\n/quit\n');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(QUESTION);
@@ -95,7 +83,7 @@ describe('autochat chat running an agent with the offline demo model', () => {
   it('finds the agent, asks before run_agent, starts it on y, and reads its output back', async () => {
     const session = await server.chat.createChatSession('local');
     const asked = 'Find me an agent that writes LinkedIn posts and run it about our launch';
-    const run = await runCli(['-m', asked, '--url', server.url, '--session', session.sessionId], 'y\n');
+    const run = await chat(['-m', asked, '--url', server.url, '--session', session.sessionId], 'y\n');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
@@ -106,7 +94,7 @@ describe('autochat chat running an agent with the offline demo model', () => {
     expect(executionId).toBeDefined();
     await server.chat.executions.waitFor(executionId!);
 
-    const read = await runCli(['-m', 'Show me its output', '--url', server.url, '--session', session.sessionId], '');
+    const read = await chat(['-m', 'Show me its output', '--url', server.url, '--session', session.sessionId], '');
     expect(read.code).toBe(0);
     expect(read.stdout).toContain(`⚙ view_agent_output {"executionId":"${executionId}"}`);
     expect(read.stdout).toContain('finished');

@@ -54,7 +54,7 @@ describe('one DATA_DIR, one process', () => {
     const catalog = join(dataDir, '..', `${basename(dataDir)}-catalog.json`);
     await writeFile(catalog, LOCK_TEST_CATALOG);
     try {
-      const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
+      const imported = await runCli(['store', 'import', catalog], { env: { DATA_DIR: dataDir } });
       expect(imported.code).not.toBe(0);
       expect(imported.stderr).toContain(`DATA_DIR ${dataDir} is in use by another autochat process (pid ${holder.pid}`);
       expect(imported.stdout).not.toMatch(/Imported/);
@@ -76,7 +76,7 @@ describe('one DATA_DIR, one process', () => {
     // Stopped cleanly, the directory is free for a store import.
     await writeFile(catalog, LOCK_TEST_CATALOG);
     try {
-      const imported = await runCli(['store', 'import', catalog], { DATA_DIR: dataDir });
+      const imported = await runCli(['store', 'import', catalog], { env: { DATA_DIR: dataDir } });
       expect(imported).toMatchObject({ code: 0, stdout: expect.stringMatching(/Imported 1 agent/) });
     } finally {
       await rm(catalog, { force: true });

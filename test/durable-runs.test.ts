@@ -2,36 +2,21 @@
  * Durable runs: an answer survives a dropped connection and is resumable from its first event on any
  * instance; stop works from any instance and really closes the upstream request; one run per session
  * even under concurrent requests on two instances; a crashed owner's run is closed as interrupted
- * with its partial answer. Against real PostgreSQL and Redis with two server processes, and the
+ * with its partial answer (a crashed embedded instance: test/embedded-crash.test.ts). Against real PostgreSQL and Redis with two server processes, and the
  * same behaviour in memory mode in one process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/http/server.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/databases.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
-import { spawnServer, type ServerProcess } from './support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from './support/server-processes.js';
 import { startTestServer, upstreamOptions } from './support/test-service.js';
-import { parseSseText, readSse, textOf, typesOf } from './support/ui-stream.js';
+import { parseSseText, readSome, readSse, textOf, typesOf } from './support/ui-stream.js';
 
 const json = { 'content-type': 'application/json' };
-const newSession = async (url: string) => (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
 const send = (url: string, sessionId: string, message: string, signal?: AbortSignal) =>
   fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: JSON.stringify({ message }), signal });
 const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
-
-/** Reads SSE frames until `count` data events have arrived, then drops the connection. */
-async function readSome(response: Response, count: number, controller: AbortController): Promise<string> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while ((text.match(/^data: /gm) ?? []).length < count) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  controller.abort();
-  return text;
-}
 
 const SLOW = 'one two three four five six seven eight nine ten ';
 
@@ -168,19 +153,12 @@ describe.runIf(canScaleOut)('two instances sharing PostgreSQL and Redis', () => 
   behaviours('redis mode', async () => {
     upstream = await startFakeUpstream();
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    const env = {
+    const env = instanceEnv(upstream.url, {
       DATABASE_URL: database.databaseUrl!,
       REDIS_URL: TEST_REDIS_URL!,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
       // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
       RUN_CONTINUE_MAX: '0',
-    };
+    });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     return { a: a.url, b: b.url, upstream, killA: () => a.kill() };
   });
@@ -197,51 +175,5 @@ describe('one process in memory mode', () => {
     upstream = await startFakeUpstream();
     server = await startTestServer(upstreamOptions(upstream.url, { dataDir: 'memory://' }));
     return { a: server.url, b: server.url, upstream };
-  });
-});
-
-describe('crash of a single embedded instance', () => {
-  it('on restart, closes the dead run as interrupted with its checkpointed partial answer', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const upstream = await startFakeUpstream();
-    const dataDir = await mkdtemp(join(tmpdir(), 'autochat-crash-'));
-    const env = {
-      DATA_DIR: dataDir,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      LLM_MAX_RETRIES: '0',
-      RUN_LEASE_MS: '900',
-    };
-    let server = await spawnServer(env);
-    try {
-      const sessionId = await newSession(server.url);
-      upstream.enqueue(say(SLOW.repeat(100), 30));
-      const controller = new AbortController();
-      await readSome(await send(server.url, sessionId, 'Hello', controller.signal), 40, controller);
-      // Let lease renewals (every lease/3 = 300 ms) checkpoint the partial answer, then die. Measured
-      // by the answer's own progress rather than a fixed sleep: 40 more words at 30 ms each take the
-      // server at least 1.2 s (four renewals), however slowly a loaded machine runs both.
-      const resumed = new AbortController();
-      await readSome(await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, { signal: resumed.signal }), 80, resumed);
-      await server.kill();
-      server = await spawnServer(env);
-      await expect.poll(async () => (await getSession(server.url, sessionId)).status, { timeout: 10_000 }).toBe('idle');
-      const session = await getSession(server.url, sessionId);
-      expect(session.lastRunStatus).toBe('interrupted');
-      const partial = session.messages[1].parts.map((part: { text?: string }) => part.text ?? '').join('');
-      expect(partial.startsWith('one two three')).toBe(true);
-      // The call it had in flight is charged, as an estimate (its usage never arrived).
-      expect(session.usage.filter((entry: { kind: string }) => entry.kind === 'chat')).toEqual([
-        expect.objectContaining({ kind: 'chat', estimated: true }),
-      ]);
-      expect(session.usage.every((entry: { totalTokens: number }) => entry.totalTokens > 0)).toBe(true);
-      expect((await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`)).status).toBe(204);
-    } finally {
-      await server.stop();
-      await upstream.close();
-      await rm(dataDir, { recursive: true, force: true });
-    }
   });
 });

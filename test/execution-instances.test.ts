@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/databases.js';
 import { say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { CONTINUE_INSTRUCTION } from '../src/chat/run-continuation.js';
-import { spawnServer, type ServerProcess } from './support/server-processes.js';
+import { instanceEnv, spawnServer, type ServerProcess } from './support/server-processes.js';
 import { readSse, typesOf } from './support/ui-stream.js';
 
 const json = { 'content-type': 'application/json' };
@@ -68,17 +68,7 @@ describe.runIf(Boolean(TEST_DATABASE_URL && TEST_REDIS_URL))('agent executions o
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    env = {
-      DATABASE_URL: database.databaseUrl!,
-      REDIS_URL: TEST_REDIS_URL!,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
-    };
+    env = instanceEnv(upstream.url, { DATABASE_URL: database.databaseUrl!, REDIS_URL: TEST_REDIS_URL! });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
   }, 120_000);
   afterAll(async () => {

@@ -314,7 +314,8 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
         databaseUrl: database.databaseUrl,
         dataDir: database.dataDir,
         authJwtSecret: SECRET,
-        executions: { maxLive: 2, timeoutMs: 3000 },
+        // A time limit no test meets on a busy machine; the one that tests it starts its own server.
+        executions: { maxLive: 2, timeoutMs: 600_000 },
       }),
     );
   });
@@ -390,16 +391,28 @@ describe.each(databaseTargets)('agent executions with a scripted upstream on $na
   });
 
   it('ends an execution that runs past its time limit as failed, saying so, with what it wrote', async () => {
-    const gina = api(server, 'gina');
-    scripts.execution.push({ steps: [{ text: 'Starting ' }, { hang: true }], finishReason: 'stop' });
-    const { executionId } = (await (await gina.start('money-printing-agent', { skills: 'x', startupBudget: 1 })).json()) as {
-      executionId: string;
-    };
-    const execution = await gina.finished(executionId);
-    expect(execution.status).toBe('failed');
-    expect(execution.error).toContain('time limit of 3 s');
-    expect(textOf(execution)).toBe('Starting ');
-    expect(execution.usage!.totalTokens).toBeGreaterThan(0); // the call cut short is charged an estimate
+    const limited = await startTestServer(
+      upstreamOptions(upstream.url, {
+        databaseUrl: database.databaseUrl,
+        dataDir: 'memory://',
+        authJwtSecret: SECRET,
+        executions: { maxLive: 2, timeoutMs: 3000 },
+      }),
+    );
+    try {
+      const gina = api(limited, 'gina');
+      scripts.execution.push({ steps: [{ text: 'Starting ' }, { hang: true }], finishReason: 'stop' });
+      const { executionId } = (await (await gina.start('money-printing-agent', { skills: 'x', startupBudget: 1 })).json()) as {
+        executionId: string;
+      };
+      const execution = await gina.finished(executionId);
+      expect(execution.status).toBe('failed');
+      expect(execution.error).toContain('time limit of 3 s');
+      expect(textOf(execution)).toBe('Starting ');
+      expect(execution.usage!.totalTokens).toBeGreaterThan(0); // the call cut short is charged an estimate
+    } finally {
+      await limited.close();
+    }
   });
 
   it('in chat: get_required_setup_info, run_agent (returns at once) and view_agent_output', async () => {

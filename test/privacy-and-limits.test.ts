@@ -192,8 +192,10 @@ describe.each(databaseTargets)('export and erasure on $name', (target) => {
       limits: { requestsPerMinute: 50 },
     });
     const as = (sub: string) => ({ ...json, authorization: `Bearer ${signJwt({ sub }, secret)}` });
+    // Names of this run only: the shared Redis holds the rate-limit counters of every run.
+    const [erin, other] = ['erin', 'other'].map((name) => `${name}-${randomBytes(4).toString('hex')}`) as [string, string];
     try {
-      for (const user of ['erin', 'other']) {
+      for (const user of [erin, other]) {
         const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST', headers: as(user) })).json()).sessionId;
         await readSse(
           await fetch(`${server.url}/api/chat/sessions/${sessionId}/stream`, {
@@ -204,37 +206,45 @@ describe.each(databaseTargets)('export and erasure on $name', (target) => {
         );
         await fetch(`${server.url}/api/library`, { method: 'POST', headers: as(user), body: '{"slug":"money-printing-agent"}' });
       }
-      const exported = await (await fetch(`${server.url}/api/me/export`, { headers: as('erin') })).json();
-      expect(exported.userId).toBe('erin');
+      const exported = await (await fetch(`${server.url}/api/me/export`, { headers: as(erin) })).json();
+      expect(exported.userId).toBe(erin);
       expect(exported.sessions).toHaveLength(1);
       expect(exported.sessions[0].messages).toHaveLength(2);
       expect(exported.usage.length).toBeGreaterThan(0);
       expect(exported.library.map((entry: { slug: string }) => entry.slug)).toEqual(['money-printing-agent']);
 
-      const spent = (await (await fetch(`${server.url}/api/usage`, { headers: as('erin') })).json()).daily.used;
+      const spent = (await (await fetch(`${server.url}/api/usage`, { headers: as(erin) })).json()).daily.used;
       expect(spent).toBeGreaterThan(0);
-      expect((await fetch(`${server.url}/api/me`, { method: 'DELETE', headers: as('erin') })).status).toBe(204);
-      const after = await (await fetch(`${server.url}/api/me/export`, { headers: as('erin') })).json();
+      expect((await rateKeys(erin)).length > 0, 'rate-limit counters in Redis before the erasure').toBe(Boolean(TEST_REDIS_URL));
+      expect((await fetch(`${server.url}/api/me`, { method: 'DELETE', headers: as(erin) })).status).toBe(204);
+      const after = await (await fetch(`${server.url}/api/me/export`, { headers: as(erin) })).json();
       expect(after.sessions).toEqual([]);
       expect(after.usage).toEqual([]);
       expect(after.library).toEqual([]);
       // Erasure removes content and identity, not what was spent: the budget window still counts it.
-      expect((await (await fetch(`${server.url}/api/usage`, { headers: as('erin') })).json()).daily.used).toBe(spent);
-      const other = await (await fetch(`${server.url}/api/me/export`, { headers: as('other') })).json();
-      expect(other.sessions).toHaveLength(1);
-      expect(other.library).toHaveLength(1);
-      if (TEST_REDIS_URL) {
-        const redis = new Redis(TEST_REDIS_URL);
-        const keys = await redis.keys('autochat:rate:erin:*');
-        await redis.quit();
-        expect(keys).toEqual([]);
-      }
+      expect((await (await fetch(`${server.url}/api/usage`, { headers: as(erin) })).json()).daily.used).toBe(spent);
+      const untouched = await (await fetch(`${server.url}/api/me/export`, { headers: as(other) })).json();
+      expect(untouched.sessions).toHaveLength(1);
+      expect(untouched.library).toHaveLength(1);
+      // Its rate-limit counters (in Redis when there is one) are gone too.
+      expect(await rateKeys(erin)).toEqual([]);
     } finally {
       await server.close();
       await database.drop();
     }
   });
 });
+
+/** A user's rate-limit counters in Redis; none without Redis (the limiter then counts in memory). */
+async function rateKeys(userId: string): Promise<string[]> {
+  if (!TEST_REDIS_URL) return [];
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    return await redis.keys(`autochat:rate:${userId}:*`);
+  } finally {
+    await redis.quit();
+  }
+}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });

@@ -9,34 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveCli } from './support/cli-process.js';
 import { startFakeUpstream, say, type FakeUpstream } from './support/fake-upstream.js';
 import { readSse } from './support/ui-stream.js';
-
-type Started = { url: string; exited: Promise<number | null>; child: ReturnType<typeof spawn>; stderr: () => string };
-
-function serve(env: Record<string, string>, args: string[] = []): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start: ${stderr}`)), 60_000);
-    child.stderr!.on('data', (data: Buffer) => {
-      stderr += data.toString();
-      const url = stderr.match(/listening on (\S+)/)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ url, exited, child, stderr: () => stderr });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`exited ${code}: ${stderr}`), { code, stderr }));
-    });
-  });
-}
 
 describe('autochat serve', () => {
   let dataDir: string;
@@ -51,7 +26,7 @@ describe('autochat serve', () => {
   });
 
   it('starts on the embedded database with the demo model, and says so', async () => {
-    const server = await serve({ DATA_DIR: dataDir });
+    const server = await serveCli({ DATA_DIR: dataDir });
     try {
       expect(server.stderr()).toMatch(/offline demo model/);
       const info = await (await fetch(`${server.url}/api/info`)).json();
@@ -64,14 +39,14 @@ describe('autochat serve', () => {
   });
 
   it('refuses a bad setting, naming the variable', async () => {
-    await expect(serve({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({
+    await expect(serveCli({ DATA_DIR: dataDir, DAILY_TOKEN_LIMIT: 'lots' })).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/DAILY_TOKEN_LIMIT: expected a whole number/),
     });
   });
 
   it('says which setting to check when DATABASE_URL names a server that does not answer, without its password', async () => {
-    const failure = serve({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://someone:hunter2@127.0.0.1:1/autochat' });
+    const failure = serveCli({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://someone:hunter2@127.0.0.1:1/autochat' });
     await expect(failure).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/Could not connect to PostgreSQL at DATABASE_URL \(127\.0\.0\.1:1\/autochat\): nothing answers there/),
@@ -80,7 +55,7 @@ describe('autochat serve', () => {
   });
 
   it('refuses a non-loopback host without AUTH_JWT_SECRET', async () => {
-    await expect(serve({ DATA_DIR: dataDir }, ['--host', '0.0.0.0'])).rejects.toMatchObject({
+    await expect(serveCli({ DATA_DIR: dataDir }, { args: ['--host', '0.0.0.0'] })).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/AUTH_JWT_SECRET/),
     });
@@ -88,7 +63,7 @@ describe('autochat serve', () => {
 
   it('on SIGTERM lets the running answer finish, stores it, then exits 0', async () => {
     const env = { DATA_DIR: dataDir, OPEN_ROUTER_API_KEY: 'k', LLM_BASE_URL: upstream.url, LLM_MAX_RETRIES: '0' };
-    const server = await serve(env);
+    const server = await serveCli(env);
     const sessionId = (await (await fetch(`${server.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId;
     upstream.enqueue(say('graceful shutdown keeps this whole answer '.repeat(3), 40));
     const calls = upstream.requests.length;
@@ -105,7 +80,7 @@ describe('autochat serve', () => {
     expect(stream.chunks.at(-1)!.type).toBe('finish');
     expect(await server.exited).toBe(0);
 
-    const again = await serve(env);
+    const again = await serveCli(env);
     try {
       const session = await (await fetch(`${again.url}/api/chat/sessions/${sessionId}`)).json();
       expect(session.lastRunStatus).toBe('finished');

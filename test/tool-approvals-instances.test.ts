@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, databaseTargets } from './support/databases.js';
 import { serveEchoOverHttp } from './support/echo-mcp-server.js';
 import { callTool, say, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
-import { spawnServer, type ServerProcess } from './support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from './support/server-processes.js';
 import { readSse, textOf } from './support/ui-stream.js';
 import { waitUntil } from './support/wait-until.js';
 
@@ -29,19 +29,13 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     [upstream, echo] = await Promise.all([startFakeUpstream(), serveEchoOverHttp()]);
     upstream.setDefault(say('Title'));
     database = await databaseTargets.find((target) => target.name === 'postgres')!.create();
-    env = {
+    env = instanceEnv(upstream.url, {
       DATABASE_URL: database.databaseUrl!,
       REDIS_URL: TEST_REDIS_URL!,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
       RUN_LEASE_MS: '1000',
       MCP_SERVERS: JSON.stringify({ echo: { url: echo.url } }),
       TOOL_APPROVAL_TIMEOUT_MS: '4000',
-    };
+    });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
   }, 120_000);
   afterAll(async () => {
@@ -50,8 +44,6 @@ describe.runIf(canScaleOut)('tool approvals on two instances sharing PostgreSQL 
     await database?.drop();
   });
 
-  const newSession = async (url: string) =>
-    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const getSession = async (url: string, sessionId: string) => (await fetch(`${url}/api/chat/sessions/${sessionId}`)).json();
   const streamedRequests = () => upstream.requests.filter((request) => request.body.stream === true);
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatService } from '../../src/chat/chat-service.js';
 import { startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
-import { spawnServer, type ServerProcess } from '../support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 import { upstreamOptions } from '../support/test-service.js';
@@ -47,19 +47,12 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
 
   beforeAll(async () => {
     [postgres, redis, upstream] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis(), startFakeUpstream()]);
-    env = {
+    env = instanceEnv(upstream.url, {
       DATABASE_URL: await postgres.createDatabase('outage'),
       REDIS_URL: redis.url,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
       // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
       RUN_CONTINUE_MAX: '0',
-    };
+    });
   });
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.kill()));
@@ -76,7 +69,7 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
 
   it('stores the answer, its usage and its status when the database returns; nothing expires meanwhile', async () => {
     const [a, b] = await Promise.all([start(), start()]);
-    const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+    const sessionId = await newSession(a.url);
     upstream.enqueue(gated('outage-1'));
     const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
       method: 'POST',
@@ -167,7 +160,7 @@ describe('PostgreSQL down as a run ends (two instances, Redis)', () => {
 
   it('if the instance that generated it dies during the outage, another stores it as finished with its usage', async () => {
     const [a, b] = await Promise.all([start(), start()]);
-    const sessionId = (await (await fetch(`${a.url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
+    const sessionId = await newSession(a.url);
     upstream.enqueue(gated('outage-2'));
     const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
       method: 'POST',

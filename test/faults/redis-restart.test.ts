@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
-import { spawnServer, type ServerProcess } from '../support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 import { rebuildMessage, textOf, typesOf } from '../support/ui-stream.js';
@@ -41,19 +41,12 @@ describe.each([
 
   beforeAll(async () => {
     [postgres, redis, upstream] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis({ persist }), startFakeUpstream()]);
-    const env = {
+    const env = instanceEnv(upstream.url, {
       DATABASE_URL: await postgres.createDatabase('restart'),
       REDIS_URL: redis.url,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
       // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
       RUN_CONTINUE_MAX: '0',
-    };
+    });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
   });
   afterAll(async () => {
@@ -63,8 +56,6 @@ describe.each([
     await postgres?.destroy();
   });
 
-  const newSession = async (url: string) =>
-    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const restartRedis = async () => {
     await redis.kill();
     await redis.start();

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream, type ScriptStep } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
-import { spawnServer, type ServerProcess } from '../support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 import { rebuildMessage, textOf, typesOf } from '../support/ui-stream.js';
@@ -44,17 +44,7 @@ describe('continuing an answer on another instance', () => {
 
   beforeAll(async () => {
     [postgres, redis, upstream] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis(), startFakeUpstream()]);
-    env = {
-      DATABASE_URL: await postgres.createDatabase('continue'),
-      REDIS_URL: redis.url,
-      OPEN_ROUTER_API_KEY: 'test-key',
-      LLM_BASE_URL: upstream.url,
-      CHAT_MODEL: 'test/chat',
-      TITLE_MODEL: 'test/title',
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RUN_LEASE_MS: '1500',
-    };
+    env = instanceEnv(upstream.url, { DATABASE_URL: await postgres.createDatabase('continue'), REDIS_URL: redis.url });
   }, 120_000);
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.kill()));
@@ -68,8 +58,6 @@ describe('continuing an answer on another instance', () => {
     servers.push(server);
     return server;
   };
-  const newSession = async (url: string) =>
-    ((await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()) as { sessionId: string }).sessionId;
   const session = async (url: string, id: string) => (await (await fetch(`${url}/api/chat/sessions/${id}`)).json()) as Session;
   const streamRequests = () => upstream.requests.filter((request) => request.body.stream === true);
 

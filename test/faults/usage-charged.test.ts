@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, startFakeUpstream, type FakeUpstream, type Script } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
-import { spawnServer, type ServerProcess } from '../support/server-processes.js';
+import { instanceEnv, newSession, spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -59,24 +59,16 @@ describe('usage is charged whatever ends the run', () => {
     for (const directory of directories) await rm(directory, { recursive: true, force: true });
   });
 
-  const baseEnv = () => ({
-    OPEN_ROUTER_API_KEY: 'test-key',
-    LLM_BASE_URL: upstream.url,
-    CHAT_MODEL: 'test/chat',
-    TITLE_MODEL: 'test/title',
-    LLM_MAX_RETRIES: '0',
-    RATE_LIMIT_PER_MINUTE: '0',
-    RUN_LEASE_MS: '1500',
-    // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
-    RUN_CONTINUE_MAX: '0',
-  });
+  const baseEnv = () =>
+    instanceEnv(upstream.url, {
+      // Closing a dead owner's run as interrupted is what this tests; continuing it is test/faults/run-continuation.test.ts.
+      RUN_CONTINUE_MAX: '0',
+    });
   const start = async (env: Record<string, string>) => {
     const server = await spawnServer(env);
     servers.push(server);
     return server;
   };
-  const newSession = async (url: string) =>
-    (await (await fetch(`${url}/api/chat/sessions`, { method: 'POST' })).json()).sessionId as string;
   const send = (url: string, sessionId: string) =>
     fetch(`${url}/api/chat/sessions/${sessionId}/stream`, { method: 'POST', headers: json, body: '{"message":"Find me a money agent"}' });
   /** Waits until the run's saved progress shows the tool round measured and the next call in flight. */

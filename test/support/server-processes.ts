@@ -16,6 +16,31 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/**
+ * The settings the multi-instance tests give their servers, with `extra` on top: a scripted upstream
+ * at `upstreamUrl` (no retries), no rate limit, and a short lease, so that another instance finds a
+ * dead owner's run within seconds.
+ */
+export function instanceEnv(upstreamUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OPEN_ROUTER_API_KEY: 'test-key',
+    LLM_BASE_URL: upstreamUrl,
+    CHAT_MODEL: 'test/chat',
+    TITLE_MODEL: 'test/title',
+    LLM_MAX_RETRIES: '0',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RUN_LEASE_MS: '1500',
+    ...extra,
+  };
+}
+
+/** Creates a chat session on the server at `url` (local mode), returning its id. */
+export async function newSession(url: string): Promise<string> {
+  const response = await fetch(`${url}/api/chat/sessions`, { method: 'POST' });
+  if (response.status !== 201) throw new Error(`creating a session answered ${response.status}`);
+  return ((await response.json()) as { sessionId: string }).sessionId;
+}
+
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', ...env },

@@ -42,3 +42,17 @@ export async function rebuildMessage(chunks: UIMessageChunk[]): Promise<UIMessag
 export const textOf = (chunks: UIMessageChunk[]) => chunks.map((chunk) => (chunk.type === 'text-delta' ? chunk.delta : '')).join('');
 
 export const typesOf = (chunks: UIMessageChunk[]) => chunks.map((chunk) => chunk.type);
+
+/** Reads SSE frames until `count` data events have arrived, then drops the connection (`controller` is its request's). */
+export async function readSome(response: Response, count: number, controller: AbortController): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while ((text.match(/^data: /gm) ?? []).length < count) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  controller.abort();
+  return text;
+}
