@@ -254,6 +254,8 @@ export function createRunStarts(deps: {
 
   /** Generates the rest of an answer another instance began (see run-takeover.ts). */
   function launchContinuation(run: ContinuedRun): void {
+    // The first answer of a chat names it; its first owner may have died before the title was made.
+    const title = firstExchangeTitle(titles, run);
     const controller = new AbortController();
     const handOff = new AbortController();
     events.runStarted?.();
@@ -267,7 +269,11 @@ export function createRunStarts(deps: {
       handOffSignal: handOff.signal,
       handOff: async (progress) => void (await takeovers.release(run.runId, owner, progress)),
     })
-      .catch((error: unknown) => failUnexpectedly(run.runId, run.sessionId, run.userId, error))
+      .catch((error: unknown) => failUnexpectedly(run.runId, run.sessionId, run.userId, error, run.logId))
+      .then((outcome) => {
+        title.onEnded(outcome, settler.has(run.runId));
+        return outcome;
+      })
       .finally(() => active.delete(run.runId));
     active.add(run.runId, { controller, done, handOff, continuations: run.continuation.count });
   }

@@ -32,6 +32,8 @@ export type ContinuedRun = {
   continuation: RunContinuation;
   /** The event log of the run's current part (a run that went on after tool approvals writes a new one per resume). */
   logId: string;
+  /** The chat's title as stored (null until it has one): the first answer of a chat names it, wherever it ends. */
+  title: string | null;
 };
 
 export type RunTakeoverDeps = {
@@ -112,6 +114,7 @@ export function createRunTakeover(deps: RunTakeoverDeps): RunTakeover {
         summary: deps.sessions.readSummary(row),
         continuation: createContinuation(logged, { count: claimed.continuations, usage, tools, priorUsage: paused?.metadata?.usage }),
         logId,
+        title: row.title,
       });
       return 'continued';
     },

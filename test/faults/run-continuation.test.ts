@@ -14,7 +14,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeUpstream, type FakeUpstream, type ScriptStep } from '../support/fake-upstream.js';
+import { startFakeUpstream, toolAwareScript, type FakeUpstream, type ScriptStep } from '../support/fake-upstream.js';
 import { followSse } from '../support/live-sse.js';
 import { instanceEnv, newSession, spawnServer, type ServerProcess } from '../support/server-processes.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
@@ -29,6 +29,7 @@ const AFTER_1 = 'Budget Buddy ';
 const AFTER_2 = 'and Tax Helper.';
 
 type Session = {
+  title: string | null;
   status: string;
   lastRunStatus: string;
   messages: { id: string; role: string; parts: { type: string; text?: string }[]; metadata?: { continuations?: number } }[];
@@ -64,6 +65,8 @@ describe('continuing an answer on another instance', () => {
   it('kill -9 mid-answer: the other instance continues the same answer, and every reader sees one answer', async () => {
     const [a, b] = await Promise.all([start(), start()]);
     const sessionId = await newSession(a.url);
+    // Titles (the calls not streamed) wait until the answer is over: A dies before it names the chat.
+    upstream.setDefault({ steps: [{ gate: 'title' }, { text: 'Agents that make money' }], finishReason: 'stop' });
     upstream.enqueue({ steps: [...words(BEFORE), { gate: 'killed' }, ...words('never sent')], finishReason: 'stop' });
     const post = await fetch(`${a.url}/api/chat/sessions/${sessionId}/stream`, {
       method: 'POST',
@@ -137,6 +140,11 @@ describe('continuing an answer on another instance', () => {
     expect(chat.filter((entry) => entry.estimated)).toHaveLength(1);
     expect(chat.find((entry) => !entry.estimated)!.totalTokens).toBe(66);
     expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/^autochat_runs_continued_total 1$/m);
+    // The continued first answer names the chat, as its first owner would have.
+    expect((await session(b.url, sessionId)).title).toBeNull();
+    upstream.release('title');
+    await waitUntil(async () => (await session(b.url, sessionId)).title === 'Agents that make money', 10_000);
+    upstream.setDefault(toolAwareScript);
     await b.kill();
   }, 120_000);
 

@@ -173,7 +173,15 @@ async function play(script: Script, body: RecordedRequest['body'], res: ServerRe
   }
   const id = `chatcmpl-${Math.random().toString(36).slice(2, 10)}`;
   if (body.stream !== true) {
-    // A non-streaming call (titles, summaries): the whole script as one completion.
+    // A non-streaming call (titles, summaries): the whole script as one completion, once its gates open.
+    for (const step of script.steps) {
+      if ('gate' in step) {
+        const waiting = gate(step.gate);
+        waiting.arrive();
+        await waiting.released;
+      }
+    }
+    if (res.destroyed) return;
     const text = script.steps.map((step) => ('text' in step ? step.text : '')).join('');
     const usage = script.usage ?? { prompt_tokens: 10, completion_tokens: 10 };
     res.writeHead(200, { 'content-type': 'application/json' });
