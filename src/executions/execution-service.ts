@@ -12,7 +12,7 @@ import { createLeaseKeeper, type LeaseKeeper } from '../chat/lease-keeper.js';
 import { createContinuation, LoggedAnswer, type RunContinuation } from '../chat/run-continuation.js';
 import type { RunSettler } from '../chat/run-settler.js';
 import type { Config } from '../config.js';
-import { ChatError } from '../errors.js';
+import { ChatError, noSuchAgent } from '../errors.js';
 import { executionPrompt } from '../llm/agent-run-prompt.js';
 import type { LanguageModels } from '../llm/language-models.js';
 import { outageOf } from '../service-outage.js';
@@ -85,6 +85,9 @@ export type ExecutionServiceDeps = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const executionNotFound = () => new ChatError('not_found', 'Execution not found.');
 
+/** Seconds a client is asked to wait before starting another execution when its limit is reached. */
+const LIVE_LIMIT_RETRY_SECONDS = 30;
+
 export function createExecutionService(deps: ExecutionServiceDeps): ExecutionService {
   const { config, executions, agents, eventLog, models, log, owner } = deps;
   const leases: LeaseKeeper = createLeaseKeeper({
@@ -100,7 +103,7 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
 
   async function runnable(slug: string) {
     const found = typeof slug === 'string' && slug.length <= 200 ? await agents.runnable(slug) : undefined;
-    if (!found) throw new ChatError('not_found', `No agent with slug "${String(slug).slice(0, 100)}" exists in the store.`);
+    if (!found) throw noSuchAgent(String(slug).slice(0, 100));
     if (!found.definition)
       throw new ChatError('invalid_request', `The agent "${found.agent.name}" (${slug}) cannot be run: it has no runnable definition.`);
     return { agent: found.agent, definition: found.definition };
@@ -130,8 +133,9 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     const prompt = executionPrompt(definition, checked.inputs);
     const reserve = COMPLETION_RESERVE_TOKENS + Math.ceil((prompt.length + definition.instructions.length) / 4);
     await eventLog.open(logKey);
+    let refused: { live: number } | undefined;
     try {
-      await executions.start({
+      refused = await executions.start({
         executionId,
         userId,
         slug: agent.slug,
@@ -145,6 +149,14 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     } catch (error) {
       await eventLog.forget([logKey]).catch(() => undefined);
       throw error;
+    }
+    if (refused) {
+      await eventLog.forget([logKey]).catch(() => undefined);
+      throw new ChatError(
+        'rate_limited',
+        `You already have ${refused.live} agent executions running, the most allowed at once (${config.executions.maxLive}). Wait for one to finish, or stop one, then try again.`,
+        { retryAfterSeconds: LIVE_LIMIT_RETRY_SECONDS },
+      );
     }
     launch({ executionId, userId, definition, prompt });
     log.info({ executionId, userId, slug: agent.slug, to: 'queued' }, 'execution queued');

@@ -6,7 +6,6 @@
  */
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { ChatMessage, TokenUsage } from './records.js';
-import { ChatError } from '../errors.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
 import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
@@ -71,9 +70,6 @@ type StartRow = {
 
 type Row = typeof agentExecutions.$inferSelect;
 
-/** Seconds a client is asked to wait before starting another execution when its limit is reached. */
-const LIVE_LIMIT_RETRY_SECONDS = 30;
-
 export class ExecutionsRepository {
   constructor(
     private readonly db: Db,
@@ -83,10 +79,11 @@ export class ExecutionsRepository {
   /**
    * Records a new `queued` execution leased to `owner`, in one statement with the budget check (which
    * counts the reservations of the user's running answers and live executions), its own reservation
-   * and the limit on the user's live executions. Throws `usage_limit_exceeded` (429) for a spent budget and
-   * `rate_limited` (429) for too many live executions, writing nothing.
+   * and the limit on the user's live executions. Writing nothing, it throws the admission's refusal
+   * (`usage_limit_exceeded`, 429) for a spent budget, and returns `{ live }` when the user already has
+   * as many live executions as allowed (the service words it).
    */
-  async start(input: StartInput): Promise<void> {
+  async start(input: StartInput): Promise<{ live: number } | undefined> {
     const { admission } = input;
     const [row] = await queryRows<StartRow>(
       this.db,
@@ -98,14 +95,8 @@ export class ExecutionsRepository {
         ${(admission?.day ?? new Date(0)).toISOString()}, ${(admission?.week ?? new Date(0)).toISOString()},
         ${admission?.reserve ?? 0}::integer)`,
     );
-    if (!row?.refused) return;
-    if (row.refused === 'executions') {
-      throw new ChatError(
-        'rate_limited',
-        `You already have ${row.live ?? input.maxLive} agent executions running, the most allowed at once (${input.maxLive}). Wait for one to finish, or stop one, then try again.`,
-        { retryAfterSeconds: LIVE_LIMIT_RETRY_SECONDS },
-      );
-    }
+    if (!row?.refused) return undefined;
+    if (row.refused === 'executions') return { live: row.live ?? input.maxLive };
     throw admission!.refusal({
       window: row.refused,
       dailyUsed: Number(row.daily_used ?? 0),
