@@ -42,20 +42,19 @@ export const INTERRUPTED_INPUT = 'This tool call was interrupted by a server res
 export class LoggedAnswer {
   builder?: AnswerBuilder;
   ended = false;
-
-  /**
-   * `paused`: for a run that went on after tool approvals, the answer it paused with; its current log
-   * holds only what came after (no `start`).
-   */
-  constructor(private readonly paused?: ChatMessage) {
-    if (paused) this.builder = AnswerBuilder.continuing(paused);
-  }
-
   stepOpen = false;
   stepHasTools = false;
   readonly openParts = new Map<string, 'text' | 'reasoning'>();
   readonly toolInputs = new Map<string, { toolName: string; inputText: string }>();
   readonly toolCalls = new Map<string, { toolName: string; input: unknown }>();
+
+  /**
+   * `paused`: for a run that went on after tool approvals, the answer it paused with; the log of its
+   * current part holds only what came after (from a `start` of the same message).
+   */
+  constructor(private readonly paused?: ChatMessage) {
+    if (paused) this.builder = AnswerBuilder.continuing(paused);
+  }
 
   apply(chunk: UIMessageChunk): void {
     // A resumed run's log starts again with the same message: it goes on from the paused answer.
