@@ -8,7 +8,7 @@ import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { ChatMessage, TokenUsage } from './records.js';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
-import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
+import { renewLeases, type LeaseRenewal } from './lease-renewal.js';
 import { queryRows, type Db } from './database.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import type { NewUsage } from './runs-repository.js';
@@ -117,19 +117,7 @@ export class ExecutionsRepository {
 
   /** The lease renewal of `LeaseKeeper` (src/chat/lease-keeper.ts), for executions: see `RunsRepository.renewAll`. */
   async renewAll(owner: string, leaseMs: number, runs: LeaseRenewal[]): Promise<Set<string>> {
-    if (runs.length === 0) return new Set();
-    const values = leaseRenewalValues(this.cipher, runs);
-    const renewed = await queryRows<{ id: string }>(
-      this.db,
-      sql`
-      update agent_executions e
-      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, e.checkpoint),
-        progress = coalesce(v.progress, e.progress)
-      from (values ${values}) as v(id, checkpoint, progress)
-      where e.id = v.id and e.owner = ${owner} and e.status in ('queued', 'running')
-      returning e.id`,
-    );
-    return new Set(renewed.map((row) => row.id));
+    return renewLeases(this.db, this.cipher, 'agent_executions', owner, leaseMs, runs);
   }
 
   /**

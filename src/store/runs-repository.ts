@@ -7,7 +7,7 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { BudgetAdmission } from '../usage/token-budget.js';
 import type { ContentCipher } from './content-cipher.js';
-import { leaseRenewalValues, type LeaseRenewal } from './lease-renewal.js';
+import { renewLeases, type LeaseRenewal } from './lease-renewal.js';
 import { parseRunProgress, type RunProgress } from './run-progress.js';
 import { queryRows, sqlStateOf, type Db } from './database.js';
 import { MessageCodec } from './message-codec.js';
@@ -302,19 +302,7 @@ export class RunsRepository {
    * lost lease).
    */
   async renewAll(owner: string, leaseMs: number, runs: LeaseRenewal[]): Promise<Set<string>> {
-    if (runs.length === 0) return new Set();
-    const values = leaseRenewalValues(this.cipher, runs);
-    const renewed = await queryRows<{ id: string }>(
-      this.db,
-      sql`
-      update chat_runs r
-      set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval, checkpoint = coalesce(v.checkpoint, r.checkpoint),
-        progress = coalesce(v.progress, r.progress)
-      from (values ${values}) as v(id, checkpoint, progress)
-      where r.id = v.id and r.owner = ${owner} and r.status = 'running'
-      returning r.id`,
-    );
-    return new Set(renewed.map((row) => row.id));
+    return renewLeases(this.db, this.cipher, 'chat_runs', owner, leaseMs, runs);
   }
 
   /**
